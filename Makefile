@@ -1,0 +1,35 @@
+# The two commands of the README, and a few helpers.
+#   make run    install dependencies, build, start radflowd, run workflows/demo.json
+#   make test   install dependencies, build, run every test through ctest
+#   make stop   stop the daemon that `make run` left serving
+# Knobs: WITH_TORCH=OFF (skip the LibTorch plugins), BUILD_DIR, JOBS, PORT.
+
+BUILD_DIR ?= build
+WITH_TORCH ?= ON
+JOBS ?= $(shell nproc)
+PORT ?= 8080
+
+.PHONY: all deps configure build test run stop bench clean
+
+all: build
+
+deps:
+	RADFLOW_WITH_TORCH=$(WITH_TORCH) scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DRADFLOW_WITH_TORCH=$(WITH_TORCH)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+run: build
+	BUILD_DIR=$(BUILD_DIR) PORT=$(PORT) scripts/run-demo.sh
+
+stop:
+	scripts/stop-daemon.sh
+
+clean:
+	rm -rf $(BUILD_DIR)

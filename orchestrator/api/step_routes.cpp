@@ -1,0 +1,102 @@
+// /api/v1/runs/{id}/steps/{step}/...: logs (paged or followed), metrics, outputs.
+#include <httplib.h>
+
+#include <thread>
+
+#include "orchestrator/api/api_server.h"
+#include "orchestrator/api/http_util.h"
+#include "orchestrator/api/json_views.h"
+
+namespace radflow {
+
+using http::path_id;
+using http::query_int;
+using http::reply_json;
+using http::reply_status;
+
+namespace {
+
+bool step_finished(const std::string& status) {
+  return status == "succeeded" || status == "failed" || status == "cancelled" ||
+         status == "cached";
+}
+
+constexpr int kLogPage = 1000;
+
+}  // namespace
+
+void ApiServer::add_step_routes() {
+  const std::string step_path = R"(/api/v1/runs/([^/]+)/steps/([^/]+))";
+
+  server_->Get(step_path + "/logs", [this](const httplib::Request& req, httplib::Response& res) {
+    auto run_id = path_id(req, res, 1, "run id");
+    if (!run_id) return;
+    auto step = ctx_.store->find_step(*run_id, req.matches[2]);
+    if (!step.ok()) return reply_status(res, step.status());
+    auto after = query_int(req, res, "after", 0, INT64_MAX);
+    if (!after) return;
+    auto limit = query_int(req, res, "limit", kLogPage, 100000);
+    if (!limit) return;
+    const int64_t step_id = step->id;
+    if (req.get_param_value("follow") != "1" && req.get_param_value("follow") != "true") {
+      auto logs = ctx_.store->logs_of_step(step_id, *after, static_cast<int>(*limit));
+      if (!logs.ok()) return reply_status(res, logs.status());
+      nlohmann::json list = nlohmann::json::array();
+      int64_t next = *after;
+      for (const auto& log : *logs) {
+        list.push_back(log_json(log));
+        next = log.id;
+      }
+      return reply_json(res, 200, {{"logs", list}, {"next_after", next}, {"step_status", step->status}});
+    }
+    // Follow: newline-delimited JSON, one log object a line, until the step has
+    // finished and everything it logged was sent.
+    auto cursor = std::make_shared<int64_t>(*after);
+    storage::Store* store = ctx_.store;
+    res.set_chunked_content_provider(
+        "application/x-ndjson", [store, step_id, cursor](size_t, httplib::DataSink& sink) {
+          auto state = store->get_step(step_id);
+          const bool finished = state.ok() && step_finished(state->status);
+          if (finished) store->flush();
+          auto logs = store->logs_of_step(step_id, *cursor, kLogPage);
+          if (!logs.ok()) return false;
+          for (const auto& log : *logs) {
+            std::string line = log_json(log).dump() + "\n";
+            if (!sink.write(line.data(), line.size())) return false;
+            *cursor = log.id;
+          }
+          if (finished && logs->empty()) {
+            sink.done();
+            return true;
+          }
+          if (logs->empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          return sink.is_writable();
+        });
+  });
+
+  server_->Get(step_path + "/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    auto run_id = path_id(req, res, 1, "run id");
+    if (!run_id) return;
+    auto step = ctx_.store->find_step(*run_id, req.matches[2]);
+    if (!step.ok()) return reply_status(res, step.status());
+    auto max_points = query_int(req, res, "max_points", 0, 1000000);
+    if (!max_points) return;
+    auto points = ctx_.store->metrics_of_step(step->id);
+    if (!points.ok()) return reply_status(res, points.status());
+    reply_json(res, 200, metric_series_json(*points, static_cast<size_t>(*max_points)));
+  });
+
+  server_->Get(step_path + "/outputs", [this](const httplib::Request& req, httplib::Response& res) {
+    auto run_id = path_id(req, res, 1, "run id");
+    if (!run_id) return;
+    auto step = ctx_.store->find_step(*run_id, req.matches[2]);
+    if (!step.ok()) return reply_status(res, step.status());
+    auto outputs = ctx_.store->outputs_of_step(step->id);
+    if (!outputs.ok()) return reply_status(res, outputs.status());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& artifact : *outputs) list.push_back(artifact_json(artifact));
+    reply_json(res, 200, list);
+  });
+}
+
+}  // namespace radflow

@@ -1,0 +1,40 @@
+// /api/v1/events: server-sent events of status changes, for the dashboard and
+// `radflow submit --wait`.
+#include <httplib.h>
+
+#include "orchestrator/api/api_server.h"
+
+namespace radflow {
+
+void ApiServer::add_stream_routes() {
+  server_->Get("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+    EventBus* bus = ctx_.bus;
+    auto subscription = bus->subscribe();
+    std::optional<int64_t> only_run;
+    if (req.has_param("run")) {
+      try {
+        only_run = std::stoll(req.get_param_value("run"));
+      } catch (...) {
+      }
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [subscription, only_run](size_t, httplib::DataSink& sink) {
+          auto event = subscription->next(std::chrono::seconds(10));
+          std::string chunk;
+          if (!event) {
+            chunk = ": keep-alive\n\n";  // lets proxies and clients notice a dead peer
+          } else {
+            if (only_run && event->value("run_id", int64_t{0}) != *only_run) return true;
+            chunk = "event: " + event->value("type", std::string("message")) +
+                    "\nid: " + std::to_string(event->value("seq", int64_t{0})) +
+                    "\ndata: " + event->dump() + "\n\n";
+          }
+          return sink.write(chunk.data(), chunk.size());
+        },
+        [bus, subscription](bool) { bus->unsubscribe(subscription); });
+  });
+}
+
+}  // namespace radflow

@@ -1,0 +1,98 @@
+#include "orchestrator/cli/api_client.h"
+
+#include <httplib.h>
+
+namespace radflow {
+
+std::string describe_api_errors(const nlohmann::json& body) {
+  if (!body.is_object() || !body.contains("errors") || !body["errors"].is_array() ||
+      body["errors"].empty()) {
+    return body.dump();
+  }
+  const auto& e = body["errors"][0];
+  std::string line = e.value("message", "error");
+  if (!e.value("path", "").empty()) line += " (at " + e.value("path", "") + ")";
+  line += " [" + e.value("code", "error") + "]";
+  return line;
+}
+
+ApiClient::ApiClient(std::string server_url)
+    : url_(std::move(server_url)), client_(std::make_unique<httplib::Client>(url_)) {
+  client_->set_connection_timeout(5);
+  client_->set_read_timeout(60);
+}
+
+ApiClient::~ApiClient() = default;
+
+namespace {
+
+Result<ApiReply> to_reply(const httplib::Result& result, const std::string& url,
+                          const std::string& path) {
+  if (!result) {
+    return Status::error("unreachable", "cannot reach radflowd at " + url + " (" +
+                                            httplib::to_string(result.error()) +
+                                            "); is it running? start it with `make run` or "
+                                            "radflowd, or pass --server URL");
+  }
+  ApiReply reply;
+  reply.http_status = result->status;
+  reply.body = nlohmann::json::parse(result->body, nullptr, false);
+  if (reply.body.is_discarded()) {
+    return Status::error("bad_reply", "radflowd answered " + path + " with HTTP " +
+                                          std::to_string(result->status) + " and no JSON");
+  }
+  return reply;
+}
+
+Result<nlohmann::json> ok_body(Result<ApiReply> reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->http_status >= 300) {
+    return Status::error("http_error", describe_api_errors(reply->body));
+  }
+  return std::move(reply->body);
+}
+
+}  // namespace
+
+Result<nlohmann::json> ApiClient::get(const std::string& path) {
+  return ok_body(to_reply(client_->Get(path.c_str()), url_, path));
+}
+
+Result<nlohmann::json> ApiClient::post(const std::string& path, const std::string& body) {
+  return ok_body(post_raw(path, body));
+}
+
+Result<ApiReply> ApiClient::post_raw(const std::string& path, const std::string& body) {
+  return to_reply(client_->Post(path.c_str(), body, "application/json"), url_, path);
+}
+
+Status ApiClient::stream(const std::string& path,
+                         const std::function<bool(const std::string&)>& on_chunk) {
+  client_->set_read_timeout(3600);
+  std::string error_body;
+  int status = 0;
+  auto result = client_->Get(
+      path.c_str(),
+      [&](const httplib::Response& response) {
+        status = response.status;
+        return true;
+      },
+      [&](const char* data, size_t length) {
+        if (status >= 300) {
+          error_body.append(data, length);
+          return true;
+        }
+        return on_chunk(std::string(data, length));
+      });
+  if (status >= 300) {
+    return Status::error("http_error",
+                         describe_api_errors(nlohmann::json::parse(error_body, nullptr, false)));
+  }
+  if (!result && result.error() != httplib::Error::Canceled) {
+    return Status::error("unreachable", "lost the connection to radflowd at " + url_ + " (" +
+                                            httplib::to_string(result.error()) + ")");
+  }
+  return Status();
+}
+
+}  // namespace radflow

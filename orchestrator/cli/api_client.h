@@ -1,0 +1,51 @@
+// ApiClient: the CLI's view of radflowd's HTTP API. Every call returns the parsed
+// JSON body or a Status whose message is one line a user can act on: the server's
+// own error (code, message, JSON path) or why the server could not be reached.
+//
+// Not thread-safe; one per command.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace radflow {
+
+struct ApiReply {
+  int http_status = 0;
+  nlohmann::json body;
+};
+
+class ApiClient {
+ public:
+  explicit ApiClient(std::string server_url);
+  ~ApiClient();
+
+  const std::string& server_url() const { return url_; }
+  // Fails with "unreachable" when no server answers, "http_error" on a non-2xx reply
+  // (message: the server's first error).
+  Result<nlohmann::json> get(const std::string& path);
+  Result<nlohmann::json> post(const std::string& path, const std::string& body);
+  // Like post, but returns 4xx replies (validation errors) as values.
+  Result<ApiReply> post_raw(const std::string& path, const std::string& body);
+  // Streams a response body to `on_chunk` until the server ends it or on_chunk
+  // returns false.
+  Status stream(const std::string& path, const std::function<bool(const std::string&)>& on_chunk);
+
+ private:
+  std::string url_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+// The first error of an API error body as one line: "message (at path) [code]".
+std::string describe_api_errors(const nlohmann::json& body);
+
+}  // namespace radflow

@@ -1,0 +1,172 @@
+#include "orchestrator/cli/commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "orchestrator/cli/api_client.h"
+#include "orchestrator/cli/cli_util.h"
+#include "orchestrator/cli/format.h"
+
+namespace radflow::cli {
+namespace {
+
+bool is_terminal_status(const std::string& s) {
+  return s == "succeeded" || s == "failed" || s == "cancelled";
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return Status::error("io_error", "cannot read " + path + ": no such file or not readable");
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void print_steps(const nlohmann::json& run) {
+  std::vector<std::vector<std::string>> rows = {{"STEP", "PLUGIN", "STATUS", "ATTEMPTS", "TIME", "DETAIL"}};
+  for (const auto& step : run["steps"]) {
+    std::string detail = step.value("message", "");
+    if (!step.value("reason", "").empty() && step.value("reason", "") != "ok") {
+      detail = step.value("reason", "") + (detail.empty() ? "" : ": " + detail);
+    }
+    if (step["waiting"].is_string()) detail = step["waiting"].get<std::string>();
+    auto newline = detail.find('\n');
+    if (newline != std::string::npos) detail = detail.substr(0, newline) + " ...";
+    rows.push_back({step.value("name", ""), step.value("plugin", ""), step.value("status", ""),
+                    std::to_string(step["attempts"].size()),
+                    duration(step["started_ms"], step["finished_ms"]), detail});
+  }
+  std::fputs(table(rows).c_str(), stdout);
+}
+
+// Polls the run until it ends, redrawing one progress line on a terminal (a line
+// per change otherwise, so CI logs stay readable).
+int wait_for_run(ApiClient& client, int64_t run_id) {
+  const bool tty = isatty(STDOUT_FILENO);
+  std::string last;
+  while (true) {
+    auto run = client.get("/api/v1/runs/" + std::to_string(run_id));
+    if (!run.ok()) {
+      if (tty) std::printf("\n");
+      return report(run.status());
+    }
+    std::string line = progress_line(*run);
+    if (tty) {
+      std::printf("\r\033[K%s", line.c_str());
+      std::fflush(stdout);
+    } else if (line.substr(0, line.rfind("  (")) != last.substr(0, last.rfind("  ("))) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+    last = line;
+    const std::string status = run->value("status", "");
+    if (is_terminal_status(status)) {
+      if (tty) std::printf("\n");
+      print_steps(*run);
+      std::printf("run %lld %s in %s\n", static_cast<long long>(run_id), status.c_str(),
+                  duration((*run)["started_ms"], (*run)["finished_ms"]).c_str());
+      return status == "succeeded" ? kOk : kFailed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace
+
+std::string usage() {
+  return R"(radflow: submit and watch radflow workflows.
+
+usage: radflow [--server URL] COMMAND [ARGS]
+
+commands:
+  submit FILE [--wait]   submit a workflow; --wait shows live progress until it ends
+  validate FILE          check a workflow without running it
+  runs [--status S] [--limit N] [--offset N]
+                         list runs, newest first
+  show RUN               a run's steps, attempts and their reasons
+  logs RUN STEP [-f]     a step's logs; -f follows them until the step ends
+  cancel RUN             stop a run's running steps and skip the rest
+  plugins                the plugins the server can run
+
+The server is --server URL, else $RADFLOW_SERVER, else http://127.0.0.1:8080.
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 server unreachable.
+`radflow COMMAND --help` describes one command.
+)";
+}
+
+int submit(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow submit FILE [--wait]\n\nSubmits the workflow JSON in FILE. "
+              "Validation errors are printed with their JSON path.\n--wait follows the run "
+              "with a progress line and exits 0 only if it succeeded.");
+    return kOk;
+  }
+  std::string file;
+  bool wait = false;
+  for (const auto& a : args) {
+    if (a == "--wait") {
+      wait = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("unknown option " + a, "submit");
+    } else if (file.empty()) {
+      file = a;
+    } else {
+      return usage_error("submit takes one FILE", "submit");
+    }
+  }
+  if (file.empty()) return usage_error("submit needs a workflow FILE", "submit");
+  auto text = read_file(file);
+  if (!text.ok()) return report(text.status());
+  ApiClient client(server);
+  auto reply = client.post_raw("/api/v1/runs", *text);
+  if (!reply.ok()) return report(reply.status());
+  if (reply->http_status != 201) {
+    const auto& errors = reply->body.value("errors", nlohmann::json::array());
+    for (const auto& e : errors) {
+      std::fprintf(stderr, "%s: %s: %s [%s]\n", file.c_str(),
+                   e.value("path", "").empty() ? "/" : e.value("path", "").c_str(),
+                   e.value("message", "").c_str(), e.value("code", "").c_str());
+    }
+    if (errors.empty()) std::fprintf(stderr, "%s: rejected: %s\n", file.c_str(), reply->body.dump().c_str());
+    return kFailed;
+  }
+  const int64_t run_id = reply->body.value("id", int64_t{0});
+  std::printf("run %lld submitted: %s/api/v1/runs/%lld\n", static_cast<long long>(run_id),
+              server.c_str(), static_cast<long long>(run_id));
+  std::fflush(stdout);
+  return wait ? wait_for_run(client, run_id) : kOk;
+}
+
+int validate(const std::string& server, const Args& args) {
+  if (wants_help(args) || args.size() != 1) {
+    if (!wants_help(args)) return usage_error("validate needs one workflow FILE", "validate");
+    std::puts("usage: radflow validate FILE\n\nChecks the workflow against the server's "
+              "plugins and resources without running it.");
+    return kOk;
+  }
+  auto text = read_file(args[0]);
+  if (!text.ok()) return report(text.status());
+  ApiClient client(server);
+  auto reply = client.post_raw("/api/v1/validate", *text);
+  if (!reply.ok()) return report(reply.status());
+  if (reply->http_status != 200) {
+    for (const auto& e : reply->body.value("errors", nlohmann::json::array())) {
+      std::fprintf(stderr, "%s: %s: %s [%s]\n", args[0].c_str(),
+                   e.value("path", "").empty() ? "/" : e.value("path", "").c_str(),
+                   e.value("message", "").c_str(), e.value("code", "").c_str());
+    }
+    return kFailed;
+  }
+  std::string order;
+  for (const auto& s : reply->body["steps"]) order += (order.empty() ? "" : " -> ") + s.get<std::string>();
+  std::printf("%s: valid (%s)\n", args[0].c_str(), order.c_str());
+  return kOk;
+}
+
+}  // namespace radflow::cli

@@ -1,0 +1,24 @@
+// The radflow CLI's commands. Each takes its own arguments (after the command
+// name), prints to stdout, reports problems as one line on stderr, and returns the
+// process exit code: 0 ok, 1 failed (a run failed, or the server said no),
+// 2 usage error, 3 server unreachable.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace radflow::cli {
+
+using Args = std::vector<std::string>;
+
+int submit(const std::string& server, const Args& args);
+int validate(const std::string& server, const Args& args);
+int runs(const std::string& server, const Args& args);
+int show(const std::string& server, const Args& args);
+int logs(const std::string& server, const Args& args);
+int cancel(const std::string& server, const Args& args);
+int plugins(const std::string& server, const Args& args);
+
+std::string usage();
+
+}  // namespace radflow::cli

@@ -1,0 +1,176 @@
+// The CLI commands that read state: runs, show, logs, plugins; and cancel.
+#include <cstdio>
+
+#include "orchestrator/cli/api_client.h"
+#include "orchestrator/cli/cli_util.h"
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/cli/format.h"
+
+namespace radflow::cli {
+namespace {
+
+bool is_run_id(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::string log_line(const nlohmann::json& log) {
+  std::string level = log.value("level", "info");
+  std::string stream = log.value("stream", "");
+  return time_of_day(log.value("ts_ms", int64_t{0})) + " " + level +
+         (stream == "plugin" ? "" : " [" + stream + "]") + " " + log.value("message", "");
+}
+
+}  // namespace
+
+int runs(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow runs [--status queued|running|succeeded|failed|cancelled] "
+              "[--limit N] [--offset N]\n\nLists runs, newest first.");
+    return kOk;
+  }
+  std::string query;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "--status" || a == "--limit" || a == "--offset") && i + 1 < args.size()) {
+      query += (query.empty() ? "?" : "&") + a.substr(2) + "=" + args[++i];
+    } else {
+      return usage_error("unknown argument " + a, "runs");
+    }
+  }
+  ApiClient client(server);
+  auto reply = client.get("/api/v1/runs" + query);
+  if (!reply.ok()) return report(reply.status());
+  std::vector<std::vector<std::string>> rows = {{"ID", "STATUS", "NAME", "CREATED", "DURATION"}};
+  for (const auto& run : (*reply)["runs"]) {
+    rows.push_back({std::to_string(run.value("id", 0)), run.value("status", ""),
+                    run.value("name", ""), time_of_day(run.value("created_ms", int64_t{0})),
+                    duration(run["started_ms"], run["finished_ms"])});
+  }
+  std::fputs(table(rows).c_str(), stdout);
+  std::printf("%zu of %lld run(s)\n", (*reply)["runs"].size(),
+              static_cast<long long>(reply->value("total", int64_t{0})));
+  return kOk;
+}
+
+int show(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow show RUN\n\nA run's status and, per step, its status, attempts, "
+              "time, and why it failed or is waiting.");
+    return kOk;
+  }
+  if (args.size() != 1 || !is_run_id(args[0])) return usage_error("show needs one RUN id", "show");
+  ApiClient client(server);
+  auto run = client.get("/api/v1/runs/" + args[0]);
+  if (!run.ok()) return report(run.status());
+  std::printf("run %s  %s  %s  (%s)\n", args[0].c_str(), run->value("name", "").c_str(),
+              run->value("status", "").c_str(),
+              duration((*run)["started_ms"], (*run)["finished_ms"]).c_str());
+  if (!run->value("message", "").empty()) std::printf("%s\n", run->value("message", "").c_str());
+  std::vector<std::vector<std::string>> rows = {{"STEP", "PLUGIN", "STATUS", "ATTEMPT", "TIME", "DETAIL"}};
+  for (const auto& step : (*run)["steps"]) {
+    std::string detail = step["waiting"].is_string() ? step["waiting"].get<std::string>()
+                                                     : step.value("message", "");
+    const std::string reason = step.value("reason", "");
+    if (!step["waiting"].is_string() && !reason.empty()) detail = reason + (detail.empty() ? "" : ": " + detail);
+    auto newline = detail.find('\n');
+    if (newline != std::string::npos) detail = detail.substr(0, newline) + " ...";
+    rows.push_back({step.value("name", ""), step.value("plugin", ""), step.value("status", ""),
+                    std::to_string(step["attempts"].size()),
+                    duration(step["started_ms"], step["finished_ms"]), detail});
+  }
+  std::fputs(table(rows).c_str(), stdout);
+  return kOk;
+}
+
+int logs(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow logs RUN STEP [-f]\n\nPrints a step's logs (every attempt). "
+              "-f keeps following until the step ends.");
+    return kOk;
+  }
+  bool follow = false;
+  std::vector<std::string> positional;
+  for (const auto& a : args) {
+    if (a == "-f" || a == "--follow") {
+      follow = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("unknown option " + a, "logs");
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (positional.size() != 2 || !is_run_id(positional[0])) {
+    return usage_error("logs needs RUN and STEP", "logs");
+  }
+  ApiClient client(server);
+  const std::string path = "/api/v1/runs/" + positional[0] + "/steps/" + positional[1] + "/logs";
+  if (follow) {
+    std::string pending;
+    Status streamed = client.stream(path + "?follow=1", [&](const std::string& chunk) {
+      pending += chunk;
+      size_t newline;
+      while ((newline = pending.find('\n')) != std::string::npos) {
+        auto log = nlohmann::json::parse(pending.substr(0, newline), nullptr, false);
+        pending.erase(0, newline + 1);
+        if (log.is_object()) std::printf("%s\n", log_line(log).c_str());
+      }
+      std::fflush(stdout);
+      return true;
+    });
+    return streamed.ok() ? kOk : report(streamed);
+  }
+  int64_t after = 0;
+  while (true) {
+    auto page = client.get(path + "?after=" + std::to_string(after));
+    if (!page.ok()) return report(page.status());
+    for (const auto& log : (*page)["logs"]) std::printf("%s\n", log_line(log).c_str());
+    if ((*page)["logs"].empty()) break;
+    after = page->value("next_after", after);
+  }
+  return kOk;
+}
+
+int cancel(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow cancel RUN\n\nStops the run's running attempts (SIGTERM, then "
+              "SIGKILL after the grace period) and cancels its queued steps.");
+    return kOk;
+  }
+  if (args.size() != 1 || !is_run_id(args[0])) return usage_error("cancel needs one RUN id", "cancel");
+  ApiClient client(server);
+  auto reply = client.post("/api/v1/runs/" + args[0] + "/cancel", "");
+  if (!reply.ok()) return report(reply.status());
+  std::printf("run %s: cancel requested (status %s)\n", args[0].c_str(),
+              reply->value("status", "").c_str());
+  return kOk;
+}
+
+int plugins(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow plugins\n\nThe server's plugins with their inputs and outputs, "
+              "and any library that could not be loaded.");
+    return kOk;
+  }
+  if (!args.empty()) return usage_error("plugins takes no arguments", "plugins");
+  ApiClient client(server);
+  auto reply = client.get("/api/v1/plugins");
+  if (!reply.ok()) return report(reply.status());
+  std::vector<std::vector<std::string>> rows = {{"PLUGIN", "VERSION", "INPUTS", "OUTPUTS", "DESCRIPTION"}};
+  auto names = [](const nlohmann::json& ports) {
+    std::string out;
+    for (const auto& p : ports) out += (out.empty() ? "" : ",") + p.value("name", "");
+    return out.empty() ? "-" : out;
+  };
+  for (const auto& p : (*reply)["plugins"]) {
+    rows.push_back({p.value("name", ""), p.value("version", ""), names(p["inputs"]),
+                    names(p["outputs"]), p.value("description", "")});
+  }
+  std::fputs(table(rows).c_str(), stdout);
+  for (const auto& b : (*reply)["broken"]) {
+    std::printf("cannot load %s: %s [%s]\n", b.value("path", "").c_str(),
+                b.value("message", "").c_str(), b.value("code", "").c_str());
+  }
+  return kOk;
+}
+
+}  // namespace radflow::cli

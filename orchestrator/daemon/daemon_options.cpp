@@ -1,0 +1,135 @@
+#include "orchestrator/daemon/daemon_options.h"
+
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "orchestrator/executor/process.h"
+
+namespace radflow {
+
+std::string daemon_usage() {
+  return R"(radflowd: runs radflow workflows and serves the API and dashboard.
+
+usage: radflowd [options]
+
+  --data-dir DIR       database, artifacts and attempt folders (default ./var)
+  --listen HOST:PORT   address to serve on (default 127.0.0.1:8080; port 0 picks one)
+  --plugin-dir DIR     folder of step plugins (default: the build's plugin folder)
+  --gpus auto|none|N|LIST
+                       GPUs to schedule on: auto reads `nvidia-smi -L`; N means 0..N-1;
+                       LIST is comma-separated indices like 0,2,3 (default auto)
+  --cpus N             CPU slots for steps (default: every core)
+  --grace-s SECONDS    SIGTERM -> SIGKILL delay when stopping attempts (default 10)
+  --worker PATH        radflow-worker binary (default: beside radflowd)
+  --log-level LEVEL    trace, debug, info, warn, error (default info)
+  --version            print the version
+  -h, --help           this help
+
+Stop it with SIGTERM or Ctrl-C: running attempts are stopped and resume on restart.
+)";
+}
+
+Result<DaemonOptions> parse_daemon_options(int argc, char** argv) {
+  DaemonOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&](std::string* out) -> Status {
+      if (i + 1 >= argc) return Status::error("bad_option", flag + " needs a value", flag);
+      *out = argv[++i];
+      return Status();
+    };
+    auto number = [&](double* out) -> Status {
+      std::string text;
+      RF_RETURN_IF_ERROR(value(&text));
+      try {
+        size_t used = 0;
+        *out = std::stod(text, &used);
+        if (used == text.size() && *out >= 0) return Status();
+      } catch (...) {
+      }
+      return Status::error("bad_option", flag + " must be a non-negative number, got " + text, flag);
+    };
+    std::string text;
+    if (flag == "-h" || flag == "--help") {
+      options.help = true;
+    } else if (flag == "--version") {
+      options.version = true;
+    } else if (flag == "--data-dir") {
+      RF_RETURN_IF_ERROR(value(&options.data_dir));
+    } else if (flag == "--plugin-dir") {
+      RF_RETURN_IF_ERROR(value(&options.plugin_dir));
+    } else if (flag == "--worker") {
+      RF_RETURN_IF_ERROR(value(&options.worker_path));
+    } else if (flag == "--gpus") {
+      RF_RETURN_IF_ERROR(value(&options.gpus));
+    } else if (flag == "--log-level") {
+      RF_RETURN_IF_ERROR(value(&options.log_level));
+    } else if (flag == "--cpus") {
+      RF_RETURN_IF_ERROR(number(&options.cpus));
+    } else if (flag == "--grace-s") {
+      RF_RETURN_IF_ERROR(number(&options.grace_s));
+    } else if (flag == "--listen") {
+      RF_RETURN_IF_ERROR(value(&text));
+      auto colon = text.rfind(':');
+      int port = -1;
+      try {
+        if (colon != std::string::npos) port = std::stoi(text.substr(colon + 1));
+      } catch (...) {
+      }
+      if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
+        return Status::error("bad_option", "--listen must be HOST:PORT, got " + text, flag);
+      }
+      options.host = text.substr(0, colon);
+      options.port = port;
+    } else {
+      return Status::error("bad_option", "unknown option " + flag + " (see radflowd --help)", flag);
+    }
+  }
+  return options;
+}
+
+Result<std::vector<int>> resolve_gpus(const std::string& spec) {
+  std::vector<int> gpus;
+  if (spec == "none" || spec.empty()) return gpus;
+  if (spec == "auto") {
+    ProcessSpec probe;
+    probe.argv = {"/usr/bin/env", "nvidia-smi", "-L"};
+    auto run = run_captured(probe, 20);
+    if (!run.ok() || run->exit.exit_code != 0) return gpus;  // no driver: no GPUs
+    std::istringstream lines(run->out);
+    std::string line;
+    int index = 0;
+    while (std::getline(lines, line)) {
+      if (line.rfind("GPU ", 0) == 0) gpus.push_back(index++);
+    }
+    return gpus;
+  }
+  const bool is_list = spec.find(',') != std::string::npos;
+  std::set<int> seen;
+  std::stringstream parts(spec);
+  std::string part;
+  while (std::getline(parts, part, ',')) {
+    int value = -1;
+    try {
+      size_t used = 0;
+      value = std::stoi(part, &used);
+      if (used != part.size()) value = -1;
+    } catch (...) {
+    }
+    if (value < 0 || !seen.insert(value).second) {
+      return Status::error("bad_option",
+                           "--gpus must be auto, none, a count or a list of distinct indices "
+                           "like 0,2,3; got " + spec, "--gpus");
+    }
+    gpus.push_back(value);
+  }
+  if (!is_list) {  // a count
+    int count = gpus.front();
+    gpus.clear();
+    for (int i = 0; i < count; ++i) gpus.push_back(i);
+  }
+  return gpus;
+}
+
+}  // namespace radflow

@@ -1,0 +1,33 @@
+// Command-line options of radflowd, parsed into plain values. Errors name the flag
+// and say what is expected.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace radflow {
+
+struct DaemonOptions {
+  std::string data_dir = "var";
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string plugin_dir;   // default: the build's plugin folder
+  std::string worker_path;  // default: radflow-worker beside radflowd
+  std::string gpus = "auto";
+  double cpus = 0;          // 0: every core
+  double grace_s = 10;
+  std::string log_level = "info";
+  bool help = false;
+  bool version = false;
+};
+
+Result<DaemonOptions> parse_daemon_options(int argc, char** argv);
+std::string daemon_usage();
+
+// "auto" (nvidia-smi -L where present, else none), "none", a count "N" (0..N-1), or a
+// list "0,2,3". Errors name the --gpus value.
+Result<std::vector<int>> resolve_gpus(const std::string& spec);
+
+}  // namespace radflow

@@ -1,0 +1,151 @@
+// radflowd: wires the store, plugin registry, scheduler and HTTP API together,
+// then serves until SIGTERM or SIGINT.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "orchestrator/api/api_server.h"
+#include "orchestrator/daemon/daemon_options.h"
+
+namespace fs = std::filesystem;
+using namespace radflow;
+
+namespace {
+
+fs::path self_dir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+double total_memory_gb() {
+  const double pages = static_cast<double>(sysconf(_SC_PHYS_PAGES));
+  const double page_size = static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  return pages > 0 && page_size > 0 ? pages * page_size / (1024.0 * 1024 * 1024) : 0;
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "radflowd: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = parse_daemon_options(argc, argv);
+  if (!parsed.ok()) return fail(parsed.status().message());
+  DaemonOptions options = *parsed;
+  if (options.help) {
+    std::fputs(daemon_usage().c_str(), stdout);
+    return 0;
+  }
+  if (options.version) {
+    std::printf("radflowd %s\n", RADFLOW_VERSION);
+    return 0;
+  }
+  auto level = spdlog::level::from_str(options.log_level);
+  if (level == spdlog::level::off && options.log_level != "off") {
+    return fail("--log-level must be trace, debug, info, warn, error or off; got " +
+                options.log_level);
+  }
+  spdlog::set_level(level);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+
+  if (options.plugin_dir.empty()) options.plugin_dir = RADFLOW_DEFAULT_PLUGIN_DIR;
+  if (options.worker_path.empty()) options.worker_path = (self_dir() / "radflow-worker").string();
+  std::error_code ec;
+  fs::create_directories(options.data_dir, ec);
+  if (ec) return fail("cannot create --data-dir " + options.data_dir + ": " + ec.message());
+  options.data_dir = fs::canonical(options.data_dir).string();
+  if (!fs::is_directory(options.plugin_dir)) {
+    return fail("--plugin-dir " + options.plugin_dir + " is not a folder");
+  }
+  options.plugin_dir = fs::canonical(options.plugin_dir).string();
+  if (access(options.worker_path.c_str(), X_OK) != 0) {
+    return fail("cannot execute the worker " + options.worker_path + " (use --worker PATH)");
+  }
+
+  // One daemon per data folder: two writers would corrupt each other's view.
+  const std::string lock_path = options.data_dir + "/radflowd.lock";
+  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return fail("another radflowd is using " + options.data_dir + " (lock " + lock_path + ")");
+  }
+
+  auto gpus = resolve_gpus(options.gpus);
+  if (!gpus.ok()) return fail(gpus.status().message());
+  const double cpus = options.cpus > 0 ? options.cpus
+                                       : static_cast<double>(std::thread::hardware_concurrency());
+
+  // Signals go to one thread that asks the server to stop; every other thread
+  // (created below) inherits the blocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto store = storage::Store::open(options.data_dir);
+  if (!store.ok()) return fail(store.status().to_string());
+  auto artifacts = storage::ArtifactStore::open(options.data_dir);
+  if (!artifacts.ok()) return fail(artifacts.status().to_string());
+
+  storage::Store* db = store->get();
+  DescriptorCache cache;
+  cache.get = [db](const std::string& sha) -> std::optional<std::string> {
+    auto text = db->get_plugin_descriptor(sha);
+    return text.ok() ? std::optional<std::string>(*text) : std::nullopt;
+  };
+  cache.put = [db](const std::string& sha, const std::string& json) {
+    (void)db->put_plugin_descriptor(sha, json);
+  };
+  PluginRegistry registry(options.plugin_dir, options.worker_path, cache);
+  if (Status s = registry.refresh(); !s.ok()) return fail(s.to_string());
+  spdlog::info("{} plugin(s) in {}", registry.plugins().size(), options.plugin_dir);
+
+  EventBus bus;
+  SchedulerOptions scheduler_options;
+  scheduler_options.data_dir = options.data_dir;
+  scheduler_options.worker_path = options.worker_path;
+  scheduler_options.cpus = cpus;
+  scheduler_options.gpus = *gpus;
+  scheduler_options.memory_gb = total_memory_gb();
+  scheduler_options.grace_s = options.grace_s;
+  Scheduler scheduler(scheduler_options, db, artifacts->get(), &registry, &bus);
+
+  ApiServer server({db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION});
+  if (Status s = server.bind(options.host, options.port); !s.ok()) return fail(s.message());
+  if (Status s = scheduler.start(); !s.ok()) return fail(s.to_string());
+
+  {
+    std::ofstream pid_file(options.data_dir + "/radflowd.pid");
+    pid_file << getpid() << "\n";
+  }
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&stop_signals, &received);
+    spdlog::info("{} received: stopping", received == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.stop();
+  });
+  spdlog::info("radflowd {} serving http://{}:{} (data {}, {} CPU slot(s), {} GPU(s))",
+               RADFLOW_VERSION, options.host, server.port(), options.data_dir, cpus,
+               gpus->size());
+  server.listen();
+
+  scheduler.shutdown();
+  fs::remove(options.data_dir + "/radflowd.pid", ec);
+  spdlog::info("stopped");
+  // The signal thread is still in sigwait when the server stopped for another
+  // reason; the process is ending, so it is not joined.
+  signal_thread.detach();
+  return 0;
+}

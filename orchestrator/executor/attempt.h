@@ -1,0 +1,104 @@
+// RunningAttempt: one step attempt in flight — one radflow-worker process per rank,
+// monitored by a thread of its own that parses the workers' event lines, captures
+// their stdout/stderr, enforces the timeout and carries out cancellation.
+//
+// Events reach the AttemptSink from the monitor thread, in batches. The sink must
+// outlive the attempt. cancel() and wait() may be called from any thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "orchestrator/executor/process.h"
+
+namespace radflow {
+
+struct AttemptLaunch {
+  std::string worker_path;  // radflow-worker
+  std::string plugin_path;
+  std::string plugin_dir;
+  std::string plugin_name;
+  nlohmann::json params = nlohmann::json::object();
+  std::map<std::string, std::string> inputs;  // input name -> file or folder path
+  std::string attempt_dir;  // spec files go here; outputs under attempt_dir/outputs
+  int ranks = 1;
+  std::vector<int> gpus;    // device indices for CUDA_VISIBLE_DEVICES; empty = none
+  double timeout_s = 0;     // 0 = no limit
+  double grace_s = 5;       // SIGTERM -> SIGKILL delay on cancel or timeout
+  std::map<std::string, std::string> env;  // extra environment for every rank
+};
+
+struct AttemptLogLine {
+  int rank = 0;
+  int64_t ts_ms = 0;
+  std::string level;   // debug, info, warning, error
+  std::string stream;  // plugin, stdout, stderr, radflow
+  std::string message;
+};
+
+struct AttemptMetric {
+  int rank = 0;
+  std::string name;
+  int64_t iteration = 0;
+  double value = 0;
+};
+
+// Receives what the workers report while they run. Called from the monitor thread.
+class AttemptSink {
+ public:
+  virtual ~AttemptSink() = default;
+  virtual void on_started(const std::vector<int64_t>& pids) {}
+  virtual void on_logs(std::vector<AttemptLogLine> lines) {}
+  virtual void on_metrics(std::vector<AttemptMetric> points) {}
+  virtual void on_progress(double fraction, const std::string& message) {}
+};
+
+struct AttemptOutcome {
+  std::string status;  // succeeded, failed, cancelled
+  std::string reason;  // ok, plugin_failed, plugin_exception, crashed, timeout, ...
+  std::string message;
+  int exit_code = -1;  // of the rank that decided the outcome
+  int signal = 0;
+  std::map<std::string, std::string> outputs;  // rank 0's registered outputs
+};
+
+class RunningAttempt {
+ public:
+  // Writes the rank specs, starts every rank and the monitor thread.
+  static Result<std::unique_ptr<RunningAttempt>> start(AttemptLaunch launch, AttemptSink* sink);
+  ~RunningAttempt();  // cancels if still running, then joins
+
+  // Asks the workers to stop (SIGTERM), SIGKILL after the grace period. The outcome
+  // becomes cancelled unless the attempt already ended. Idempotent.
+  void cancel(const std::string& why);
+  // Blocks until every rank has ended and its pipes are drained.
+  AttemptOutcome wait();
+  bool done() const { return done_.load(); }
+
+ private:
+  RunningAttempt(AttemptLaunch launch, AttemptSink* sink);
+  void monitor();
+
+  AttemptLaunch launch_;
+  AttemptSink* sink_;
+  std::vector<ChildProcess> ranks_;
+  std::thread thread_;
+
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> cancel_requested_{false};
+  std::string cancel_reason_;  // guarded by mutex_
+  AttemptOutcome outcome_;     // written by the monitor before done_
+};
+
+}  // namespace radflow

@@ -1,0 +1,90 @@
+// Child processes for step attempts: fork/exec with stdout, stderr and an events
+// pipe, in a process group of their own so a whole attempt (the worker and anything
+// it started) is signalled at once.
+//
+// ChildProcess owns the read ends of the child's pipes and reaps the child. Not
+// thread-safe: one monitor thread drives it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace radflow {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;               // argv[0] is the executable path
+  std::map<std::string, std::string> env_set;  // added to (or replacing in) the daemon's env
+  std::string working_dir;                     // empty = inherit
+};
+
+// How a child ended, from waitpid.
+struct ExitInfo {
+  int exit_code = -1;  // valid when signal == 0
+  int signal = 0;      // the signal that killed it, or 0
+};
+
+class ChildProcess {
+ public:
+  // Starts the child. fd 1 and 2 go to pipes read by stdout_fd()/stderr_fd(), and
+  // fd 3 is the write end of the events pipe read by events_fd(). The child gets
+  // its own process group and is killed if the daemon dies.
+  static Result<ChildProcess> spawn(const ProcessSpec& spec);
+
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();  // closes the pipes; kills and reaps the group if still running
+
+  pid_t pid() const { return pid_; }
+  int stdout_fd() const { return stdout_fd_; }
+  int stderr_fd() const { return stderr_fd_; }
+  int events_fd() const { return events_fd_; }
+  // Marks a pipe as drained (EOF seen) and closes it; the getter then returns -1.
+  void close_fd(int fd);
+
+  // Sends `signal` to the child's whole process group.
+  void signal_group(int signal) const;
+  // Non-blocking reap; returns the exit once the child has ended.
+  std::optional<ExitInfo> try_wait();
+  std::optional<ExitInfo> exit_info() const { return exit_; }
+
+ private:
+  ChildProcess() = default;
+  void release();
+
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  int stderr_fd_ = -1;
+  int events_fd_ = -1;
+  std::optional<ExitInfo> exit_;
+};
+
+// Name of a signal for messages ("SIGSEGV"); "signal N" for unknown ones.
+std::string signal_name(int signal);
+
+// A TCP port on 127.0.0.1 that was free a moment ago (for MASTER_PORT).
+Result<int> find_free_loopback_port();
+
+}  // namespace radflow
+
+namespace radflow {
+
+// What a short-lived command printed, for `radflow-worker --describe`.
+struct CapturedRun {
+  ExitInfo exit;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command to completion, capturing stdout and stderr; kills its group and
+// fails with code "timeout" after timeout_s.
+Result<CapturedRun> run_captured(const ProcessSpec& spec, double timeout_s);
+
+}  // namespace radflow

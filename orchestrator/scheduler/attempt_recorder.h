@@ -1,0 +1,36 @@
+// AttemptRecorder: the AttemptSink that writes one attempt's logs, metrics and
+// progress to the store (fire-and-forget, batched by the store's writer) and
+// announces progress on the event bus, at most a few times a second.
+//
+// Called from the attempt's monitor thread only.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "orchestrator/executor/attempt.h"
+#include "orchestrator/scheduler/event_bus.h"
+#include "storage/store.h"
+
+namespace radflow {
+
+class AttemptRecorder : public AttemptSink {
+ public:
+  AttemptRecorder(storage::Store* store, EventBus* bus, int64_t run_id, std::string step_name,
+                  int64_t step_id, int64_t attempt_id);
+
+  void on_logs(std::vector<AttemptLogLine> lines) override;
+  void on_metrics(std::vector<AttemptMetric> points) override;
+  void on_progress(double fraction, const std::string& message) override;
+
+ private:
+  storage::Store* store_;
+  EventBus* bus_;
+  const int64_t run_id_;
+  const std::string step_name_;
+  const int64_t step_id_;
+  const int64_t attempt_id_;
+  std::chrono::steady_clock::time_point last_progress_event_{};
+};
+
+}  // namespace radflow

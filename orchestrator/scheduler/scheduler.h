@@ -1,0 +1,101 @@
+// Scheduler: turns accepted runs into attempts. One thread owns all run state: it
+// starts ready steps (inputs done, resources free) in priority order, reaps finished
+// attempts, ingests their outputs into the artifact store, retries failures with
+// exponential backoff, and finishes runs. The database is the source of truth:
+// start() resumes every unfinished run after a restart or crash, re-running only
+// attempts that were lost.
+//
+// Statuses: runs and steps are queued, running, succeeded, failed, cancelled;
+// steps may also be cached. A step whose upstream failed is cancelled with reason
+// "upstream_failed".
+//
+// Thread-safe: submit/cancel/waiting_reasons may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "orchestrator/executor/attempt.h"
+#include "orchestrator/registry/plugin_registry.h"
+#include "orchestrator/scheduler/attempt_recorder.h"
+#include "orchestrator/scheduler/event_bus.h"
+#include "orchestrator/scheduler/resource_pool.h"
+#include "orchestrator/workflow/workflow.h"
+#include "storage/artifact_store.h"
+#include "storage/store.h"
+
+namespace radflow {
+
+struct SchedulerOptions {
+  std::string data_dir;     // attempts work under data_dir/runs/<run>/<step>/attempt-<n>
+  std::string worker_path;  // radflow-worker
+  double cpus = 1;          // CPU slots
+  std::vector<int> gpus;    // device indices
+  double memory_gb = 0;     // 0 = not tracked
+  double grace_s = 5;       // SIGTERM -> SIGKILL on cancel and timeout
+  double retry_backoff_s = 1;       // first retry delay; doubles each failure
+  double retry_backoff_max_s = 60;
+};
+
+class Scheduler {
+ public:
+  Scheduler(SchedulerOptions options, storage::Store* store, storage::ArtifactStore* artifacts,
+            PluginRegistry* registry, EventBus* bus);
+  ~Scheduler();  // shutdown()
+
+  // Resumes unfinished runs from the store and starts the scheduling thread.
+  Status start();
+  // Stops the workers (SIGTERM, then SIGKILL after the grace period) and the thread.
+  // Their attempts are recorded as lost and their steps re-queued, so the next
+  // start() runs them again. Idempotent.
+  void shutdown();
+
+  // Stores a validated workflow as a new queued run; returns its id.
+  Result<int64_t> submit(const Workflow& workflow, const std::string& workflow_text);
+  // Cancels a run: queued steps become cancelled at once, running attempts are
+  // stopped. not_found for an unknown run; a finished run is left as it is.
+  Status cancel(int64_t run_id);
+
+  Capacity capacity() const;
+  // For each queued step of an active run, why it is not running yet.
+  std::map<std::string, std::string> waiting_reasons(int64_t run_id) const;
+
+ private:
+  struct ActiveAttempt;
+  struct StepState;
+  struct RunState;
+  using Clock = std::chrono::steady_clock;
+
+  void loop();
+  void schedule_locked();
+  void start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation);
+  void finish_attempt_locked(RunState& run, StepState& step);
+  void set_step_status_locked(RunState& run, StepState& step, const std::string& status,
+                              const std::string& reason, const std::string& message);
+  void finish_run_if_done_locked(RunState& run);
+  Status load_run(const storage::RunRecord& record);
+  void log_to_step(int64_t step_id, int64_t attempt_id, const std::string& level,
+                   const std::string& message);
+
+  const SchedulerOptions options_;
+  storage::Store* store_;
+  storage::ArtifactStore* artifacts_;
+  PluginRegistry* registry_;
+  EventBus* bus_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  ResourcePool pool_;
+  std::map<int64_t, std::unique_ptr<RunState>> runs_;  // active runs by id
+  std::thread thread_;
+};
+
+}  // namespace radflow

@@ -1,0 +1,50 @@
+// The scheduler's in-memory view of active runs (internal to scheduler/): what
+// each step is doing, its outputs, and the attempt in flight. Guarded by
+// Scheduler::mutex_.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "orchestrator/scheduler/scheduler.h"
+
+namespace radflow {
+
+struct Scheduler::ActiveAttempt {
+  int64_t attempt_id = 0;
+  int number = 0;
+  Allocation allocation;
+  std::filesystem::path dir;
+  std::unique_ptr<AttemptRecorder> recorder;
+  std::unique_ptr<RunningAttempt> running;
+};
+
+struct StepOutput {
+  int64_t artifact_id = 0;
+  std::string digest;
+  std::string path;
+};
+
+struct Scheduler::StepState {
+  int64_t id = 0;
+  int position = 0;
+  StepSpec spec;
+  std::string status = "queued";
+  int attempts_started = 0;  // attempt numbers used so far
+  int failures = 0;          // failed attempts (lost ones do not count)
+  Clock::time_point not_before{};
+  std::string waiting;       // why a queued step is not running
+  std::map<std::string, StepOutput> outputs;
+  std::unique_ptr<ActiveAttempt> active;
+};
+
+struct Scheduler::RunState {
+  int64_t id = 0;
+  std::string status = "queued";
+  bool cancel_requested = false;
+  std::map<std::string, StepState> steps;
+};
+
+}  // namespace radflow

@@ -1,0 +1,142 @@
+#include "orchestrator/worker/worker_cli.h"
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "common/sha256.h"
+#include "orchestrator/worker/attempt_runner.h"
+#include "orchestrator/worker/attempt_spec.h"
+#include "orchestrator/worker/event_sink.h"
+#include "orchestrator/worker/plugin_descriptor.h"
+#include "orchestrator/worker/plugin_loader.h"
+
+namespace radflow {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitDescribeFailed = 2;
+
+// Set from the signal handler; std::atomic<int> is lock-free, so this is
+// async-signal-safe.
+std::atomic<int> g_cancelled{0};
+
+extern "C" void on_cancel_signal(int) { g_cancelled.store(1); }
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_cancel_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  // A dead daemon must not kill the plugin mid-write: writes fail with EPIPE instead.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+const char* kUsage =
+    "usage:\n"
+    "  radflow-worker --describe PLUGIN.so [--plugin-dir DIR]\n"
+    "      print the plugin's descriptor as JSON (exit 0), or {\"error\":{...}} (exit 2)\n"
+    "  radflow-worker --attempt SPEC.json\n"
+    "      run one step attempt; JSON-line events go to the spec's events_fd (default 3);\n"
+    "      exit 0 succeeded, 1 failed, 3 cancelled\n"
+    "  radflow-worker --help\n";
+
+int print_describe_error(const Status& status) {
+  nlohmann::json error = {{"error", {{"code", status.code()}, {"message", status.message()}}}};
+  std::cout << error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  return kExitDescribeFailed;
+}
+
+int describe(const std::string& plugin_path, std::string plugin_dir) {
+  if (plugin_dir.empty()) {
+    plugin_dir = std::filesystem::absolute(plugin_path).parent_path().string();
+  }
+  Result<LoadedPlugin> loaded = load_plugin(plugin_path, plugin_dir, "");
+  if (!loaded.ok()) return print_describe_error(loaded.status());
+  Result<PluginDescriptor> descriptor = parse_descriptor(loaded->plugin(), loaded->path());
+  if (!descriptor.ok()) return print_describe_error(descriptor.status());
+  nlohmann::json json = descriptor_to_json(descriptor.value());
+  json["path"] = loaded->path();
+  Result<std::string> digest = sha256_file(loaded->path());
+  if (!digest.ok()) return print_describe_error(digest.status());
+  json["sha256"] = digest.value();
+  std::cout << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  return 0;
+}
+
+// Best effort: a spec we cannot parse may still name its events fd.
+int events_fd_of_raw_spec(const std::string& file) {
+  std::ifstream in(file);
+  nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (json.is_object() && json.contains("events_fd") && json["events_fd"].is_number_integer()) {
+    return json["events_fd"].get<int>();
+  }
+  return kDefaultEventsFd;
+}
+
+int attempt(const std::string& spec_file) {
+  install_signal_handlers();
+  Result<AttemptSpec> spec = read_attempt_spec(spec_file);
+  const int fd = spec.ok() ? spec->events_fd : events_fd_of_raw_spec(spec_file);
+  // Plugins may start child processes; they must not hold the daemon's pipe open.
+  if (fcntl(fd, F_GETFD) == -1) {
+    spdlog::warn("radflow-worker: events fd {} is not open; events are dropped", fd);
+  } else {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  EventSink sink(fd);
+  AttemptOutcome result = spec.ok() ? run_attempt(spec.value(), &sink, &g_cancelled)
+                                    : failed_outcome(spec.status().code(), spec.status().message());
+  if (result.status == AttemptStatus::kFailed) {
+    spdlog::error("radflow-worker: attempt failed: {}: {}", result.reason, result.message);
+  }
+  sink.close(result.to_end_event());
+  return result.exit_code();
+}
+
+}  // namespace
+
+int worker_main(int argc, char** argv) {
+  std::string mode;
+  std::string target;
+  std::string plugin_dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if ((arg == "--describe" || arg == "--attempt") && mode.empty()) {
+      mode = arg;
+      if (!value(&target)) break;
+    } else if (arg == "--plugin-dir") {
+      if (!value(&plugin_dir)) {
+        target.clear();
+        break;
+      }
+    } else {
+      std::cerr << "radflow-worker: unexpected argument '" << arg << "'\n" << kUsage;
+      return kExitUsage;
+    }
+  }
+  if (mode == "--describe" && !target.empty()) return describe(target, plugin_dir);
+  if (mode == "--attempt" && !target.empty() && plugin_dir.empty()) return attempt(target);
+  std::cerr << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace radflow

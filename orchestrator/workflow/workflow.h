@@ -1,0 +1,58 @@
+// Workflow: a validated DAG of steps, the output of parse_workflow() (validate.h).
+// Plain data; steps are in a topological order (every step after all steps it
+// reads from), ties broken by name so the order is deterministic.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace radflow {
+
+struct Resources {
+  int gpus = 0;          // whole devices
+  double cpus = 1;       // CPU slots
+  double memory_gb = 0;  // 0 = no request
+  int ranks = 1;         // processes started for each attempt (torchrun-style)
+};
+
+// One bound input: this step's input `input` reads `step`'s output `output`.
+struct InputBinding {
+  std::string input;
+  std::string step;
+  std::string output;
+};
+
+struct StepSpec {
+  std::string name;
+  std::string plugin;
+  std::string plugin_version;  // of the plugin that validated it
+  nlohmann::json params = nlohmann::json::object();  // schema defaults filled in
+  std::vector<InputBinding> inputs;                  // sorted by input name
+  Resources resources;
+  int retries = 0;         // extra attempts after a failure
+  double timeout_s = 0;    // per attempt; 0 = no limit
+  bool cache = true;       // "cache": false opts out of the step cache
+  int priority = 0;        // higher runs first among ready steps
+
+  // Names of the steps this one reads from, sorted, without duplicates.
+  std::vector<std::string> upstream() const;
+};
+
+struct Workflow {
+  std::string name;
+  nlohmann::json params = nlohmann::json::object();  // run-level params
+  std::vector<StepSpec> steps;                       // topological order
+
+  const StepSpec* find_step(const std::string& name) const;
+};
+
+// What the daemon can offer one step; requests beyond it are rejected at validation.
+struct Capacity {
+  int gpus = 0;
+  double cpus = 1;
+  double memory_gb = 0;  // 0 = unknown, not checked
+};
+
+}  // namespace radflow

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make run`: starts radflowd in the background (database under ./var) unless one is
+# already serving, submits workflows/demo.json, follows it to the end, prints the
+# summary and the dashboard URL. The daemon keeps serving; `make stop` stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${BUILD_DIR:-build}
+port=${PORT:-8080}
+data_dir=var
+url="http://127.0.0.1:${port}"
+bin="${build_dir}/bin"
+
+healthy() { curl -fsS --max-time 2 "${url}/healthz" >/dev/null 2>&1; }
+
+mkdir -p "${data_dir}"
+if healthy; then
+  echo "radflowd already serving at ${url}"
+else
+  echo "starting radflowd at ${url} (data in ${data_dir}/, log in ${data_dir}/radflowd.log)"
+  nohup "${bin}/radflowd" --data-dir "${data_dir}" --listen "127.0.0.1:${port}" \
+    --plugin-dir "${build_dir}/plugins" >>"${data_dir}/radflowd.log" 2>&1 &
+  for _ in $(seq 1 100); do
+    healthy && break
+    if ! kill -0 $! 2>/dev/null; then
+      echo "radflowd exited; last lines of ${data_dir}/radflowd.log:" >&2
+      tail -n 20 "${data_dir}/radflowd.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  healthy || { echo "radflowd did not answer at ${url}" >&2; exit 1; }
+fi
+
+status=0
+"${bin}/radflow" --server "${url}" submit workflows/demo.json --wait || status=$?
+echo
+echo "Dashboard: ${url}/"
+echo "The daemon keeps serving in the background; stop it with: make stop"
+exit ${status}

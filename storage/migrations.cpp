@@ -1,0 +1,159 @@
+#include "storage/migrations.h"
+
+#include <string>
+#include <vector>
+
+namespace radflow::storage {
+
+namespace {
+
+// Append only. Indexes follow the queries in store_queries.cpp.
+const std::vector<std::string> &migrations() {
+  static const std::vector<std::string> kMigrations = {
+      // 1: the initial schema.
+      R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  workflow_json TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER,
+  finished_ms INTEGER,
+  message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_by_status ON runs(status, id);
+
+CREATE TABLE steps (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  plugin TEXT NOT NULL,
+  plugin_version TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  resources_json TEXT NOT NULL,
+  retries INTEGER NOT NULL,
+  timeout_s REAL NOT NULL,
+  cache INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  progress REAL NOT NULL DEFAULT 0,
+  progress_message TEXT NOT NULL DEFAULT '',
+  cache_key TEXT NOT NULL DEFAULT '',
+  cached_from_step INTEGER REFERENCES steps(id),
+  started_ms INTEGER,
+  finished_ms INTEGER,
+  UNIQUE(run_id, name)
+);
+CREATE INDEX steps_by_run_position ON steps(run_id, position);
+CREATE INDEX steps_by_cache_key ON steps(cache_key, status);
+
+CREATE TABLE step_inputs (
+  step_id INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+  input_name TEXT NOT NULL,
+  source_step_name TEXT NOT NULL,
+  source_output TEXT NOT NULL,
+  PRIMARY KEY (step_id, input_name)
+);
+
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY,
+  step_id INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+  number INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  exit_code INTEGER,
+  signal INTEGER,
+  pids TEXT NOT NULL DEFAULT '[]',
+  devices TEXT NOT NULL DEFAULT '',
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER
+);
+CREATE INDEX attempts_by_step ON attempts(step_id, number);
+CREATE INDEX attempts_by_status ON attempts(status);
+
+CREATE TABLE logs (
+  id INTEGER PRIMARY KEY,
+  step_id INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+  attempt_id INTEGER REFERENCES attempts(id),
+  ts_ms INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX logs_by_step ON logs(step_id, id);
+
+CREATE TABLE metrics (
+  step_id INTEGER NOT NULL REFERENCES steps(id) ON DELETE CASCADE,
+  attempt_id INTEGER REFERENCES attempts(id),
+  name TEXT NOT NULL,
+  iteration INTEGER NOT NULL,
+  value REAL
+);
+CREATE INDEX metrics_by_step ON metrics(step_id, name, iteration);
+
+CREATE TABLE artifacts (
+  id INTEGER PRIMARY KEY,
+  digest TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+  size_bytes INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  producer_attempt_id INTEGER REFERENCES attempts(id),
+  step_id INTEGER REFERENCES steps(id),
+  output_name TEXT
+);
+CREATE INDEX artifacts_by_step ON artifacts(step_id, output_name);
+CREATE INDEX artifacts_by_digest ON artifacts(digest);
+
+CREATE TABLE attempt_inputs (
+  attempt_id INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+  input_name TEXT NOT NULL,
+  artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+  PRIMARY KEY (attempt_id, input_name)
+);
+CREATE INDEX attempt_inputs_by_artifact ON attempt_inputs(artifact_id);
+
+CREATE TABLE plugin_descriptors (
+  sha256 TEXT PRIMARY KEY,
+  descriptor_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(migrations().size()); }
+
+Status migrate(Database &db) {
+  RF_ASSIGN_OR_RETURN(int64_t version,
+                      db.query_int64("PRAGMA user_version", "read schema version"));
+  const int latest = latest_schema_version();
+  if (version > latest) {
+    return Status::error("storage_error", "database schema version " + std::to_string(version) +
+                                              " is newer than this build's " +
+                                              std::to_string(latest));
+  }
+  for (int next = static_cast<int>(version) + 1; next <= latest; ++next) {
+    const std::string purpose = "migrate schema to version " + std::to_string(next);
+    RF_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE", purpose));
+    // PRAGMA user_version takes no bound parameters, hence the literal.
+    Status applied = db.exec(
+        migrations()[next - 1] + "\nPRAGMA user_version = " + std::to_string(next) + ";", purpose);
+    if (applied.ok()) applied = db.exec("COMMIT", purpose);
+    if (!applied.ok()) {
+      (void)db.exec("ROLLBACK", purpose);
+      return applied;
+    }
+  }
+  return Status();
+}
+
+}  // namespace radflow::storage

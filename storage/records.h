@@ -1,0 +1,136 @@
+// Plain records that cross the storage boundary: what callers hand to Store to
+// create rows (New*) and what Store hands back from reads (*Record).
+//
+// Times are milliseconds since the Unix epoch; 0 means "not yet" (for example
+// started_ms of a queued step). Ids are SQLite rowids; 0 means "none".
+// Status strings are free text chosen by the orchestrator ("queued", "running",
+// "succeeded", "failed", "cancelled", "cached", "lost", ...). Values only: no
+// ownership or thread-safety concerns beyond those of std::string and
+// std::vector.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace radflow::storage {
+
+// One edge of the DAG: input `input_name` of a step reads output
+// `source_output` of the step named `source_step` in the same run.
+struct NewStepInput {
+  std::string input_name;
+  std::string source_step;
+  std::string source_output;
+};
+
+struct NewStep {
+  std::string name;
+  std::string plugin;
+  std::string plugin_version;
+  std::string params_json = "{}";
+  std::string resources_json = "{}";
+  int retries = 0;
+  double timeout_s = 0;  // 0: no timeout
+  bool cache = true;
+  int priority = 0;
+  int position = 0;  // index in a topological order of the run's steps
+  std::vector<NewStepInput> inputs;
+};
+
+struct NewRun {
+  std::string name;
+  std::string workflow_json;  // the text as submitted
+  std::string params_json = "{}";
+  std::vector<NewStep> steps;
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string status;
+  std::string workflow_json;
+  std::string params_json;
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  std::string message;
+};
+
+struct StepRecord {
+  int64_t id = 0;
+  int64_t run_id = 0;
+  std::string name;
+  std::string plugin;
+  std::string plugin_version;
+  std::string params_json;
+  std::string resources_json;
+  int retries = 0;
+  double timeout_s = 0;
+  bool cache = true;
+  int priority = 0;
+  int position = 0;
+  std::string status;
+  std::string reason;
+  std::string message;
+  double progress = 0;
+  std::string progress_message;
+  std::string cache_key;
+  int64_t cached_from_step = 0;  // 0: not served from the cache
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  std::vector<NewStepInput> inputs;  // in input_name order
+};
+
+struct AttemptRecord {
+  int64_t id = 0;
+  int64_t step_id = 0;
+  int number = 0;  // 1-based
+  std::string status;
+  std::string reason;
+  std::string message;
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  std::vector<int64_t> pids;
+  std::string devices;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+};
+
+struct LogRecord {
+  int64_t id = 0;  // assigned by the store; ignored on append
+  int64_t step_id = 0;
+  int64_t attempt_id = 0;  // 0: not tied to an attempt
+  int64_t ts_ms = 0;
+  std::string level;   // "debug", "info", "warn", "error"
+  std::string stream;  // "plugin", "stdout", "stderr", "radflow"
+  std::string message;
+};
+
+// value may be NaN (a diverged loss is worth recording); it round-trips as NaN.
+struct MetricPoint {
+  int64_t step_id = 0;
+  int64_t attempt_id = 0;
+  std::string name;
+  int64_t iteration = 0;
+  double value = 0;
+};
+
+struct ArtifactRecord {
+  int64_t id = 0;  // assigned by the store; ignored on add
+  std::string digest;
+  std::string kind;  // "file" or "dir"
+  int64_t size_bytes = 0;
+  int64_t created_ms = 0;           // 0 on add: the store stamps now_ms()
+  int64_t producer_attempt_id = 0;  // 0: none (for example an imported file)
+  int64_t step_id = 0;              // 0: none
+  std::string output_name;          // empty: none
+};
+
+// Lineage: attempt read `artifact` as its input `input_name`.
+struct AttemptInput {
+  std::string input_name;
+  ArtifactRecord artifact;
+};
+
+}  // namespace radflow::storage

@@ -1,0 +1,366 @@
+// Store: opening the database and the write half of the API. Every write is a
+// job for the writer thread; reads live in store_queries.cpp.
+#include "storage/store.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "storage/database.h"
+#include "storage/migrations.h"
+#include "storage/store_writer.h"
+
+namespace radflow::storage {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+bool is_terminal(const std::string &status) {
+  static const std::set<std::string> kTerminal = {"succeeded", "failed", "cancelled",
+                                                  "cached",    "lost",   "skipped"};
+  return kTerminal.count(status) > 0;
+}
+
+Status not_found(const std::string &what, int64_t id) {
+  return Status::error("not_found", what + " " + std::to_string(id) + " not found");
+}
+
+// Settings every connection needs; journal_mode is persistent, the rest are
+// not.
+Status configure(Database &db) {
+  RF_RETURN_IF_ERROR(
+      db.exec("PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), "set busy timeout"));
+  RF_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
+  return db.exec("PRAGMA synchronous = NORMAL", "set synchronous mode");
+}
+
+// Turns "UPDATE ... WHERE id = ?" touching nothing into not_found.
+Result<int64_t> updated_or_not_found(Database &db, Status status, const std::string &what,
+                                     int64_t id) {
+  RF_RETURN_IF_ERROR(status);
+  if (db.changes() == 0) return not_found(what, id);
+  return int64_t{0};
+}
+
+Status as_status(const Result<int64_t> &result) { return result.status(); }
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string &data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec)
+    return Status::error("storage_error", "create data dir " + data_dir + ": " + ec.message());
+  const std::string path = (std::filesystem::path(data_dir) / "radflow.db").string();
+
+  RF_ASSIGN_OR_RETURN(std::unique_ptr<Database> write_db,
+                      Database::open(path, Database::Mode::kReadWrite));
+  RF_RETURN_IF_ERROR(configure(*write_db));
+  RF_ASSIGN_OR_RETURN(std::string journal,
+                      write_db->query_text("PRAGMA journal_mode = WAL", "enable WAL"));
+  if (journal != "wal") {
+    return Status::error("storage_error", "enable WAL: journal mode stayed " + journal);
+  }
+  RF_RETURN_IF_ERROR(migrate(*write_db));
+
+  // The reader opens read-write (WAL readers need the shared-memory index) but
+  // query_only, so a bug cannot write behind the writer thread's back.
+  RF_ASSIGN_OR_RETURN(std::unique_ptr<Database> read_db,
+                      Database::open(path, Database::Mode::kReadWrite));
+  RF_RETURN_IF_ERROR(configure(*read_db));
+  RF_RETURN_IF_ERROR(read_db->exec("PRAGMA query_only = ON", "make reader query-only"));
+  return std::unique_ptr<Store>(new Store(path, std::move(write_db), std::move(read_db)));
+}
+
+Store::Store(std::string database_path, std::unique_ptr<Database> write_db,
+             std::unique_ptr<Database> read_db)
+    : database_path_(std::move(database_path)),
+      write_db_(std::move(write_db)),
+      writer_(std::make_unique<StoreWriter>(write_db_.get())),
+      read_db_(std::move(read_db)) {}
+
+Store::~Store() = default;  // writer_ drains and joins before write_db_ closes
+
+void Store::flush() { writer_->flush(); }
+
+Result<int64_t> Store::create_run(const NewRun &run) {
+  // The writer wraps the job in a savepoint, so a failure part-way (say a
+  // duplicate step name) leaves no run row behind.
+  return writer_->run([&run](Database &db) -> Result<int64_t> {
+    const int64_t now = now_ms();
+    RF_ASSIGN_OR_RETURN(Statement insert_run,
+                        db.prepare("INSERT INTO runs (name, status, workflow_json, params_json, "
+                                   "created_ms, message) VALUES (?, 'queued', ?, ?, ?, '')",
+                                   "insert run"));
+    RF_RETURN_IF_ERROR(insert_run.bind(1, run.name)
+                           .bind(2, run.workflow_json)
+                           .bind(3, run.params_json)
+                           .bind(4, now)
+                           .run());
+    const int64_t run_id = db.last_insert_rowid();
+    for (const NewStep &step : run.steps) {
+      RF_ASSIGN_OR_RETURN(Statement insert_step,
+                          db.prepare("INSERT INTO steps (run_id, name, plugin, plugin_version, "
+                                     "params_json, "
+                                     "resources_json, retries, timeout_s, cache, priority, "
+                                     "position, status) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+                                     "insert step " + step.name));
+      RF_RETURN_IF_ERROR(insert_step.bind(1, run_id)
+                             .bind(2, step.name)
+                             .bind(3, step.plugin)
+                             .bind(4, step.plugin_version)
+                             .bind(5, step.params_json)
+                             .bind(6, step.resources_json)
+                             .bind(7, step.retries)
+                             .bind(8, step.timeout_s)
+                             .bind(9, step.cache ? 1 : 0)
+                             .bind(10, step.priority)
+                             .bind(11, step.position)
+                             .run());
+      const int64_t step_id = db.last_insert_rowid();
+      for (const NewStepInput &input : step.inputs) {
+        RF_ASSIGN_OR_RETURN(
+            Statement insert_input,
+            db.prepare("INSERT INTO step_inputs (step_id, input_name, "
+                       "source_step_name, source_output) VALUES (?, ?, ?, ?)",
+                       "insert input " + input.input_name + " of step " + step.name));
+        RF_RETURN_IF_ERROR(insert_input.bind(1, step_id)
+                               .bind(2, input.input_name)
+                               .bind(3, input.source_step)
+                               .bind(4, input.source_output)
+                               .run());
+      }
+    }
+    return run_id;
+  });
+}
+
+Status Store::set_run_status(int64_t run_id, const std::string &status,
+                             const std::string &message) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt, db.prepare("UPDATE runs SET status = ?1, message = ?2, "
+                                                   "started_ms = CASE WHEN ?1 = 'running' AND "
+                                                   "started_ms IS NULL THEN ?3 "
+                                                   "ELSE started_ms END, "
+                                                   "finished_ms = CASE WHEN ?4 THEN ?3 ELSE "
+                                                   "finished_ms END WHERE id = ?5",
+                                                   "set run status"));
+    Status ran = stmt.bind(1, status)
+                     .bind(2, message)
+                     .bind(3, now_ms())
+                     .bind(4, is_terminal(status) ? 1 : 0)
+                     .bind(5, run_id)
+                     .run();
+    return updated_or_not_found(db, ran, "run", run_id);
+  }));
+}
+
+Status Store::set_step_status(int64_t step_id, const std::string &status, const std::string &reason,
+                              const std::string &message) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("UPDATE steps SET status = ?1, reason = ?2, message = ?3, "
+                                   "started_ms = CASE WHEN ?1 = 'running' AND started_ms IS "
+                                   "NULL THEN ?4 "
+                                   "ELSE started_ms END, "
+                                   "finished_ms = CASE WHEN ?5 THEN ?4 ELSE finished_ms END "
+                                   "WHERE id = ?6",
+                                   "set step status"));
+    Status ran = stmt.bind(1, status)
+                     .bind(2, reason)
+                     .bind(3, message)
+                     .bind(4, now_ms())
+                     .bind(5, is_terminal(status) ? 1 : 0)
+                     .bind(6, step_id)
+                     .run();
+    return updated_or_not_found(db, ran, "step", step_id);
+  }));
+}
+
+void Store::set_step_progress(int64_t step_id, double fraction, const std::string &message) {
+  writer_->submit_detached(
+      [=](Database &db) -> Result<int64_t> {
+        RF_ASSIGN_OR_RETURN(Statement stmt,
+                            db.prepare("UPDATE steps SET progress = ?, progress_message = ? "
+                                       "WHERE id = ?",
+                                       "set step progress"));
+        RF_RETURN_IF_ERROR(stmt.bind(1, fraction).bind(2, message).bind(3, step_id).run());
+        return int64_t{0};
+      },
+      "set progress of step " + std::to_string(step_id));
+}
+
+Status Store::set_step_cache(int64_t step_id, const std::string &cache_key,
+                             int64_t cached_from_step) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("UPDATE steps SET cache_key = ?, cached_from_step = ? "
+                                   "WHERE id = ?",
+                                   "set step cache"));
+    Status ran = stmt.bind(1, cache_key).bind_id(2, cached_from_step).bind(3, step_id).run();
+    return updated_or_not_found(db, ran, "step", step_id);
+  }));
+}
+
+Result<int64_t> Store::create_attempt(int64_t step_id, int number, const std::string &devices) {
+  return writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("INSERT INTO attempts (step_id, number, status, devices, "
+                                   "started_ms) VALUES (?, ?, 'running', ?, ?)",
+                                   "create attempt"));
+    RF_RETURN_IF_ERROR(
+        stmt.bind(1, step_id).bind(2, number).bind(3, devices).bind(4, now_ms()).run());
+    return db.last_insert_rowid();
+  });
+}
+
+Status Store::set_attempt_pids(int64_t attempt_id, const std::vector<int64_t> &pids) {
+  std::string pids_json = nlohmann::json(pids).dump();
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt, db.prepare("UPDATE attempts SET pids = ? WHERE id = ?",
+                                                   "set attempt pids"));
+    Status ran = stmt.bind(1, pids_json).bind(2, attempt_id).run();
+    return updated_or_not_found(db, ran, "attempt", attempt_id);
+  }));
+}
+
+Status Store::finish_attempt(int64_t attempt_id, const std::string &status,
+                             const std::string &reason, const std::string &message,
+                             std::optional<int> exit_code, std::optional<int> signal) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("UPDATE attempts SET status = ?, reason = ?, message = ?, "
+                                   "exit_code = ?, signal = ?, finished_ms = ? WHERE id = ?",
+                                   "finish attempt"));
+    Status ran = stmt.bind(1, status)
+                     .bind(2, reason)
+                     .bind(3, message)
+                     .bind(4, exit_code)
+                     .bind(5, signal)
+                     .bind(6, now_ms())
+                     .bind(7, attempt_id)
+                     .run();
+    return updated_or_not_found(db, ran, "attempt", attempt_id);
+  }));
+}
+
+void Store::append_logs(std::vector<LogRecord> logs) {
+  if (logs.empty()) return;
+  auto shared = std::make_shared<std::vector<LogRecord>>(std::move(logs));
+  writer_->submit_detached(
+      [shared](Database &db) -> Result<int64_t> {
+        for (const LogRecord &log : *shared) {
+          RF_ASSIGN_OR_RETURN(Statement stmt,
+                              db.prepare("INSERT INTO logs (step_id, attempt_id, ts_ms, level, "
+                                         "stream, message) VALUES (?, ?, ?, ?, ?, ?)",
+                                         "append log"));
+          RF_RETURN_IF_ERROR(stmt.bind(1, log.step_id)
+                                 .bind_id(2, log.attempt_id)
+                                 .bind(3, log.ts_ms != 0 ? log.ts_ms : now_ms())
+                                 .bind(4, log.level)
+                                 .bind(5, log.stream)
+                                 .bind(6, log.message)
+                                 .run());
+        }
+        return int64_t{0};
+      },
+      "append " + std::to_string(shared->size()) + " logs");
+}
+
+void Store::append_metrics(std::vector<MetricPoint> points) {
+  if (points.empty()) return;
+  auto shared = std::make_shared<std::vector<MetricPoint>>(std::move(points));
+  writer_->submit_detached(
+      [shared](Database &db) -> Result<int64_t> {
+        for (const MetricPoint &point : *shared) {
+          RF_ASSIGN_OR_RETURN(Statement stmt,
+                              db.prepare("INSERT INTO metrics (step_id, attempt_id, name, "
+                                         "iteration, value) VALUES (?, ?, ?, ?, ?)",
+                                         "append metric"));
+          RF_RETURN_IF_ERROR(stmt.bind(1, point.step_id)
+                                 .bind_id(2, point.attempt_id)
+                                 .bind(3, point.name)
+                                 .bind(4, point.iteration)
+                                 .bind(5, point.value)
+                                 .run());
+        }
+        return int64_t{0};
+      },
+      "append " + std::to_string(shared->size()) + " metrics");
+}
+
+Result<int64_t> Store::add_artifact(const ArtifactRecord &artifact) {
+  return writer_->run([artifact](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("INSERT INTO artifacts (digest, kind, size_bytes, created_ms, "
+                                   "producer_attempt_id, step_id, output_name) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                   "add artifact " + artifact.digest));
+    stmt.bind(1, artifact.digest)
+        .bind(2, artifact.kind)
+        .bind(3, artifact.size_bytes)
+        .bind(4, artifact.created_ms != 0 ? artifact.created_ms : now_ms())
+        .bind_id(5, artifact.producer_attempt_id)
+        .bind_id(6, artifact.step_id);
+    if (artifact.output_name.empty()) {
+      stmt.bind_null(7);
+    } else {
+      stmt.bind(7, artifact.output_name);
+    }
+    RF_RETURN_IF_ERROR(stmt.run());
+    return db.last_insert_rowid();
+  });
+}
+
+Status Store::add_attempt_input(int64_t attempt_id, const std::string &input_name,
+                                int64_t artifact_id) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("INSERT OR REPLACE INTO attempt_inputs (attempt_id, "
+                                   "input_name, artifact_id) VALUES (?, ?, ?)",
+                                   "add attempt input " + input_name));
+    RF_RETURN_IF_ERROR(stmt.bind(1, attempt_id).bind(2, input_name).bind(3, artifact_id).run());
+    return int64_t{0};
+  }));
+}
+
+Status Store::put_plugin_descriptor(const std::string &sha256, const std::string &descriptor_json) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("INSERT OR REPLACE INTO plugin_descriptors (sha256, "
+                                   "descriptor_json, created_ms) VALUES (?, ?, ?)",
+                                   "cache plugin descriptor"));
+    RF_RETURN_IF_ERROR(stmt.bind(1, sha256).bind(2, descriptor_json).bind(3, now_ms()).run());
+    return int64_t{0};
+  }));
+}
+
+Result<std::vector<int64_t>> Store::mark_lost_attempts() {
+  auto lost = std::make_shared<std::vector<int64_t>>();
+  Result<int64_t> done = writer_->run([lost](Database &db) -> Result<int64_t> {
+    {
+      RF_ASSIGN_OR_RETURN(Statement select,
+                          db.prepare("SELECT id FROM attempts WHERE status = 'running' "
+                                     "ORDER BY id",
+                                     "find running attempts"));
+      while (true) {
+        RF_ASSIGN_OR_RETURN(bool row, select.step());
+        if (!row) break;
+        lost->push_back(select.column_int64(0));
+      }
+    }
+    RF_ASSIGN_OR_RETURN(Statement update,
+                        db.prepare("UPDATE attempts SET status = 'lost', reason = 'lost', "
+                                   "message = 'daemon restarted while the attempt ran', "
+                                   "finished_ms = ? WHERE status = 'running'",
+                                   "mark attempts lost"));
+    RF_RETURN_IF_ERROR(update.bind(1, now_ms()).run());
+    return static_cast<int64_t>(lost->size());
+  });
+  RF_RETURN_IF_ERROR(done.status());
+  return std::move(*lost);
+}
+
+}  // namespace radflow::storage

@@ -1,0 +1,352 @@
+// Store: the read half of the API. All reads share one connection under
+// read_mu_; each query runs in its own implicit read transaction, so it sees
+// one committed snapshot even while the writer thread is mid-batch.
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "storage/database.h"
+#include "storage/store.h"
+
+namespace radflow::storage {
+
+namespace {
+
+Status not_found(const std::string &what, int64_t id) {
+  return Status::error("not_found", what + " " + std::to_string(id) + " not found");
+}
+
+// Runs `stmt` to the end, turning each row into a T with `read_row`.
+template <typename T>
+Result<std::vector<T>> collect(Statement &stmt,
+                               const std::function<T(const Statement &)> &read_row) {
+  std::vector<T> rows;
+  while (true) {
+    RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) return rows;
+    rows.push_back(read_row(stmt));
+  }
+}
+
+const char *const kRunColumns =
+    "SELECT id, name, status, workflow_json, params_json, created_ms, "
+    "started_ms, finished_ms, "
+    "message FROM runs ";
+
+RunRecord read_run(const Statement &s) {
+  RunRecord run;
+  run.id = s.column_int64(0);
+  run.name = s.column_text(1);
+  run.status = s.column_text(2);
+  run.workflow_json = s.column_text(3);
+  run.params_json = s.column_text(4);
+  run.created_ms = s.column_int64(5);
+  run.started_ms = s.column_int64(6);  // NULL reads as 0: "not yet"
+  run.finished_ms = s.column_int64(7);
+  run.message = s.column_text(8);
+  return run;
+}
+
+const char *const kStepColumns =
+    "SELECT id, run_id, name, plugin, plugin_version, params_json, "
+    "resources_json, retries, "
+    "timeout_s, cache, priority, position, status, reason, message, progress, "
+    "progress_message, "
+    "cache_key, cached_from_step, started_ms, finished_ms FROM steps ";
+
+StepRecord read_step(const Statement &s) {
+  StepRecord step;
+  step.id = s.column_int64(0);
+  step.run_id = s.column_int64(1);
+  step.name = s.column_text(2);
+  step.plugin = s.column_text(3);
+  step.plugin_version = s.column_text(4);
+  step.params_json = s.column_text(5);
+  step.resources_json = s.column_text(6);
+  step.retries = static_cast<int>(s.column_int64(7));
+  step.timeout_s = s.column_double(8);
+  step.cache = s.column_int64(9) != 0;
+  step.priority = static_cast<int>(s.column_int64(10));
+  step.position = static_cast<int>(s.column_int64(11));
+  step.status = s.column_text(12);
+  step.reason = s.column_text(13);
+  step.message = s.column_text(14);
+  step.progress = s.column_double(15);
+  step.progress_message = s.column_text(16);
+  step.cache_key = s.column_text(17);
+  step.cached_from_step = s.column_int64(18);
+  step.started_ms = s.column_int64(19);
+  step.finished_ms = s.column_int64(20);
+  return step;
+}
+
+const char *const kAttemptColumns =
+    "SELECT id, step_id, number, status, reason, message, exit_code, signal, "
+    "pids, devices, "
+    "started_ms, finished_ms FROM attempts ";
+
+AttemptRecord read_attempt(const Statement &s) {
+  AttemptRecord attempt;
+  attempt.id = s.column_int64(0);
+  attempt.step_id = s.column_int64(1);
+  attempt.number = static_cast<int>(s.column_int64(2));
+  attempt.status = s.column_text(3);
+  attempt.reason = s.column_text(4);
+  attempt.message = s.column_text(5);
+  attempt.exit_code = s.column_optional_int(6);
+  attempt.signal = s.column_optional_int(7);
+  // Written by set_attempt_pids only; a malformed value reads as no pids.
+  nlohmann::json pids = nlohmann::json::parse(s.column_text(8), nullptr,
+                                              /*allow_exceptions=*/false);
+  if (pids.is_array()) {
+    for (const auto &pid : pids) {
+      if (pid.is_number_integer()) attempt.pids.push_back(pid.get<int64_t>());
+    }
+  }
+  attempt.devices = s.column_text(9);
+  attempt.started_ms = s.column_int64(10);
+  attempt.finished_ms = s.column_int64(11);
+  return attempt;
+}
+
+const char *const kArtifactColumns =
+    "SELECT id, digest, kind, size_bytes, created_ms, producer_attempt_id, "
+    "step_id, output_name "
+    "FROM artifacts ";
+
+ArtifactRecord read_artifact(const Statement &s, int first = 0) {
+  ArtifactRecord artifact;
+  artifact.id = s.column_int64(first + 0);
+  artifact.digest = s.column_text(first + 1);
+  artifact.kind = s.column_text(first + 2);
+  artifact.size_bytes = s.column_int64(first + 3);
+  artifact.created_ms = s.column_int64(first + 4);
+  artifact.producer_attempt_id = s.column_int64(first + 5);
+  artifact.step_id = s.column_int64(first + 6);
+  artifact.output_name = s.column_text(first + 7);
+  return artifact;
+}
+
+Status fill_inputs(Database &db, StepRecord &step) {
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      db.prepare("SELECT input_name, source_step_name, source_output "
+                                 "FROM step_inputs WHERE step_id = ? ORDER BY input_name",
+                                 "read step inputs"));
+  stmt.bind(1, step.id);
+  RF_ASSIGN_OR_RETURN(step.inputs, collect<NewStepInput>(stmt, [](const Statement &s) {
+                        return NewStepInput{s.column_text(0), s.column_text(1), s.column_text(2)};
+                      }));
+  return Status();
+}
+
+// Steps matching `where` (bound by `bind`), each with its inputs.
+Result<std::vector<StepRecord>> query_steps(Database &db, const std::string &where,
+                                            const std::function<void(Statement &)> &bind,
+                                            const std::string &purpose) {
+  std::vector<StepRecord> steps;
+  {
+    RF_ASSIGN_OR_RETURN(Statement stmt, db.prepare(kStepColumns + where, purpose));
+    bind(stmt);
+    RF_ASSIGN_OR_RETURN(steps, collect<StepRecord>(stmt, read_step));
+  }
+  for (StepRecord &step : steps) RF_RETURN_IF_ERROR(fill_inputs(db, step));
+  return steps;
+}
+
+}  // namespace
+
+Result<RunRecord> Store::get_run(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare(std::string(kRunColumns) + "WHERE id = ?", "read run"));
+  stmt.bind(1, run_id);
+  RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+  if (!row) return not_found("run", run_id);
+  return read_run(stmt);
+}
+
+Result<std::vector<RunRecord>> Store::list_runs(const std::optional<std::string> &status, int limit,
+                                                int offset) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt, read_db_->prepare(std::string(kRunColumns) +
+                                                            "WHERE (?1 IS NULL OR status = ?1) "
+                                                            "ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+                                                        "list runs"));
+  if (status) {
+    stmt.bind(1, *status);
+  } else {
+    stmt.bind_null(1);
+  }
+  stmt.bind(2, limit).bind(3, offset);
+  return collect<RunRecord>(stmt, read_run);
+}
+
+Result<int64_t> Store::count_runs(const std::optional<std::string> &status) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db_->prepare("SELECT COUNT(*) FROM runs WHERE (?1 IS NULL OR status = ?1)",
+                        "count runs"));
+  if (status) {
+    stmt.bind(1, *status);
+  } else {
+    stmt.bind_null(1);
+  }
+  RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+  (void)row;  // COUNT(*) always yields a row
+  return stmt.column_int64(0);
+}
+
+Result<std::vector<RunRecord>> Store::unfinished_runs() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare(std::string(kRunColumns) +
+                                            "WHERE status IN ('queued', 'running') ORDER BY id",
+                                        "list unfinished runs"));
+  return collect<RunRecord>(stmt, read_run);
+}
+
+Result<StepRecord> Store::get_step(int64_t step_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(
+      std::vector<StepRecord> steps,
+      query_steps(
+          *read_db_, "WHERE id = ?", [&](Statement &s) { s.bind(1, step_id); }, "read step"));
+  if (steps.empty()) return not_found("step", step_id);
+  return std::move(steps.front());
+}
+
+Result<std::vector<StepRecord>> Store::steps_of_run(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return query_steps(
+      *read_db_, "WHERE run_id = ? ORDER BY position, id", [&](Statement &s) { s.bind(1, run_id); },
+      "read steps of run");
+}
+
+Result<StepRecord> Store::find_step(int64_t run_id, const std::string &name) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(std::vector<StepRecord> steps,
+                      query_steps(
+                          *read_db_, "WHERE run_id = ? AND name = ?",
+                          [&](Statement &s) { s.bind(1, run_id).bind(2, name); }, "find step"));
+  if (steps.empty()) {
+    return Status::error("not_found",
+                         "step '" + name + "' not found in run " + std::to_string(run_id));
+  }
+  return std::move(steps.front());
+}
+
+Result<std::optional<StepRecord>> Store::find_cached_step(const std::string &cache_key) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(std::vector<StepRecord> steps,
+                      query_steps(
+                          *read_db_,
+                          "WHERE cache_key = ? AND status = 'succeeded' "
+                          "ORDER BY id DESC LIMIT 1",
+                          [&](Statement &s) { s.bind(1, cache_key); }, "find cached step"));
+  if (steps.empty()) return std::optional<StepRecord>();
+  return std::optional<StepRecord>(std::move(steps.front()));
+}
+
+Result<std::vector<AttemptRecord>> Store::attempts_of_step(int64_t step_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt, read_db_->prepare(std::string(kAttemptColumns) +
+                                                            "WHERE step_id = ? ORDER BY number, id",
+                                                        "read attempts of step"));
+  stmt.bind(1, step_id);
+  return collect<AttemptRecord>(stmt, read_attempt);
+}
+
+Result<AttemptRecord> Store::get_attempt(int64_t attempt_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db_->prepare(std::string(kAttemptColumns) + "WHERE id = ?", "read attempt"));
+  stmt.bind(1, attempt_id);
+  RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+  if (!row) return not_found("attempt", attempt_id);
+  return read_attempt(stmt);
+}
+
+Result<std::vector<LogRecord>> Store::logs_of_step(int64_t step_id, int64_t after_log_id,
+                                                   int limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare("SELECT id, step_id, attempt_id, ts_ms, level, stream, "
+                                        "message FROM logs WHERE step_id = ? AND id > ? "
+                                        "ORDER BY id LIMIT ?",
+                                        "read logs of step"));
+  stmt.bind(1, step_id).bind(2, after_log_id).bind(3, limit);
+  return collect<LogRecord>(stmt, [](const Statement &s) {
+    return LogRecord{s.column_int64(0), s.column_int64(1), s.column_int64(2), s.column_int64(3),
+                     s.column_text(4),  s.column_text(5),  s.column_text(6)};
+  });
+}
+
+Result<std::vector<MetricPoint>> Store::metrics_of_step(int64_t step_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare("SELECT step_id, attempt_id, name, iteration, value "
+                                        "FROM metrics WHERE step_id = ? "
+                                        "ORDER BY name, iteration, rowid",
+                                        "read metrics of step"));
+  stmt.bind(1, step_id);
+  return collect<MetricPoint>(stmt, [](const Statement &s) {
+    return MetricPoint{s.column_int64(0), s.column_int64(1), s.column_text(2), s.column_int64(3),
+                       s.column_double(4)};  // NULL (a stored NaN) reads back as NaN
+  });
+}
+
+Result<std::vector<ArtifactRecord>> Store::outputs_of_step(int64_t step_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  // A retried step may register an output once per attempt; the latest wins.
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db_->prepare(std::string(kArtifactColumns) +
+                            "WHERE id IN (SELECT MAX(id) FROM artifacts WHERE step_id IN "
+                            "(?1, (SELECT cached_from_step FROM steps WHERE id = ?1)) "
+                            "GROUP BY output_name) ORDER BY output_name",
+                        "read outputs of step"));
+  stmt.bind(1, step_id);
+  return collect<ArtifactRecord>(stmt, [](const Statement &s) { return read_artifact(s); });
+}
+
+Result<ArtifactRecord> Store::get_artifact(int64_t artifact_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db_->prepare(std::string(kArtifactColumns) + "WHERE id = ?", "read artifact"));
+  stmt.bind(1, artifact_id);
+  RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+  if (!row) return not_found("artifact", artifact_id);
+  return read_artifact(stmt);
+}
+
+Result<std::vector<AttemptInput>> Store::inputs_of_attempt(int64_t attempt_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db_->prepare("SELECT i.input_name, a.id, a.digest, a.kind, a.size_bytes, "
+                        "a.created_ms, "
+                        "a.producer_attempt_id, a.step_id, a.output_name "
+                        "FROM attempt_inputs i JOIN artifacts a ON a.id = i.artifact_id "
+                        "WHERE i.attempt_id = ? ORDER BY i.input_name",
+                        "read inputs of attempt"));
+  stmt.bind(1, attempt_id);
+  return collect<AttemptInput>(stmt, [](const Statement &s) {
+    return AttemptInput{s.column_text(0), read_artifact(s, 1)};
+  });
+}
+
+Result<std::string> Store::get_plugin_descriptor(const std::string &sha256) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare("SELECT descriptor_json FROM plugin_descriptors "
+                                        "WHERE sha256 = ?",
+                                        "read plugin descriptor"));
+  stmt.bind(1, sha256);
+  RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+  if (!row) return Status::error("not_found", "plugin descriptor " + sha256 + " not found");
+  return stmt.column_text(0);
+}
+
+}  // namespace radflow::storage

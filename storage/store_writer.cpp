@@ -1,0 +1,96 @@
+#include "storage/store_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace radflow::storage {
+
+StoreWriter::StoreWriter(Database *db) : db_(db) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+StoreWriter::~StoreWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+std::future<Result<int64_t>> StoreWriter::submit(Job job) {
+  auto done = std::make_shared<std::promise<Result<int64_t>>>();
+  std::future<Result<int64_t>> future = done->get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(Pending{std::move(job), std::move(done), {}});
+  }
+  wake_.notify_one();
+  return future;
+}
+
+void StoreWriter::submit_detached(Job job, std::string purpose) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(Pending{std::move(job), nullptr, std::move(purpose)});
+  }
+  wake_.notify_one();
+}
+
+void StoreWriter::flush() {
+  // Jobs run in queue order and batches commit in order, so an empty job's
+  // commit implies every earlier job's.
+  (void)run([](Database &) -> Result<int64_t> { return int64_t{0}; });
+}
+
+void StoreWriter::loop() {
+  std::vector<Pending> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing is left to drain
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+      queue_.clear();
+    }
+    run_batch(batch);
+    batch.clear();
+  }
+}
+
+void StoreWriter::run_batch(std::vector<Pending> &batch) {
+  std::vector<std::optional<Result<int64_t>>> results(batch.size());
+  Status txn = db_->exec("BEGIN IMMEDIATE", "begin write batch");
+  if (txn.ok()) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Status savepoint = db_->exec("SAVEPOINT job", "begin job savepoint");
+      if (!savepoint.ok()) {
+        results[i].emplace(savepoint);
+        continue;
+      }
+      Result<int64_t> result = batch[i].job(*db_);
+      if (!result.ok()) (void)db_->exec("ROLLBACK TO job", "roll back failed job");
+      Status released = db_->exec("RELEASE job", "release job savepoint");
+      results[i].emplace(released.ok() || !result.ok() ? std::move(result)
+                                                       : Result<int64_t>(released));
+    }
+    txn = db_->exec("COMMIT", "commit write batch");
+    if (txn.ok()) {
+      batches_committed_.fetch_add(1);
+    } else {
+      (void)db_->exec("ROLLBACK", "roll back write batch");
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    // A batch that did not commit fails every job in it, even those that ran.
+    Result<int64_t> result = txn.ok() ? std::move(*results[i]) : Result<int64_t>(txn);
+    if (batch[i].done) {
+      batch[i].done->set_value(std::move(result));
+    } else if (!result.ok()) {
+      spdlog::error("storage: {} failed: {}", batch[i].purpose, result.status().to_string());
+    }
+  }
+}
+
+}  // namespace radflow::storage
