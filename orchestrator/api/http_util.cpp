@@ -19,6 +19,7 @@ void reply_status(httplib::Response& res, const Status& status) {
   int http = 500;
   if (code == "not_found") http = 404;
   if (code == "bad_path" || code == "bad_request") http = 400;
+  if (code == "run_active") http = 409;
   reply_errors(res, http, {status.err()});
 }
 

@@ -80,6 +80,15 @@ void ApiServer::add_run_routes() {
     if (!run.ok()) return reply_status(res, run.status());
     reply_json(res, 202, {{"id", *run_id}, {"status", run->status}});
   });
+
+  server_->Post(R"(/api/v1/runs/([^/]+)/retry)", [this](const httplib::Request& req,
+                                                         httplib::Response& res) {
+    auto run_id = path_id(req, res, 1, "run id");
+    if (!run_id) return;
+    Status retried = ctx_.scheduler->retry(*run_id);
+    if (!retried.ok()) return reply_status(res, retried);
+    reply_json(res, 202, {{"id", *run_id}, {"status", "running"}});
+  });
 }
 
 }  // namespace radflow

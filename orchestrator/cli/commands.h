@@ -17,6 +17,7 @@ int runs(const std::string& server, const Args& args);
 int show(const std::string& server, const Args& args);
 int logs(const std::string& server, const Args& args);
 int cancel(const std::string& server, const Args& args);
+int retry(const std::string& server, const Args& args);
 int plugins(const std::string& server, const Args& args);
 
 std::string usage();

@@ -145,6 +145,21 @@ int cancel(const std::string& server, const Args& args) {
   return kOk;
 }
 
+int retry(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow retry RUN\n\nRuns a finished run's failed and cancelled steps "
+              "again; steps that succeeded keep their outputs.");
+    return kOk;
+  }
+  if (args.size() != 1 || !is_run_id(args[0])) return usage_error("retry needs one RUN id", "retry");
+  ApiClient client(server);
+  auto reply = client.post("/api/v1/runs/" + args[0] + "/retry", "");
+  if (!reply.ok()) return report(reply.status());
+  std::printf("run %s: retrying its failed steps (watch with: radflow show %s)\n", args[0].c_str(),
+              args[0].c_str());
+  return kOk;
+}
+
 int plugins(const std::string& server, const Args& args) {
   if (wants_help(args)) {
     std::puts("usage: radflow plugins\n\nThe server's plugins with their inputs and outputs, "

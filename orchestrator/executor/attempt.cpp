@@ -1,5 +1,7 @@
 #include "orchestrator/executor/attempt.h"
 
+#include "orchestrator/executor/attempt_recovery.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -129,6 +131,7 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
         {"device", l.gpus.empty() ? std::string("cpu")
                                   : "cuda:" + std::to_string(rank % l.gpus.size())},
         {"events_fd", 3},
+        {"result_path", result_path(dir, rank)},
     };
     const fs::path spec_path = dir / ("rank-" + std::to_string(rank) + ".json");
     {
@@ -148,6 +151,7 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
     // An empty list hides every GPU: a CPU step must not grab a device by accident.
     process.env_set["CUDA_VISIBLE_DEVICES"] = visible;
     process.env_set["RADFLOW_ATTEMPT_DIR"] = dir.string();
+    process.env_set["RADFLOW_ATTEMPT"] = std::to_string(l.attempt_number);
     auto child = ChildProcess::spawn(process);
     if (!child.ok()) {
       attempt->ranks_.clear();  // kills the ranks already started
@@ -157,9 +161,16 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
   }
   std::vector<int64_t> pids;
   for (const auto& child : attempt->ranks_) pids.push_back(child.pid());
+  record_workers(dir, pids);
   if (sink != nullptr) sink->on_started(pids);
   attempt->thread_ = std::thread([raw = attempt.get()] { raw->monitor(); });
   return attempt;
+}
+
+std::vector<int64_t> RunningAttempt::pids() const {
+  std::vector<int64_t> pids;
+  for (const auto& child : ranks_) pids.push_back(child.pid());
+  return pids;
 }
 
 void RunningAttempt::cancel(const std::string& why) {

@@ -30,6 +30,7 @@ struct AttemptLaunch {
   nlohmann::json params = nlohmann::json::object();
   std::map<std::string, std::string> inputs;  // input name -> file or folder path
   std::string attempt_dir;  // spec files go here; outputs under attempt_dir/outputs
+  int attempt_number = 1;   // exported as RADFLOW_ATTEMPT
   int ranks = 1;
   std::vector<int> gpus;    // device indices for CUDA_VISIBLE_DEVICES; empty = none
   double timeout_s = 0;     // 0 = no limit
@@ -83,6 +84,8 @@ class RunningAttempt {
   // Blocks until every rank has ended and its pipes are drained.
   AttemptOutcome wait();
   bool done() const { return done_.load(); }
+  // The process id of each rank's worker, in rank order.
+  std::vector<int64_t> pids() const;
 
  private:
   RunningAttempt(AttemptLaunch launch, AttemptSink* sink);

@@ -85,10 +85,13 @@ Status PluginRegistry::refresh() {
     }
     plugins[plugin.name] = std::move(plugin);
   }
-  for (const auto& b : broken) {
-    spdlog::warn("plugin {} cannot be used: {} ({})", b.path, b.message, b.code);
-  }
   std::lock_guard<std::mutex> lock(mutex_);
+  // Say it once per change, not on every rescan.
+  for (const auto& b : broken) {
+    bool known = false;
+    for (const auto& old : broken_) known |= old.path == b.path && old.message == b.message;
+    if (!known) spdlog::warn("plugin {} cannot be used: {} ({})", b.path, b.message, b.code);
+  }
   plugins_ = std::move(plugins);
   broken_ = std::move(broken);
   stamps_ = std::move(stamps);

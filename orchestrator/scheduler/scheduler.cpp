@@ -119,6 +119,8 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
   auto run = std::make_unique<RunState>();
   run->id = record.id;
   run->status = record.status;
+  run->max_parallel = nlohmann::json::parse(record.workflow_json, nullptr, false)
+                          .value("max_parallel", 0);
   RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(record.id));
   for (const auto& row : steps) {
     StepState step;
@@ -140,7 +142,7 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
     RF_ASSIGN_OR_RETURN(auto attempts, store_->attempts_of_step(row.id));
     step.attempts_started = static_cast<int>(attempts.size());
     for (const auto& attempt : attempts) {
-      if (attempt.status == "failed") ++step.failures;
+      if (attempt.status == "failed") ++step.failures;  // lost ones do not count
     }
     if (is_done_ok(row.status)) {
       RF_ASSIGN_OR_RETURN(auto outputs, store_->outputs_of_step(row.id));
@@ -162,7 +164,11 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
 
 Status Scheduler::start() {
   RF_ASSIGN_OR_RETURN(auto lost, store_->mark_lost_attempts());
-  if (!lost.empty()) spdlog::warn("recovery: {} attempt(s) were lost and will run again", lost.size());
+  if (!lost.empty()) spdlog::warn("recovery: {} attempt(s) were running when the daemon stopped", lost.size());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int64_t attempt_id : lost) recover_lost_attempt(attempt_id);
+  }
   RF_ASSIGN_OR_RETURN(auto unfinished, store_->unfinished_runs());
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -261,6 +267,7 @@ void Scheduler::schedule_locked() {
         step.waiting = "retrying in " + std::to_string(wait_s.count() + 1) + " s";
         continue;
       }
+      if (try_cache_locked(run, step)) continue;
       ready.push_back({&run, &step});
     }
   }
@@ -273,6 +280,12 @@ void Scheduler::schedule_locked() {
   });
   for (auto& candidate : ready) {
     if (stopping_) break;
+    RunState& run = *candidate.run;
+    if (run.max_parallel > 0 && run.running_steps() >= run.max_parallel) {
+      candidate.step->waiting = "run limit reached: max_parallel = " +
+                                std::to_string(run.max_parallel) + " steps running";
+      continue;
+    }
     auto allocation = pool_.try_acquire(candidate.step->spec.resources);
     if (!allocation) {
       candidate.step->waiting = pool_.shortfall(candidate.step->spec.resources);

@@ -33,6 +33,8 @@
 
 namespace radflow {
 
+struct StepOutput;
+
 struct SchedulerOptions {
   std::string data_dir;     // attempts work under data_dir/runs/<run>/<step>/attempt-<n>
   std::string worker_path;  // radflow-worker
@@ -62,6 +64,9 @@ class Scheduler {
   // Cancels a run: queued steps become cancelled at once, running attempts are
   // stopped. not_found for an unknown run; a finished run is left as it is.
   Status cancel(int64_t run_id);
+  // Runs a finished run's failed and cancelled steps again; succeeded and cached
+  // steps keep their outputs. not_found for an unknown run, "run_active" while it runs.
+  Status retry(int64_t run_id);
 
   Capacity capacity() const;
   // For each queued step of an active run, why it is not running yet.
@@ -77,10 +82,20 @@ class Scheduler {
   void schedule_locked();
   void start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation);
   void finish_attempt_locked(RunState& run, StepState& step);
+  // Moves an attempt's registered outputs into the artifact store and records them.
+  Result<std::map<std::string, StepOutput>> record_outputs_locked(
+      StepState& step, int64_t attempt_id, const std::string& attempt_dir,
+      const std::map<std::string, std::string>& registered);
   void set_step_status_locked(RunState& run, StepState& step, const std::string& status,
                               const std::string& reason, const std::string& message);
   void finish_run_if_done_locked(RunState& run);
   Status load_run(const storage::RunRecord& record);
+  // Serves a ready step from the step cache when an earlier step with the same key
+  // succeeded and its outputs are still stored. Returns true on a hit.
+  bool try_cache_locked(RunState& run, StepState& step);
+  // After a crash: stops the lost attempt's orphaned workers and, when the workers
+  // finished and left their results, records the outcome instead of re-running.
+  void recover_lost_attempt(int64_t attempt_id);
   void log_to_step(int64_t step_id, int64_t attempt_id, const std::string& level,
                    const std::string& message);
 

@@ -6,6 +6,7 @@
 
 #include "orchestrator/scheduler/scheduler.h"
 #include "orchestrator/scheduler/scheduler_state.h"
+#include "orchestrator/scheduler/output_ingest.h"
 
 namespace radflow {
 namespace fs = std::filesystem;
@@ -21,12 +22,6 @@ std::string devices_text(const Allocation& allocation) {
   return text;
 }
 
-bool path_within(const fs::path& path, const fs::path& dir) {
-  std::error_code ec;
-  auto rel = fs::weakly_canonical(path, ec).lexically_relative(fs::weakly_canonical(dir, ec));
-  return !rel.empty() && *rel.begin() != "..";
-}
-
 // The workers succeeded but radflow could not take their outputs in.
 AttemptOutcome failed_outcome(const std::string& reason, const std::string& message) {
   AttemptOutcome outcome;
@@ -38,6 +33,25 @@ AttemptOutcome failed_outcome(const std::string& reason, const std::string& mess
 }
 
 }  // namespace
+
+Result<std::map<std::string, StepOutput>> Scheduler::record_outputs_locked(
+    StepState& step, int64_t attempt_id, const std::string& attempt_dir,
+    const std::map<std::string, std::string>& registered) {
+  RF_ASSIGN_OR_RETURN(auto stored, ingest_outputs(*artifacts_, attempt_dir, registered));
+  std::map<std::string, StepOutput> outputs;
+  for (const auto& [name, artifact] : stored) {
+    storage::ArtifactRecord record;
+    record.digest = artifact.digest;
+    record.kind = artifact.kind;
+    record.size_bytes = artifact.size_bytes;
+    record.producer_attempt_id = attempt_id;
+    record.step_id = step.id;
+    record.output_name = name;
+    RF_ASSIGN_OR_RETURN(int64_t artifact_id, store_->add_artifact(record));
+    outputs[name] = {artifact_id, artifact.digest, artifact.path};
+  }
+  return outputs;
+}
 
 void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation) {
   auto fail_now = [&](const std::string& reason, const std::string& message) {
@@ -76,6 +90,7 @@ void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Alloc
     if (!lineage.ok()) spdlog::error("cannot record lineage: {}", lineage.to_string());
   }
   launch.attempt_dir = active->dir.string();
+  launch.attempt_number = active->number;
   launch.ranks = std::max(1, step.spec.resources.ranks);
   launch.gpus = allocation.gpus;
   launch.timeout_s = step.spec.timeout_s;
@@ -94,6 +109,8 @@ void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Alloc
     return;
   }
   active->running = std::move(running).value();
+  Status pids = store_->set_attempt_pids(active->attempt_id, active->running->pids());
+  if (!pids.ok()) spdlog::error("cannot record worker pids: {}", pids.to_string());
   log_to_step(step.id, active->attempt_id, "info",
               "attempt " + std::to_string(active->number) + " started on " +
                   devices_text(allocation) + " (" + plugin->name + " " + plugin->version + ")");
@@ -108,33 +125,12 @@ void Scheduler::finish_attempt_locked(RunState& run, StepState& step) {
 
   std::map<std::string, StepOutput> outputs;
   if (outcome.status == "succeeded") {
-    const fs::path output_dir = active->dir / "outputs";
-    for (const auto& [name, path] : outcome.outputs) {
-      if (!path_within(path, output_dir)) {
-        outcome = failed_outcome("bad_output", "output " + name + " (" + path +
-                                                   ") is outside the attempt's output folder " +
-                                                   output_dir.string());
-        break;
-      }
-      auto stored = artifacts_->put(path);
-      if (!stored.ok()) {
-        outcome = failed_outcome("output_failed",
-                                 "cannot store output " + name + ": " + stored.status().message());
-        break;
-      }
-      storage::ArtifactRecord record;
-      record.digest = stored->digest;
-      record.kind = stored->kind;
-      record.size_bytes = stored->size_bytes;
-      record.producer_attempt_id = active->attempt_id;
-      record.step_id = step.id;
-      record.output_name = name;
-      auto artifact_id = store_->add_artifact(record);
-      if (!artifact_id.ok()) {
-        outcome = failed_outcome("storage_error", artifact_id.status().message());
-        break;
-      }
-      outputs[name] = {*artifact_id, stored->digest, stored->path};
+    auto recorded = record_outputs_locked(step, active->attempt_id, active->dir.string(),
+                                          outcome.outputs);
+    if (recorded.ok()) {
+      outputs = std::move(recorded).value();
+    } else {
+      outcome = failed_outcome(recorded.status().code(), recorded.status().message());
     }
   }
   const std::optional<int> signal =

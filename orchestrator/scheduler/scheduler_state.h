@@ -21,6 +21,7 @@ struct Scheduler::ActiveAttempt {
   std::unique_ptr<RunningAttempt> running;
 };
 
+// One output of a finished step, as later steps read it.
 struct StepOutput {
   int64_t artifact_id = 0;
   std::string digest;
@@ -36,6 +37,7 @@ struct Scheduler::StepState {
   int failures = 0;          // failed attempts (lost ones do not count)
   Clock::time_point not_before{};
   std::string waiting;       // why a queued step is not running
+  bool cache_checked = false;  // the cache was consulted once its inputs were ready
   std::map<std::string, StepOutput> outputs;
   std::unique_ptr<ActiveAttempt> active;
 };
@@ -44,7 +46,14 @@ struct Scheduler::RunState {
   int64_t id = 0;
   std::string status = "queued";
   bool cancel_requested = false;
+  int max_parallel = 0;  // 0 = no limit
   std::map<std::string, StepState> steps;
+
+  int running_steps() const {
+    int n = 0;
+    for (const auto& [name, step] : steps) n += step.active != nullptr;
+    return n;
+  }
 };
 
 }  // namespace radflow

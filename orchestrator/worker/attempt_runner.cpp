@@ -67,6 +67,10 @@ nlohmann::json AttemptOutcome::to_end_event() const {
   return end_event(status_name(), reason, message);
 }
 
+nlohmann::json AttemptOutcome::to_result() const {
+  return {{"end", to_end_event()}, {"outputs", outputs}};
+}
+
 AttemptOutcome failed_outcome(const std::string& reason, const std::string& message) {
   return outcome(AttemptStatus::kFailed, reason, message);
 }
@@ -123,7 +127,9 @@ AttemptOutcome run_attempt(const AttemptSpec& input_spec, EventSink* sink,
     return failed_outcome("missing_outputs",
                           "plugin " + descriptor->name + " did not register outputs: " + missing);
   }
-  return outcome(AttemptStatus::kSucceeded, "ok", "");
+  AttemptOutcome succeeded = outcome(AttemptStatus::kSucceeded, "ok", "");
+  succeeded.outputs = host.registered_outputs();
+  return succeeded;
 }
 
 }  // namespace radflow

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <string>
 
 #include "orchestrator/worker/attempt_spec.h"
@@ -26,12 +27,16 @@ struct AttemptOutcome {
   AttemptStatus status = AttemptStatus::kFailed;
   std::string reason;
   std::string message;
+  std::map<std::string, std::string> outputs;  // registered outputs, when succeeded
 
   // "succeeded", "failed" or "cancelled".
   std::string status_name() const;
   // The worker's exit code: 0 succeeded, 1 failed, 3 cancelled.
   int exit_code() const;
   nlohmann::json to_end_event() const;
+  // What the worker leaves on disk for a daemon that may have died meanwhile:
+  // {"end": <end event>, "outputs": {name: path}}.
+  nlohmann::json to_result() const;
 };
 
 AttemptOutcome failed_outcome(const std::string& reason, const std::string& message);

@@ -44,6 +44,7 @@ Result<AttemptSpec> parse_attempt_spec(const nlohmann::json& json) {
   RF_RETURN_IF_ERROR(read_string(json, "output_dir", true, &spec.output_dir));
   RF_RETURN_IF_ERROR(read_string(json, "plugin_name", false, &spec.plugin_name));
   RF_RETURN_IF_ERROR(read_string(json, "device", false, &spec.device));
+  RF_RETURN_IF_ERROR(read_string(json, "result_path", false, &spec.result_path));
   if (spec.device.empty()) spec.device = "cpu";
   RF_RETURN_IF_ERROR(read_int(json, "rank", &spec.rank));
   RF_RETURN_IF_ERROR(read_int(json, "world_size", &spec.world_size));

@@ -3,7 +3,7 @@
 //
 //   {"plugin_path", "plugin_dir", "plugin_name", "params": {...},
 //    "inputs": {"name": "/abs/path"}, "output_dir", "rank", "world_size",
-//    "local_rank", "device", "events_fd": 3}
+//    "local_rank", "device", "events_fd": 3, "result_path"}
 //
 // plugin_path, plugin_dir and output_dir are required; the rest default as below.
 #pragma once
@@ -29,6 +29,9 @@ struct AttemptSpec {
   int local_rank = 0;
   std::string device = "cpu";
   int events_fd = 3;
+  // Where the outcome is also written (atomically), so a restarted daemon can take in
+  // an attempt that ended while it was down. Empty: not written.
+  std::string result_path;
 };
 
 constexpr int kDefaultEventsFd = 3;

@@ -84,6 +84,24 @@ int events_fd_of_raw_spec(const std::string& file) {
   return kDefaultEventsFd;
 }
 
+// Written before the end event is sent: if the daemon died while this attempt ran, the
+// file is how its successor learns the outcome instead of running the step again.
+void write_result(const std::string& path, const AttemptOutcome& result) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << result.to_result().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.flush();
+    if (!out) {
+      spdlog::warn("radflow-worker: cannot write {}", temp);
+      return;
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    spdlog::warn("radflow-worker: cannot rename {} to {}", temp, path);
+  }
+}
+
 int attempt(const std::string& spec_file) {
   install_signal_handlers();
   Result<AttemptSpec> spec = read_attempt_spec(spec_file);
@@ -100,6 +118,7 @@ int attempt(const std::string& spec_file) {
   if (result.status == AttemptStatus::kFailed) {
     spdlog::error("radflow-worker: attempt failed: {}: {}", result.reason, result.message);
   }
+  if (spec.ok() && !spec->result_path.empty()) write_result(spec->result_path, result);
   sink.close(result.to_end_event());
   return result.exit_code();
 }

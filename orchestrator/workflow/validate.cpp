@@ -40,11 +40,12 @@ Error malformed_json(std::string_view text, const json::parse_error& e) {
 }
 
 void check_top_level(const json& doc, std::vector<Error>* errors) {
-  static const std::set<std::string> kKeys = {"name", "description", "params", "steps", "tags"};
+  static const std::set<std::string> kKeys = {"name",  "description", "params",
+                                              "steps", "tags",        "max_parallel"};
   for (const auto& [key, unused] : doc.items()) {
     if (kKeys.count(key)) continue;
     add(errors, "invalid_workflow", json_pointer_append("", key),
-        "unknown top-level key \"" + key + "\" (known: description, name, params, steps, tags)");
+        "unknown top-level key \"" + key + "\" (known: description, max_parallel, name, params, steps, tags)");
   }
   auto name = doc.find("name");
   if (name == doc.end()) {
@@ -68,6 +69,13 @@ void check_top_level(const json& doc, std::vector<Error>* errors) {
             "tags." + std::to_string(i) + " must be a string, got " +
                 describe_json_value((*it)[i]));
       }
+    }
+  }
+  if (auto it = doc.find("max_parallel"); it != doc.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 100000) {
+      add(errors, "invalid_workflow", "/max_parallel",
+          "max_parallel must be an integer >= 1 (the most steps of this run running at once), "
+          "got " + describe_json_value(*it));
     }
   }
   if (auto it = doc.find("params"); it != doc.end() && !it->is_object()) {
@@ -190,6 +198,7 @@ ValidationResult parse_workflow(std::string_view text,
 
   Workflow workflow;
   workflow.name = doc["name"].get<std::string>();
+  workflow.max_parallel = doc.value("max_parallel", 0);
   workflow.params = *run_params;
   for (const auto& name : topological_step_order(downstream)) {
     StepSpec spec = std::move(steps[name].spec);

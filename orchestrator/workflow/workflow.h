@@ -43,6 +43,7 @@ struct StepSpec {
 struct Workflow {
   std::string name;
   nlohmann::json params = nlohmann::json::object();  // run-level params
+  int max_parallel = 0;  // most steps of this run running at once; 0 = no limit
   std::vector<StepSpec> steps;                       // topological order
 
   const StepSpec* find_step(const std::string& name) const;

@@ -58,5 +58,7 @@ class DaemonFixtureDirs {
 
 // Runs one SQL query returning a single integer against the daemon's database.
 int64_t sql_count(const std::string& database, const std::string& query);
+// Runs one SQL query returning a single text value.
+std::string sql_text(const std::string& database, const std::string& query);
 
 }  // namespace radflow::test

@@ -1,6 +1,7 @@
 // test-ok: the well-behaved plugin. Reads an optional integer from input "in",
 // writes in + value to output "out", logs, reports 5 points of metric "value" and
-// progress, and appends a line to $RADFLOW_TEST_INVOCATIONS so tests can count runs.
+// progress, and appends a line to $RADFLOW_TEST_INVOCATIONS when it starts and to
+// $RADFLOW_TEST_COMPLETIONS when it is done, so tests can count runs.
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -31,6 +32,10 @@ static int run(radflow::sdk::Context& ctx) {
   // register=false exercises the worker's missing_outputs check.
   if (ctx.param<bool>("register", true)) ctx.register_output("out", out);
   ctx.log_warning("test-ok done");
+  // Counted last, so a count is a run that got all the way through.
+  if (const char* completions = std::getenv("RADFLOW_TEST_COMPLETIONS")) {
+    std::ofstream(completions, std::ios::app) << "test-ok " << value << "\n";
+  }
   return RF_RUN_OK;
 }
 

@@ -1,6 +1,8 @@
 // test-ranks: every rank writes output_dir/env-<rank>.json with its torchrun-style
 // environment and host placement; rank 0 registers output_dir as output "env".
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <fstream>
 
 #include "radflow/plugin.hpp"
@@ -11,6 +13,17 @@ static nlohmann::json env_or_null(const char* name) {
 }
 
 static int run(radflow::sdk::Context& ctx) {
+  // fail_rank >= 0: that rank fails after a moment while every other rank hangs,
+  // ignoring cancellation, so only the executor can stop them.
+  const int64_t fail_rank = ctx.param<int64_t>("fail_rank", -1);
+  if (fail_rank >= 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (ctx.rank() == fail_rank) {
+      ctx.fail("rank " + std::to_string(ctx.rank()) + " lost its GPU in test");
+      return RF_RUN_FAILED;
+    }
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
   nlohmann::json report = {
       {"env",
        {{"RANK", env_or_null("RANK")},
@@ -31,5 +44,6 @@ static int run(radflow::sdk::Context& ctx) {
 }
 
 RADFLOW_PLUGIN("test-ranks", "1.0.0", "Test plugin that reports its placement.",
-               R"({"type":"object"})", "[]",
+               R"({"type":"object","properties":{"fail_rank":{"type":"integer","default":-1}},
+                  "additionalProperties":false})", "[]",
                R"([{"name":"env","description":"a folder of env-<rank>.json files"}])", run)

@@ -1,0 +1,81 @@
+#include "orchestrator/executor/attempt_recovery.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace radflow {
+namespace fs = std::filesystem;
+
+std::string result_path(const std::string& attempt_dir, int rank) {
+  return (fs::path(attempt_dir) / ("rank-" + std::to_string(rank) + ".result.json")).string();
+}
+
+std::optional<uint64_t> process_start_ticks(int64_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return std::nullopt;
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 22) return std::stoull(field);
+  }
+  return std::nullopt;
+}
+
+void record_workers(const std::string& attempt_dir, const std::vector<int64_t>& pids) {
+  nlohmann::json workers = nlohmann::json::array();
+  for (int64_t pid : pids) {
+    workers.push_back({{"pid", pid}, {"start_ticks", process_start_ticks(pid).value_or(0)}});
+  }
+  const fs::path path = fs::path(attempt_dir) / "workers.json";
+  std::ofstream(path.string() + ".tmp") << workers.dump();
+  std::error_code ec;
+  fs::rename(path.string() + ".tmp", path, ec);
+}
+
+int stop_orphaned_workers(const std::string& attempt_dir) {
+  std::ifstream file(fs::path(attempt_dir) / "workers.json");
+  auto workers = nlohmann::json::parse(file, nullptr, false);
+  if (!workers.is_array()) return 0;
+  int stopped = 0;
+  for (const auto& worker : workers) {
+    const int64_t pid = worker.value("pid", int64_t{0});
+    const uint64_t ticks = worker.value("start_ticks", uint64_t{0});
+    if (pid <= 0 || ticks == 0 || process_start_ticks(pid) != ticks) continue;
+    kill(static_cast<pid_t>(-pid), SIGKILL);  // its whole process group
+    ++stopped;
+  }
+  return stopped;
+}
+
+std::optional<AttemptOutcome> read_attempt_result(const std::string& attempt_dir, int ranks) {
+  std::optional<AttemptOutcome> first_failure;
+  AttemptOutcome success;
+  for (int rank = 0; rank < ranks; ++rank) {
+    std::ifstream file(result_path(attempt_dir, rank));
+    auto result = nlohmann::json::parse(file, nullptr, false);
+    if (!result.is_object() || !result.contains("end")) return std::nullopt;
+    AttemptOutcome outcome;
+    outcome.status = result["end"].value("status", "failed");
+    outcome.reason = result["end"].value("reason", "worker_exited");
+    outcome.message = result["end"].value("message", "");
+    outcome.exit_code = outcome.status == "succeeded" ? 0 : 1;
+    if (rank == 0 && result.contains("outputs") && result["outputs"].is_object()) {
+      for (const auto& [name, path] : result["outputs"].items()) {
+        if (path.is_string()) outcome.outputs[name] = path.get<std::string>();
+      }
+    }
+    if (outcome.status != "succeeded" && !first_failure) first_failure = outcome;
+    if (rank == 0) success = outcome;
+  }
+  if (first_failure) return first_failure;
+  return success;
+}
+
+}  // namespace radflow

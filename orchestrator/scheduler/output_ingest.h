@@ -1,0 +1,22 @@
+// ingest_outputs: takes a finished attempt's registered outputs into the artifact
+// store, in a way that can be repeated after a crash at any moment.
+//
+// The plan (each output's digest, computed before anything moves) is written to
+// attempt_dir/ingest.json first; then each output is moved into the store. Run again
+// after a crash, an output whose file already moved is found in the store by its
+// planned digest. Outputs must lie inside attempt_dir/outputs.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/status.h"
+#include "storage/artifact_store.h"
+
+namespace radflow {
+
+Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
+    storage::ArtifactStore& store, const std::string& attempt_dir,
+    const std::map<std::string, std::string>& outputs);
+
+}  // namespace radflow

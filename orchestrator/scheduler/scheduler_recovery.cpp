@@ -1,0 +1,114 @@
+// The scheduler's memory: the step cache, retrying a finished run, and taking over
+// after a crash.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "orchestrator/executor/attempt_recovery.h"
+#include "orchestrator/scheduler/output_ingest.h"
+#include "orchestrator/scheduler/scheduler.h"
+#include "orchestrator/scheduler/scheduler_state.h"
+#include "orchestrator/workflow/canonical_json.h"
+
+namespace radflow {
+namespace fs = std::filesystem;
+
+bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
+  if (step.cache_checked) return false;
+  step.cache_checked = true;
+  std::vector<std::string> digests;
+  for (const auto& input : step.spec.inputs) {
+    digests.push_back(run.steps.at(input.step).outputs.at(input.output).digest);
+  }
+  const std::string key = step_cache_key(step.spec, digests);
+  if (!step.spec.cache) return false;  // opted out: neither reads nor publishes the key
+  auto hit = store_->find_cached_step(key);
+  if (hit.ok() && hit->has_value() && (*hit)->id != step.id) {
+    const storage::StepRecord& source = **hit;
+    auto outputs = store_->outputs_of_step(source.id);
+    bool complete = outputs.ok();
+    std::map<std::string, StepOutput> served;
+    if (complete) {
+      for (const auto& artifact : *outputs) {
+        complete &= artifacts_->contains(artifact.digest);
+        served[artifact.output_name] = {artifact.id, artifact.digest,
+                                        artifacts_->path_of(artifact.digest)};
+      }
+    }
+    if (complete) {
+      step.outputs = std::move(served);
+      Status recorded = store_->set_step_cache(step.id, key, source.id);
+      if (!recorded.ok()) spdlog::error("cannot record cache hit: {}", recorded.to_string());
+      set_step_status_locked(run, step, "cached", "cache_hit",
+                             "same plugin version, params and inputs as step " + source.name +
+                                 " of run " + std::to_string(source.run_id));
+      return true;
+    }
+  }
+  // A miss: publish the key so this step's success serves later runs.
+  Status recorded = store_->set_step_cache(step.id, key, 0);
+  if (!recorded.ok()) spdlog::error("cannot record cache key: {}", recorded.to_string());
+  return false;
+}
+
+Status Scheduler::retry(int64_t run_id) {
+  RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (runs_.count(run_id) != 0) {
+      return Status::error("run_active", "run " + std::to_string(run_id) +
+                                             " is still " + record.status +
+                                             "; retry it once it has finished");
+    }
+    RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
+    for (const auto& step : steps) {
+      if (step.status == "failed" || step.status == "cancelled") {
+        RF_RETURN_IF_ERROR(store_->set_step_status(step.id, "queued", "retry_requested",
+                                                   "queued again by a retry of the run"));
+      }
+    }
+    RF_RETURN_IF_ERROR(store_->set_run_status(run_id, "running", "retrying failed steps"));
+    RF_ASSIGN_OR_RETURN(storage::RunRecord reloaded, store_->get_run(run_id));
+    RF_RETURN_IF_ERROR(load_run(reloaded));
+    // Earlier failures must not eat into the new attempts' retry budget.
+    for (auto& [name, step] : runs_[run_id]->steps) step.failures = 0;
+  }
+  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", "running"}});
+  wake_.notify_all();
+  return Status();
+}
+
+void Scheduler::recover_lost_attempt(int64_t attempt_id) {
+  auto attempt = store_->get_attempt(attempt_id);
+  if (!attempt.ok()) return;
+  auto step = store_->get_step(attempt->step_id);
+  if (!step.ok()) return;
+  const std::string dir = (fs::path(options_.data_dir) / "runs" / std::to_string(step->run_id) /
+                           step->name / ("attempt-" + std::to_string(attempt->number)))
+                              .string();
+  if (int stopped = stop_orphaned_workers(dir); stopped > 0) {
+    spdlog::warn("recovery: stopped {} orphaned worker(s) of {} attempt {}", stopped, step->name,
+                 attempt->number);
+  }
+  const int ranks = std::max(1, nlohmann::json::parse(step->resources_json, nullptr, false)
+                                    .value("ranks", 1));
+  auto result = read_attempt_result(dir, ranks);
+  if (!result || result->status != "succeeded") return;  // it runs again
+  // The workers finished while the daemon was down: take their outputs in.
+  StepState state;
+  state.id = step->id;
+  auto outputs = record_outputs_locked(state, attempt_id, dir, result->outputs);
+  if (!outputs.ok()) {
+    spdlog::warn("recovery: {} attempt {} finished but its outputs cannot be taken in ({}); "
+                 "running it again", step->name, attempt->number, outputs.status().to_string());
+    return;
+  }
+  (void)store_->finish_attempt(attempt_id, "succeeded", "recovered",
+                               "finished while the daemon was down; taken in on restart", 0,
+                               std::nullopt);
+  (void)store_->set_step_status(step->id, "succeeded", "", "");
+  spdlog::info("recovery: {} attempt {} had finished; its outputs were taken in", step->name,
+               attempt->number);
+}
+
+}  // namespace radflow
