@@ -8,7 +8,6 @@
 #include "orchestrator/api/http_util.h"
 #include "orchestrator/api/json_views.h"
 #include "orchestrator/workflow/validate.h"
-#include "web/dashboard_assets.h"
 
 namespace radflow {
 
@@ -47,6 +46,7 @@ ApiServer::ApiServer(ApiContext context)
   add_step_routes();
   add_artifact_routes();
   add_stream_routes();
+  add_dashboard_routes();
 }
 
 ApiServer::~ApiServer() { stop(); }
@@ -90,10 +90,6 @@ void ApiServer::add_routes() {
 
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     reply_json(res, 200, {{"status", "ok"}, {"version", ctx_.version}});
-  });
-
-  server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(web::kDashboardHtml, "text/html; charset=utf-8");
   });
 
   server_->Get("/api/v1/plugins", [this](const httplib::Request&, httplib::Response& res) {

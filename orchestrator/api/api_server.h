@@ -49,6 +49,7 @@ class ApiServer {
   void add_step_routes();
   void add_artifact_routes();
   void add_stream_routes();
+  void add_dashboard_routes();  // dashboard_routes.cpp: assets and dashboard-only queries
 
   ApiContext ctx_;
   std::unique_ptr<httplib::Server> server_;

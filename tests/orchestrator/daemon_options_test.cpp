@@ -1,0 +1,58 @@
+#include "orchestrator/daemon/daemon_options.h"
+
+#include <gtest/gtest.h>
+
+namespace radflow {
+namespace {
+
+Result<DaemonOptions> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "radflowd");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parse_daemon_options(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(DaemonOptions, Defaults) {
+  auto options = parse({});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->data_dir, "var");
+  EXPECT_EQ(options->host, "127.0.0.1");
+  EXPECT_EQ(options->port, 8080);
+  EXPECT_EQ(options->gpus, "auto");
+}
+
+TEST(DaemonOptions, ParsesEveryFlag) {
+  auto options = parse({"--data-dir", "/d", "--listen", "0.0.0.0:9000", "--plugin-dir", "/p",
+                        "--gpus", "0,2", "--cpus", "6", "--grace-s", "2.5"});
+  ASSERT_TRUE(options.ok()) << options.status().to_string();
+  EXPECT_EQ(options->data_dir, "/d");
+  EXPECT_EQ(options->host, "0.0.0.0");
+  EXPECT_EQ(options->port, 9000);
+  EXPECT_EQ(options->plugin_dir, "/p");
+  EXPECT_DOUBLE_EQ(options->cpus, 6);
+  EXPECT_DOUBLE_EQ(options->grace_s, 2.5);
+}
+
+TEST(DaemonOptions, ErrorsNameTheFlag) {
+  auto bad_listen = parse({"--listen", "8080"});
+  ASSERT_FALSE(bad_listen.ok());
+  EXPECT_EQ(bad_listen.status().err().path, "--listen");
+  auto unknown = parse({"--colour"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("--colour"), std::string::npos);
+  auto missing = parse({"--cpus"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("needs a value"), std::string::npos);
+}
+
+TEST(ResolveGpus, CountListAndNone) {
+  EXPECT_EQ(*resolve_gpus("3"), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(*resolve_gpus("0,2,5"), (std::vector<int>{0, 2, 5}));
+  EXPECT_TRUE(resolve_gpus("none")->empty());
+  EXPECT_FALSE(resolve_gpus("0,0").ok());
+  EXPECT_FALSE(resolve_gpus("two").ok());
+  EXPECT_FALSE(resolve_gpus("-1").ok());
+}
+
+}  // namespace
+}  // namespace radflow
