@@ -84,6 +84,17 @@ void ApiServer::add_routes() {
     spdlog::error("{} {}: internal error: {}", req.method, req.path, what);
     reply_errors(res, 500, {{"internal_error", what, ""}});
   });
+  // Errors cpp-httplib answers on its own (no route, a POST without Content-Length)
+  // still get the API's error shape.
+  server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string code = res.status == 404 ? "not_found" : "bad_request";
+    std::string message = res.status == 404
+                              ? "no route for " + req.method + " " + req.path + " (see docs/api.md)"
+                              : "malformed request (a POST needs a body or Content-Length: 0; "
+                                "with curl use -d '')";
+    reply_errors(res, res.status, {{code, message, ""}});
+  });
   server_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
     spdlog::debug("{} {} -> {}", req.method, req.path, res.status);
   });

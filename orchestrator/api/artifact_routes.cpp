@@ -30,7 +30,7 @@ std::string content_type_of(const fs::path& path) {
 }
 
 // Streams a file in chunks so large checkpoints never sit in memory.
-void reply_file(httplib::Response& res, const std::string& path) {
+void reply_file(httplib::Response& res, const std::string& path, const std::string& download_name) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec) {
@@ -46,8 +46,7 @@ void reply_file(httplib::Response& res, const std::string& path) {
         const auto got = file->gcount();
         return got > 0 && sink.write(buffer.data(), static_cast<size_t>(got));
       });
-  res.set_header("Content-Disposition",
-                 "attachment; filename=\"" + fs::path(path).filename().string() + "\"");
+  res.set_header("Content-Disposition", "attachment; filename=\"" + download_name + "\"");
 }
 
 }  // namespace
@@ -86,7 +85,9 @@ void ApiServer::add_artifact_routes() {
     if (!artifact.ok()) return reply_status(res, artifact.status());
     std::string relative = req.matches[2];
     if (!relative.empty()) relative = relative.substr(1);
-    auto path = ctx_.artifacts->resolve(artifact->digest, relative);
+    Result<std::string> path = relative.empty() && artifact->kind == "dir"
+                                   ? Result<std::string>(ctx_.artifacts->path_of(artifact->digest))
+                                   : ctx_.artifacts->resolve(artifact->digest, relative);
     if (!path.ok()) return reply_status(res, path.status());
     if (fs::is_directory(*path)) {
       // A folder: list its files so clients can pick one.
@@ -100,7 +101,12 @@ void ApiServer::add_artifact_routes() {
                 [](const auto& a, const auto& b) { return a["path"] < b["path"]; });
       return reply_json(res, 200, {{"artifact", *artifact_id}, {"files", files}});
     }
-    reply_file(res, *path);
+    // Stored files are named by digest; a download is named after what it is.
+    const std::string name = relative.empty()
+                                 ? (artifact->output_name.empty() ? "artifact" : artifact->output_name) +
+                                       "-" + artifact->digest.substr(0, 12)
+                                 : fs::path(relative).filename().string();
+    reply_file(res, *path, name);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include "orchestrator/api/api_server.h"
+#include "orchestrator/api/http_util.h"
 
 namespace radflow {
 
@@ -12,18 +13,28 @@ void ApiServer::add_stream_routes() {
     auto subscription = bus->subscribe();
     std::optional<int64_t> only_run;
     if (req.has_param("run")) {
+      const std::string text = req.get_param_value("run");
       try {
-        only_run = std::stoll(req.get_param_value("run"));
+        size_t used = 0;
+        only_run = std::stoll(text, &used);
+        if (used != text.size()) throw std::invalid_argument(text);
       } catch (...) {
+        bus->unsubscribe(subscription);
+        return http::reply_errors(
+            res, 400, {{"bad_request", "run must be a run id, got \"" + text + "\"", "?run"}});
       }
     }
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [subscription, only_run](size_t, httplib::DataSink& sink) {
-          auto event = subscription->next(std::chrono::seconds(10));
+        [subscription, only_run, idle = std::make_shared<int>(0)](size_t,
+                                                                  httplib::DataSink& sink) {
+          // Short waits, so a stopping server is never held up by an idle stream.
+          auto event = subscription->next(std::chrono::seconds(1));
           std::string chunk;
           if (!event) {
+            if (++*idle < 10) return sink.is_writable();
+            *idle = 0;
             chunk = ": keep-alive\n\n";  // lets proxies and clients notice a dead peer
           } else {
             if (only_run && event->value("run_id", int64_t{0}) != *only_run) return true;

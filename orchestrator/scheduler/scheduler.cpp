@@ -320,7 +320,7 @@ void Scheduler::set_step_status_locked(RunState& run, StepState& step, const std
                                        const std::string& reason, const std::string& message) {
   // The run turns running before its first step does, so no reader sees a running
   // step in a queued run.
-  if (run.status == "queued" && status == "running") {
+  if (run.status == "queued" && (status == "running" || status == "cached")) {
     run.status = "running";
     (void)store_->set_run_status(run.id, "running", "");
     bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", "running"}});

@@ -245,6 +245,15 @@ void validate_against_schema(const json& value, const json& schema, const std::s
 
 void fill_defaults(json* value, const json& schema) {
   if (!schema.is_object()) return;
+  // JSON Schema counts 2.0 as an integer; plugins read integers as integers, so the
+  // stored params (and the cache key) hold 2.
+  auto type = schema.find("type");
+  if (type != schema.end() && *type == "integer" && value->is_number_float()) {
+    const double number = value->get<double>();
+    if (std::floor(number) == number && std::fabs(number) < 9.0e15) {
+      *value = static_cast<int64_t>(number);
+    }
+  }
   if (value->is_object()) {
     auto properties = schema.find("properties");
     if (properties == schema.end() || !properties->is_object()) return;

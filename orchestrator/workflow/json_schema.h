@@ -37,6 +37,7 @@ void validate_against_schema(const nlohmann::json& value, const nlohmann::json& 
 
 // Inserts each missing property that has a "default" in `schema`, recursively
 // (into nested objects and array items). Existing values are never replaced.
+// Also turns integral numbers like 2.0 into integers where the schema says "integer".
 void fill_defaults(nlohmann::json* value, const nlohmann::json& schema);
 
 // RFC 6901 escaping of one reference token: "~" -> "~0", "/" -> "~1".

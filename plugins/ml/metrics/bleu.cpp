@@ -1,0 +1,67 @@
+#include "plugins/ml/metrics/bleu.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "common/check.h"
+
+namespace radflow::ml::metrics {
+namespace {
+
+using NgramCounts = std::map<std::vector<std::string>, long long>;
+
+NgramCounts count_ngrams(const TokenList& tokens, size_t n) {
+  NgramCounts counts;
+  for (size_t i = 0; i + n <= tokens.size(); ++i) {
+    ++counts[std::vector<std::string>(tokens.begin() + static_cast<std::ptrdiff_t>(i),
+                                      tokens.begin() + static_cast<std::ptrdiff_t>(i + n))];
+  }
+  return counts;
+}
+
+}  // namespace
+
+BleuDetails corpus_bleu4_details(const std::vector<TokenList>& hypotheses,
+                                 const std::vector<TokenList>& references) {
+  RF_CHECK(hypotheses.size() == references.size(),
+           "corpus_bleu4: hypotheses and references differ in count");
+  BleuDetails out;
+  long long matches[4] = {0, 0, 0, 0};
+  long long totals[4] = {0, 0, 0, 0};
+  for (size_t s = 0; s < hypotheses.size(); ++s) {
+    out.hypothesis_length += static_cast<long long>(hypotheses[s].size());
+    out.reference_length += static_cast<long long>(references[s].size());
+    for (size_t n = 1; n <= 4; ++n) {
+      const NgramCounts hyp = count_ngrams(hypotheses[s], n);
+      const NgramCounts ref = count_ngrams(references[s], n);
+      for (const auto& [gram, count] : hyp) {
+        totals[n - 1] += count;
+        auto it = ref.find(gram);
+        if (it != ref.end()) matches[n - 1] += std::min(count, it->second);
+      }
+    }
+  }
+  for (int n = 0; n < 4; ++n) {
+    out.precisions[n] =
+        totals[n] > 0 ? static_cast<double>(matches[n]) / static_cast<double>(totals[n]) : 0.0;
+  }
+  const double c = static_cast<double>(out.hypothesis_length);
+  const double r = static_cast<double>(out.reference_length);
+  if (c == 0.0) return out;  // nothing generated: BP and BLEU stay 0
+  out.brevity_penalty = c > r ? 1.0 : std::exp(1.0 - r / c);
+  double log_sum = 0.0;
+  for (int n = 0; n < 4; ++n) {
+    if (matches[n] == 0) return out;  // unsmoothed: one zero precision zeroes BLEU
+    log_sum += std::log(out.precisions[n]);
+  }
+  out.bleu = out.brevity_penalty * std::exp(log_sum / 4.0);
+  return out;
+}
+
+double corpus_bleu4(const std::vector<TokenList>& hypotheses,
+                    const std::vector<TokenList>& references) {
+  return corpus_bleu4_details(hypotheses, references).bleu;
+}
+
+}  // namespace radflow::ml::metrics

@@ -1,0 +1,51 @@
+#include "plugins/ml/metrics/rouge.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "plugins/ml/metrics/text_tokenizer.h"
+
+namespace radflow::ml::metrics {
+namespace {
+
+std::vector<std::string> words(const char* text) { return tokenize(text, PunctuationMode::kDrop); }
+
+TEST(RougeL, RougeScoreReadmeExample) {
+  // rouge-score README: target "The quick brown fox jumps over the lazy dog",
+  // prediction "The quick brown dog jumps on the log." -> P 0.625, R 0.5556, F 0.5882.
+  const RougeScore s = rouge_l(words("The quick brown dog jumps on the log."),
+                               words("The quick brown fox jumps over the lazy dog"));
+  EXPECT_DOUBLE_EQ(s.precision, 5.0 / 8.0);
+  EXPECT_DOUBLE_EQ(s.recall, 5.0 / 9.0);
+  EXPECT_NEAR(s.fmeasure, 2.0 * (5.0 / 8) * (5.0 / 9) / (5.0 / 8 + 5.0 / 9), 1e-15);
+  EXPECT_NEAR(s.fmeasure, 0.5882, 1e-4);
+}
+
+TEST(RougeL, SubsequenceNotSubstring) {
+  // LCS "the cat was under the bed" skips "found": P = 6/7, R = 1, F = 12/13.
+  const RougeScore s =
+      rouge_l(words("the cat was found under the bed"), words("the cat was under the bed"));
+  EXPECT_NEAR(s.fmeasure, 12.0 / 13.0, 1e-15);
+}
+
+TEST(RougeL, LcsLength) {
+  EXPECT_EQ(lcs_length(words("a b c d e"), words("b d e a")), 3u);
+  EXPECT_EQ(lcs_length(words("a b"), words("c d")), 0u);
+  EXPECT_EQ(lcs_length({}, words("a")), 0u);
+}
+
+TEST(RougeL, EmptyOrDisjointIsZero) {
+  EXPECT_DOUBLE_EQ(rouge_l({}, words("a b")).fmeasure, 0.0);
+  EXPECT_DOUBLE_EQ(rouge_l(words("a b"), {}).fmeasure, 0.0);
+  EXPECT_DOUBLE_EQ(rouge_l(words("a b"), words("c d")).fmeasure, 0.0);
+}
+
+TEST(RougeL, CorpusMeanOfF) {
+  const double mean = mean_rouge_l_f({words("a b c"), words("x y")}, {words("a b c"), words("z")});
+  EXPECT_DOUBLE_EQ(mean, 0.5);
+  EXPECT_TRUE(std::isnan(mean_rouge_l_f({}, {})));
+}
+
+}  // namespace
+}  // namespace radflow::ml::metrics
