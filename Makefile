@@ -31,5 +31,9 @@ run: build
 stop:
 	scripts/stop-daemon.sh
 
+# Benchmarks (not tests): figures go to BENCHMARKS.md.
+bench: build
+	bench/orchestrator_overhead.sh $(BUILD_DIR)
+
 clean:
 	rm -rf $(BUILD_DIR)

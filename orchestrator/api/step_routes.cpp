@@ -1,6 +1,7 @@
 // /api/v1/runs/{id}/steps/{step}/...: logs (paged or followed), metrics, outputs.
 #include <httplib.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "orchestrator/api/api_server.h"
@@ -83,6 +84,28 @@ void ApiServer::add_step_routes() {
     if (!max_points) return;
     auto points = ctx_.store->metrics_of_step(step->id);
     if (!points.ok()) return reply_status(res, points.status());
+    // A retried step's attempts each start their curves again: serve one attempt's
+    // (the latest by default, ?attempt=N for another, ?attempt=all for every point).
+    const std::string which = req.has_param("attempt") ? req.get_param_value("attempt") : "";
+    if (which != "all") {
+      int64_t attempt_id = 0;
+      if (which.empty()) {
+        for (const auto& p : *points) attempt_id = std::max(attempt_id, p.attempt_id);
+      } else {
+        auto attempts = ctx_.store->attempts_of_step(step->id);
+        if (!attempts.ok()) return reply_status(res, attempts.status());
+        for (const auto& a : *attempts) {
+          if (std::to_string(a.number) == which) attempt_id = a.id;
+        }
+        if (attempt_id == 0) {
+          return http::reply_errors(res, 404, {{"not_found", "step " + step->name +
+                                                                 " has no attempt " + which, "?attempt"}});
+        }
+      }
+      points->erase(std::remove_if(points->begin(), points->end(),
+                                   [&](const auto& p) { return p.attempt_id != attempt_id; }),
+                    points->end());
+    }
     reply_json(res, 200, metric_series_json(*points, static_cast<size_t>(*max_points)));
   });
 

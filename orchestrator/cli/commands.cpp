@@ -28,23 +28,6 @@ Result<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-void print_steps(const nlohmann::json& run) {
-  std::vector<std::vector<std::string>> rows = {{"STEP", "PLUGIN", "STATUS", "ATTEMPTS", "TIME", "DETAIL"}};
-  for (const auto& step : run["steps"]) {
-    std::string detail = step.value("message", "");
-    if (!step.value("reason", "").empty() && step.value("reason", "") != "ok") {
-      detail = step.value("reason", "") + (detail.empty() ? "" : ": " + detail);
-    }
-    if (step["waiting"].is_string()) detail = step["waiting"].get<std::string>();
-    auto newline = detail.find('\n');
-    if (newline != std::string::npos) detail = detail.substr(0, newline) + " ...";
-    rows.push_back({step.value("name", ""), step.value("plugin", ""), step.value("status", ""),
-                    std::to_string(step["attempts"].size()),
-                    duration(step["started_ms"], step["finished_ms"]), detail});
-  }
-  std::fputs(table(rows).c_str(), stdout);
-}
-
 // Polls the run until it ends, redrawing one progress line on a terminal (a line
 // per change otherwise, so CI logs stay readable).
 int wait_for_run(ApiClient& client, int64_t run_id) {
@@ -68,7 +51,7 @@ int wait_for_run(ApiClient& client, int64_t run_id) {
     const std::string status = run->value("status", "");
     if (is_terminal_status(status)) {
       if (tty) std::printf("\n");
-      print_steps(*run);
+      std::fputs(steps_table(*run).c_str(), stdout);
       std::printf("run %lld %s in %s\n", static_cast<long long>(run_id), status.c_str(),
                   duration((*run)["started_ms"], (*run)["finished_ms"]).c_str());
       return status == "succeeded" ? kOk : kFailed;

@@ -57,6 +57,27 @@ std::string time_of_day(int64_t epoch_ms) {
   return text;
 }
 
+std::string steps_table(const nlohmann::json& run) {
+  std::vector<std::vector<std::string>> rows = {
+      {"STEP", "PLUGIN", "STATUS", "ATTEMPTS", "TIME", "DETAIL"}};
+  for (const auto& step : run["steps"]) {
+    std::string detail;
+    if (step["waiting"].is_string()) {
+      detail = step["waiting"].get<std::string>();
+    } else {
+      const std::string reason = step.value("reason", "");
+      detail = step.value("message", "");
+      if (!reason.empty() && reason != "ok") detail = reason + (detail.empty() ? "" : ": " + detail);
+    }
+    auto newline = detail.find('\n');
+    if (newline != std::string::npos) detail = detail.substr(0, newline) + " ...";
+    rows.push_back({step.value("name", ""), step.value("plugin", ""), step.value("status", ""),
+                    std::to_string(step["attempts"].size()),
+                    duration(step["started_ms"], step["finished_ms"]), detail});
+  }
+  return table(rows);
+}
+
 std::string progress_line(const nlohmann::json& run) {
   std::map<std::string, int> counts;
   std::string current;

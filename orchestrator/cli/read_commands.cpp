@@ -66,19 +66,7 @@ int show(const std::string& server, const Args& args) {
               run->value("status", "").c_str(),
               duration((*run)["started_ms"], (*run)["finished_ms"]).c_str());
   if (!run->value("message", "").empty()) std::printf("%s\n", run->value("message", "").c_str());
-  std::vector<std::vector<std::string>> rows = {{"STEP", "PLUGIN", "STATUS", "ATTEMPT", "TIME", "DETAIL"}};
-  for (const auto& step : (*run)["steps"]) {
-    std::string detail = step["waiting"].is_string() ? step["waiting"].get<std::string>()
-                                                     : step.value("message", "");
-    const std::string reason = step.value("reason", "");
-    if (!step["waiting"].is_string() && !reason.empty()) detail = reason + (detail.empty() ? "" : ": " + detail);
-    auto newline = detail.find('\n');
-    if (newline != std::string::npos) detail = detail.substr(0, newline) + " ...";
-    rows.push_back({step.value("name", ""), step.value("plugin", ""), step.value("status", ""),
-                    std::to_string(step["attempts"].size()),
-                    duration(step["started_ms"], step["finished_ms"]), detail});
-  }
-  std::fputs(table(rows).c_str(), stdout);
+  std::fputs(steps_table(*run).c_str(), stdout);
   return kOk;
 }
 

@@ -377,6 +377,7 @@ void RunningAttempt::monitor() {
     done_ = true;
   }
   done_cv_.notify_all();
+  if (sink_ != nullptr) sink_->on_finished();
 }
 
 }  // namespace radflow

@@ -61,6 +61,8 @@ class AttemptSink {
   virtual void on_logs(std::vector<AttemptLogLine> lines) {}
   virtual void on_metrics(std::vector<AttemptMetric> points) {}
   virtual void on_progress(double fraction, const std::string& message) {}
+  // The attempt has ended: wait() returns at once from now on.
+  virtual void on_finished() {}
 };
 
 struct AttemptOutcome {

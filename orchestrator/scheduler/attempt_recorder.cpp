@@ -7,13 +7,15 @@ constexpr auto kProgressEventInterval = std::chrono::milliseconds(250);
 }
 
 AttemptRecorder::AttemptRecorder(storage::Store* store, EventBus* bus, int64_t run_id,
-                                 std::string step_name, int64_t step_id, int64_t attempt_id)
+                                 std::string step_name, int64_t step_id, int64_t attempt_id,
+                                 std::function<void()> on_finished)
     : store_(store),
       bus_(bus),
       run_id_(run_id),
       step_name_(std::move(step_name)),
       step_id_(step_id),
-      attempt_id_(attempt_id) {}
+      attempt_id_(attempt_id),
+      on_finished_(std::move(on_finished)) {}
 
 void AttemptRecorder::on_logs(std::vector<AttemptLogLine> lines) {
   std::vector<storage::LogRecord> records;

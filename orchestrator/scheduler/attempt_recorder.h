@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "orchestrator/executor/attempt.h"
@@ -16,12 +17,15 @@ namespace radflow {
 
 class AttemptRecorder : public AttemptSink {
  public:
+  // `on_finished` runs on the monitor thread when the attempt ends (the scheduler
+  // uses it to wake up at once instead of at its next tick).
   AttemptRecorder(storage::Store* store, EventBus* bus, int64_t run_id, std::string step_name,
-                  int64_t step_id, int64_t attempt_id);
+                  int64_t step_id, int64_t attempt_id, std::function<void()> on_finished);
 
   void on_logs(std::vector<AttemptLogLine> lines) override;
   void on_metrics(std::vector<AttemptMetric> points) override;
   void on_progress(double fraction, const std::string& message) override;
+  void on_finished() override { on_finished_(); }
 
  private:
   storage::Store* store_;
@@ -30,6 +34,7 @@ class AttemptRecorder : public AttemptSink {
   const std::string step_name_;
   const int64_t step_id_;
   const int64_t attempt_id_;
+  const std::function<void()> on_finished_;
   std::chrono::steady_clock::time_point last_progress_event_{};
 };
 

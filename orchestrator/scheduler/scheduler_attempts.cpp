@@ -99,8 +99,9 @@ void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Alloc
   launch.env["RADFLOW_RUN_ID"] = std::to_string(run.id);
   launch.env["RADFLOW_STEP"] = step.spec.name;
 
-  active->recorder = std::make_unique<AttemptRecorder>(store_, bus_, run.id, step.spec.name,
-                                                       step.id, active->attempt_id);
+  active->recorder = std::make_unique<AttemptRecorder>(
+      store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,
+      [this] { wake_.notify_all(); });
   auto running = RunningAttempt::start(std::move(launch), active->recorder.get());
   if (!running.ok()) {
     (void)store_->finish_attempt(active->attempt_id, "failed", "spawn_failed",
