@@ -12,18 +12,8 @@ namespace radflow::ml::metrics {
 double auroc(const std::vector<double>& scores, const std::vector<int>& labels,
              MetricWarning* warning) {
   RF_CHECK(scores.size() == labels.size(), "auroc: scores and labels differ in length");
-  set_warning(warning, MetricWarning::kNone);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  if (scores.empty()) {
-    set_warning(warning, MetricWarning::kEmptyInput);
-    return nan;
-  }
-  for (double score : scores) {
-    if (std::isnan(score)) {  // NaN would also break the sort's strict weak ordering
-      set_warning(warning, MetricWarning::kNanScore);
-      return nan;
-    }
-  }
+  if (!ranking_input_usable(scores, warning)) return nan;
   const size_t n = scores.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);

@@ -13,18 +13,8 @@ double average_precision(const std::vector<double>& scores, const std::vector<in
                          MetricWarning* warning) {
   RF_CHECK(scores.size() == labels.size(),
            "average_precision: scores and labels differ in length");
-  set_warning(warning, MetricWarning::kNone);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  if (scores.empty()) {
-    set_warning(warning, MetricWarning::kEmptyInput);
-    return nan;
-  }
-  for (double score : scores) {
-    if (std::isnan(score)) {  // NaN would also break the sort's strict weak ordering
-      set_warning(warning, MetricWarning::kNanScore);
-      return nan;
-    }
-  }
+  if (!ranking_input_usable(scores, warning)) return nan;
   const size_t n = scores.size();
   double total_pos = 0.0;
   for (int label : labels) total_pos += label != 0 ? 1.0 : 0.0;

@@ -1,5 +1,7 @@
 #include "plugins/ml/metrics/metric_warning.h"
 
+#include <cmath>
+
 namespace radflow::ml::metrics {
 
 const char* to_string(MetricWarning warning) {
@@ -13,6 +15,21 @@ const char* to_string(MetricWarning warning) {
     case MetricWarning::kNanScore: return "nan_score";
   }
   return "unknown";
+}
+
+bool ranking_input_usable(const std::vector<double>& scores, MetricWarning* warning) {
+  set_warning(warning, MetricWarning::kNone);
+  if (scores.empty()) {
+    set_warning(warning, MetricWarning::kEmptyInput);
+    return false;
+  }
+  for (double score : scores) {
+    if (std::isnan(score)) {
+      set_warning(warning, MetricWarning::kNanScore);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace radflow::ml::metrics

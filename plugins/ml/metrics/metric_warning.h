@@ -6,6 +6,8 @@
 // would drown the log. Plain value type; thread-safe to copy.
 #pragma once
 
+#include <vector>
+
 namespace radflow::ml::metrics {
 
 enum class MetricWarning {
@@ -25,5 +27,10 @@ const char* to_string(MetricWarning warning);
 inline void set_warning(MetricWarning* out, MetricWarning warning) {
   if (out != nullptr) *out = warning;
 }
+
+// The checks every ranking metric (AUROC, average precision) starts with: the
+// input is non-empty and no score is NaN (NaN would also break the sort's strict
+// weak ordering). Returns false, with the warning set, when the metric is NaN.
+bool ranking_input_usable(const std::vector<double>& scores, MetricWarning* warning);
 
 }  // namespace radflow::ml::metrics
