@@ -82,10 +82,11 @@ class Scheduler {
   void schedule_locked();
   void start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation);
   void finish_attempt_locked(RunState& run, StepState& step);
-  // Moves an attempt's registered outputs into the artifact store and records them.
+  // Records outputs already taken into the artifact store (ingest_outputs) as the
+  // step's artifacts, produced by `attempt_id`.
   Result<std::map<std::string, StepOutput>> record_outputs_locked(
-      StepState& step, int64_t attempt_id, const std::string& attempt_dir,
-      const std::map<std::string, std::string>& registered);
+      StepState& step, int64_t attempt_id,
+      const std::map<std::string, storage::StoredArtifact>& stored);
   void set_step_status_locked(RunState& run, StepState& step, const std::string& status,
                               const std::string& reason, const std::string& message);
   void finish_run_if_done_locked(RunState& run);

@@ -35,9 +35,8 @@ AttemptOutcome failed_outcome(const std::string& reason, const std::string& mess
 }  // namespace
 
 Result<std::map<std::string, StepOutput>> Scheduler::record_outputs_locked(
-    StepState& step, int64_t attempt_id, const std::string& attempt_dir,
-    const std::map<std::string, std::string>& registered) {
-  RF_ASSIGN_OR_RETURN(auto stored, ingest_outputs(*artifacts_, attempt_dir, registered));
+    StepState& step, int64_t attempt_id,
+    const std::map<std::string, storage::StoredArtifact>& stored) {
   std::map<std::string, StepOutput> outputs;
   for (const auto& [name, artifact] : stored) {
     storage::ArtifactRecord record;
@@ -126,8 +125,15 @@ void Scheduler::finish_attempt_locked(RunState& run, StepState& step) {
 
   std::map<std::string, StepOutput> outputs;
   if (outcome.status == "succeeded") {
-    auto recorded = record_outputs_locked(step, active->attempt_id, active->dir.string(),
-                                          outcome.outputs);
+    // Hashing and moving outputs (a checkpoint is hundreds of MB) takes seconds: do it
+    // without the lock so the API stays responsive. Safe: only this thread changes
+    // run state, the step has no active attempt meanwhile, and std::map iterators
+    // survive the inserts submit() and retry() make.
+    mutex_.unlock();
+    auto stored = ingest_outputs(*artifacts_, active->dir.string(), outcome.outputs);
+    mutex_.lock();
+    auto recorded = stored.ok() ? record_outputs_locked(step, active->attempt_id, *stored)
+                                : Result<std::map<std::string, StepOutput>>(stored.status());
     if (recorded.ok()) {
       outputs = std::move(recorded).value();
     } else {

@@ -97,7 +97,9 @@ void Scheduler::recover_lost_attempt(int64_t attempt_id) {
   // The workers finished while the daemon was down: take their outputs in.
   StepState state;
   state.id = step->id;
-  auto outputs = record_outputs_locked(state, attempt_id, dir, result->outputs);
+  auto stored = ingest_outputs(*artifacts_, dir, result->outputs);
+  auto outputs = stored.ok() ? record_outputs_locked(state, attempt_id, *stored)
+                             : Result<std::map<std::string, StepOutput>>(stored.status());
   if (!outputs.ok()) {
     spdlog::warn("recovery: {} attempt {} finished but its outputs cannot be taken in ({}); "
                  "running it again", step->name, attempt->number, outputs.status().to_string());
