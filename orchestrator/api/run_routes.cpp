@@ -89,6 +89,15 @@ void ApiServer::add_run_routes() {
     if (!retried.ok()) return reply_status(res, retried);
     reply_json(res, 202, {{"id", *run_id}, {"status", "running"}});
   });
+
+  server_->Post(R"(/api/v1/runs/([^/]+)/steps/([^/]+)/rerun)", [this](const httplib::Request& req,
+                                                                      httplib::Response& res) {
+    auto run_id = path_id(req, res, 1, "run id");
+    if (!run_id) return;
+    Status rerun = ctx_.scheduler->rerun_step(*run_id, req.matches[2]);
+    if (!rerun.ok()) return reply_status(res, rerun);
+    reply_json(res, 202, {{"id", *run_id}, {"status", "running"}});
+  });
 }
 
 }  // namespace radflow

@@ -76,6 +76,7 @@ commands:
   logs RUN STEP [-f]     a step's logs; -f follows them until the step ends
   cancel RUN             stop a run's running steps and skip the rest
   retry RUN              run a finished run's failed steps again
+  rerun RUN STEP         run one step again, and every step downstream of it
   plugins                the plugins the server can run
 
 The server is --server URL, else $RADFLOW_SERVER, else http://127.0.0.1:8080.

@@ -18,6 +18,7 @@ int show(const std::string& server, const Args& args);
 int logs(const std::string& server, const Args& args);
 int cancel(const std::string& server, const Args& args);
 int retry(const std::string& server, const Args& args);
+int rerun(const std::string& server, const Args& args);
 int plugins(const std::string& server, const Args& args);
 
 std::string usage();

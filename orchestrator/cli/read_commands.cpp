@@ -148,6 +148,21 @@ int retry(const std::string& server, const Args& args) {
   return kOk;
 }
 
+int rerun(const std::string& server, const Args& args) {
+  if (wants_help(args)) {
+    std::puts("usage: radflow rerun RUN STEP\n\nRuns STEP of a finished run again (never from "
+              "the step cache) and every step downstream of it.");
+    return kOk;
+  }
+  if (args.size() != 2 || !is_run_id(args[0])) return usage_error("rerun needs RUN and STEP", "rerun");
+  ApiClient client(server);
+  auto reply = client.post("/api/v1/runs/" + args[0] + "/steps/" + args[1] + "/rerun", "");
+  if (!reply.ok()) return report(reply.status());
+  std::printf("run %s: re-running %s and what follows it (watch with: radflow show %s)\n",
+              args[0].c_str(), args[1].c_str(), args[0].c_str());
+  return kOk;
+}
+
 int plugins(const std::string& server, const Args& args) {
   if (wants_help(args)) {
     std::puts("usage: radflow plugins\n\nThe server's plugins with their inputs and outputs, "

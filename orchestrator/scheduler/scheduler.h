@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,6 +68,10 @@ class Scheduler {
   // Runs a finished run's failed and cancelled steps again; succeeded and cached
   // steps keep their outputs. not_found for an unknown run, "run_active" while it runs.
   Status retry(int64_t run_id);
+  // Runs one step of a finished run again, bypassing the step cache for it, and every
+  // step downstream of it (those may still be served from the cache when their
+  // inputs come out the same). not_found, or "run_active" while the run runs.
+  Status rerun_step(int64_t run_id, const std::string& step_name);
 
   Capacity capacity() const;
   // For each queued step of an active run, why it is not running yet.
@@ -91,6 +96,9 @@ class Scheduler {
                               const std::string& reason, const std::string& message);
   void finish_run_if_done_locked(RunState& run);
   Status load_run(const storage::RunRecord& record);
+  // Re-queues `names` of a finished run and resumes it. Caller holds mutex_.
+  Status requeue_locked(const storage::RunRecord& run, const std::set<std::string>& names,
+                        const std::string& reason, const std::string& message);
   // Serves a ready step from the step cache when an earlier step with the same key
   // succeeded and its outputs are still stored. Returns true on a hit.
   bool try_cache_locked(RunState& run, StepState& step);

@@ -23,7 +23,7 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
   const std::string key = step_cache_key(step.spec, digests);
   if (!step.spec.cache) return false;  // opted out: neither reads nor publishes the key
   auto hit = store_->find_cached_step(key);
-  if (hit.ok() && hit->has_value() && (*hit)->id != step.id) {
+  if (!step.bypass_cache && hit.ok() && hit->has_value() && (*hit)->id != step.id) {
     const storage::StepRecord& source = **hit;
     auto outputs = store_->outputs_of_step(source.id);
     bool complete = outputs.ok();
@@ -51,27 +51,70 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
   return false;
 }
 
+Status Scheduler::requeue_locked(const storage::RunRecord& record,
+                                 const std::set<std::string>& names, const std::string& reason,
+                                 const std::string& message) {
+  if (runs_.count(record.id) != 0) {
+    return Status::error("run_active", "run " + std::to_string(record.id) + " is still " +
+                                           record.status + "; wait until it has finished");
+  }
+  RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(record.id));
+  for (const auto& step : steps) {
+    if (names.count(step.name) != 0) {
+      RF_RETURN_IF_ERROR(store_->set_step_status(step.id, "queued", reason, message));
+    }
+  }
+  RF_RETURN_IF_ERROR(store_->set_run_status(record.id, "running", message));
+  RF_ASSIGN_OR_RETURN(storage::RunRecord reloaded, store_->get_run(record.id));
+  RF_RETURN_IF_ERROR(load_run(reloaded));
+  // Earlier failures must not eat into the new attempts' retry budget.
+  for (auto& [name, step] : runs_[record.id]->steps) {
+    if (names.count(name) != 0) step.failures = 0;
+  }
+  return Status();
+}
+
 Status Scheduler::retry(int64_t run_id) {
   RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (runs_.count(run_id) != 0) {
-      return Status::error("run_active", "run " + std::to_string(run_id) +
-                                             " is still " + record.status +
-                                             "; retry it once it has finished");
-    }
     RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
+    std::set<std::string> names;
     for (const auto& step : steps) {
-      if (step.status == "failed" || step.status == "cancelled") {
-        RF_RETURN_IF_ERROR(store_->set_step_status(step.id, "queued", "retry_requested",
-                                                   "queued again by a retry of the run"));
+      if (step.status == "failed" || step.status == "cancelled") names.insert(step.name);
+    }
+    RF_RETURN_IF_ERROR(requeue_locked(record, names, "retry_requested",
+                                      "queued again by a retry of the run"));
+  }
+  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", "running"}});
+  wake_.notify_all();
+  return Status();
+}
+
+Status Scheduler::rerun_step(int64_t run_id, const std::string& step_name) {
+  RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
+  RF_ASSIGN_OR_RETURN(storage::StepRecord target, store_->find_step(run_id, step_name));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
+    // The step and everything downstream of it, by following input edges to a fixed
+    // point (steps are few; clarity beats a graph library here).
+    std::set<std::string> names = {target.name};
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& step : steps) {
+        if (names.count(step.name) != 0) continue;
+        for (const auto& input : step.inputs) {
+          if (names.count(input.source_step) != 0) {
+            grew = names.insert(step.name).second || grew;
+            break;
+          }
+        }
       }
     }
-    RF_RETURN_IF_ERROR(store_->set_run_status(run_id, "running", "retrying failed steps"));
-    RF_ASSIGN_OR_RETURN(storage::RunRecord reloaded, store_->get_run(run_id));
-    RF_RETURN_IF_ERROR(load_run(reloaded));
-    // Earlier failures must not eat into the new attempts' retry budget.
-    for (auto& [name, step] : runs_[run_id]->steps) step.failures = 0;
+    RF_RETURN_IF_ERROR(requeue_locked(record, names, "rerun_requested",
+                                      "queued again by a re-run of step " + step_name));
+    runs_[run_id]->steps.at(step_name).bypass_cache = true;
   }
   bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", "running"}});
   wake_.notify_all();

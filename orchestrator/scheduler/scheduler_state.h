@@ -38,6 +38,7 @@ struct Scheduler::StepState {
   Clock::time_point not_before{};
   std::string waiting;       // why a queued step is not running
   bool cache_checked = false;  // the cache was consulted once its inputs were ready
+  bool bypass_cache = false;   // re-run on request: never served from the cache
   std::map<std::string, StepOutput> outputs;
   std::unique_ptr<ActiveAttempt> active;
 };

@@ -290,3 +290,34 @@ TEST(Scheduler, RetryingAFailedRunRerunsOnlyWhatDidNotSucceed) {
 
 }  // namespace
 }  // namespace radflow::test
+
+namespace radflow::test {
+namespace {
+
+TEST(Scheduler, RerunningAStepRunsItAndItsDownstreamOnly) {
+  DaemonFixtureDirs dirs;
+  Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
+  const int64_t run_id = submit(
+      daemon, {{"name", "rerun"},
+               {"steps", {{"a", {{"plugin", "test-ok"}, {"params", {{"value", 1}}}}},
+                          {"b", {{"plugin", "test-ok"}, {"params", {{"value", 10}}},
+                                 {"inputs", {{"in", "a.out"}}}}},
+                          {"side", {{"plugin", "test-ok"}, {"params", {{"value", 7}}}}}}}});
+  ASSERT_EQ(daemon.wait_for_run(run_id, seconds(60))["status"], "succeeded");
+  auto [status, body] = daemon.post("/api/v1/runs/" + std::to_string(run_id) + "/steps/a/rerun", "");
+  ASSERT_EQ(status, 202) << body.dump();
+  auto run = daemon.wait_for_run(run_id, seconds(60));
+  ASSERT_EQ(run["status"], "succeeded") << run.dump(2);
+  // a ran again despite an identical cache key, and so did b after it (a step is
+  // never served from its own earlier result); side was left alone.
+  EXPECT_EQ(Daemon::step_of(run, "a")["attempts"].size(), 2u);
+  EXPECT_EQ(Daemon::step_of(run, "a")["status"], "succeeded");
+  EXPECT_EQ(Daemon::step_of(run, "b")["attempts"].size(), 2u);
+  EXPECT_EQ(Daemon::step_of(run, "b")["status"], "succeeded");
+  EXPECT_EQ(Daemon::step_of(run, "side")["attempts"].size(), 1u);
+  auto [missing, reply] = daemon.post("/api/v1/runs/" + std::to_string(run_id) + "/steps/nope/rerun", "");
+  EXPECT_EQ(missing, 404);
+}
+
+}  // namespace
+}  // namespace radflow::test
