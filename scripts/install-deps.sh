@@ -16,10 +16,17 @@ if [[ "${RADFLOW_WITH_TORCH:-ON}" != "OFF" ]]; then
   packages+=(libtorch-dev libopenblas0-openmp libgloo-dev libdcmtk-dev libopenjp2-7-dev libpng-dev)
 fi
 
+# The dashboard is bundled with Node.js at build time and tested in Chromium.
+packages+=(chromium)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm: any install will do (the machine image may bring a newer one than
+# Debian's), so check for the commands rather than for Debian's package names.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0

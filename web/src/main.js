@@ -1,0 +1,36 @@
+// The dashboard's entry: a hash router over the views, the header's health line.
+import "./style.css";
+import { get, onEvent } from "./api.js";
+import { parseHash } from "./util.js";
+import { runsView } from "./runs_view.js";
+import { runView } from "./run_view.js";
+import { submitView } from "./submit_view.js";
+import { pluginsView } from "./plugins_view.js";
+import { compareView } from "./compare_view.js";
+
+let dispose = () => {};
+let current = "";
+
+function route() {
+  const { parts, query } = parseHash();
+  const view = document.getElementById("view");
+  const key = parts.join("/");
+  // Views rewrite their own query (replaceState), which fires no hashchange;
+  // only a new path re-renders.
+  if (key === current && parts[0] !== "compare") return;
+  current = key;
+  dispose();
+  const section = parts[0] || "runs";
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.nav === section);
+  if (section === "runs" && parts[1]) dispose = runView(view, Number(parts[1]), query);
+  else if (section === "submit") dispose = submitView(view, query);
+  else if (section === "plugins") dispose = pluginsView(view, query);
+  else if (section === "compare") dispose = compareView(view, query);
+  else dispose = runsView(view, query);
+  window.scrollTo(0, 0);
+}
+
+window.addEventListener("hashchange", route);
+onEvent(() => {}); // connect the event stream at once (the header dot shows it)
+route();
+get("/healthz").then((h) => { document.getElementById("health").textContent = `radflowd ${h.version}`; }).catch(() => {});
