@@ -126,3 +126,19 @@ test("the runs list pages, filters and searches on the server", async (t) => {
   await screenshot(page, "runs");
   assert.deepEqual(pageErrors, []);
 });
+
+test("a finished step re-runs with what follows it from the run page", async (t) => {
+  const { daemon, page, pageErrors } = await setup(t);
+  const run = await runToEnd(daemon, chain);
+  assert.equal(run.status, "succeeded");
+  await page.goto(`${daemon.base}/#/runs/${run.id}?step=b`);
+  await page.click("[data-testid=rerun-step]");
+  // b and c run again (a second attempt each); a is left alone.
+  await page.waitForSelector("g.node[data-step=b][data-status=running]", { timeout: 10000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("g.node")].every((n) => n.dataset.status === "succeeded") &&
+    document.querySelector(".run-header [data-status=succeeded]"), null, { timeout: 30000 });
+  const after = await (await fetch(`${daemon.base}/api/v1/runs/${run.id}`)).json();
+  const attempts = Object.fromEntries(after.steps.map((s) => [s.name, s.attempts.length]));
+  assert.deepEqual(attempts, { a: 1, b: 2, c: 2 });
+  assert.deepEqual(pageErrors, []);
+});

@@ -74,7 +74,14 @@ export function runView(root, runId, query) {
     if (!s || !box) return;
     const kv = (k, v) => v === "" || v === null || v === undefined ? null : el("tr", {}, el("th", {}, k), el("td", {}, v));
     box.replaceChildren(...[
-      el("h3", {}, `Step ${s.name} `, statusBadge(s.status)),
+      el("h3", {}, `Step ${s.name} `, statusBadge(s.status), " ",
+        el("button", { "data-testid": "rerun-step", disabled: run.status === "queued" || run.status === "running",
+          title: "run this step again (never from the cache) and every step downstream of it",
+          onclick: async (e) => {
+            e.target.disabled = true;
+            try { await post(`/api/v1/runs/${runId}/steps/${enc(s.name)}/rerun`); } catch (err) { alert(err.message); }
+            load();
+          } }, "Re-run step and downstream")),
       s.waiting ? el("p", { class: "waiting", "data-testid": "waiting" }, "\u23f3 ", s.waiting) : null,
       el("table", { class: "kv" },
         kv("plugin", `${s.plugin} ${s.plugin_version}`),
