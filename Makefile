@@ -34,6 +34,7 @@ stop:
 # Benchmarks (not tests): figures go to BENCHMARKS.md.
 bench: build
 	bench/orchestrator_overhead.sh $(BUILD_DIR)
+	cmake --build $(BUILD_DIR) --target bench_dashboard
 
 clean:
 	rm -rf $(BUILD_DIR)
