@@ -9,11 +9,13 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   nlohmann-json3-dev libspdlog-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl procps
+  # The data plugins (synth-cxr, dataset) write and check DICOM and PNG files.
+  libdcmtk-dev libpng-dev libopenjp2-7-dev
 )
 if [[ "${RADFLOW_WITH_TORCH:-ON}" != "OFF" ]]; then
   # libopenblas0-openmp: without it LibTorch falls back to reference BLAS (~50x slower).
   # libgloo-dev: LibTorch's c10d headers include Gloo's.
-  packages+=(libtorch-dev libopenblas0-openmp libgloo-dev libdcmtk-dev libopenjp2-7-dev libpng-dev)
+  packages+=(libtorch-dev libopenblas0-openmp libgloo-dev)
 fi
 
 # The dashboard is bundled with Node.js at build time and tested in Chromium.

@@ -3,7 +3,8 @@
 //
 // Two file formats carry the same fields (docs in plugins/ml/README.md):
 //   CSV   header: path, split, age, sex, report, label:<finding>..., mask:<structure>...,
-//         any other column -> Record::extra. RFC 4180 quoting.
+//         any other column -> Record::extra. RFC 4180 quoting. Empty cells mean
+//         "unknown" (label), "none" (mask, extra) or "not given" (age, sex).
 //   JSONL one object per line: {"path", "split", "age", "sex", "report",
 //         "labels": {finding: 0|1}, "masks": {structure: path}, "extra": {k: "v"}}.
 // Relative paths are relative to the manifest file's folder (Manifest::base_dir).

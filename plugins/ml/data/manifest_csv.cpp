@@ -109,7 +109,8 @@ Result<Manifest> parse_manifest_csv(std::string_view text, const std::string& fi
         record.labels[name.substr(sizeof kLabelPrefix - 1)] = cell == "1" ? 1 : 0;
       } else if (starts_with(name, kMaskPrefix)) {
         if (!cell.empty()) record.masks[name.substr(sizeof kMaskPrefix - 1)] = cell;
-      } else {
+      } else if (!cell.empty()) {
+        // CSV cannot tell an empty value from a missing one; both read as missing.
         record.extra[name] = cell;
       }
     }

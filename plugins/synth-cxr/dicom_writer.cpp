@@ -1,0 +1,129 @@
+#include "plugins/synth-cxr/dicom_writer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcrleerg.h>
+#include <dcmtk/dcmdata/dcrlerp.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmjpls/djencode.h>
+#include <dcmtk/dcmjpls/djrparam.h>
+#include <dcmtk/oflog/oflog.h>
+
+namespace radflow::synth {
+
+const char* encoding_name(DicomEncoding encoding) {
+  switch (encoding) {
+    case DicomEncoding::kRleLossless: return "rle";
+    case DicomEncoding::kJpegLsLossless: return "jpegls";
+    case DicomEncoding::kExplicitLittle: break;
+  }
+  return "explicit_le";
+}
+
+const char* transfer_syntax_uid(DicomEncoding encoding) {
+  switch (encoding) {
+    case DicomEncoding::kRleLossless: return UID_RLELosslessTransferSyntax;
+    case DicomEncoding::kJpegLsLossless: return UID_JPEGLSLosslessTransferSyntax;
+    case DicomEncoding::kExplicitLittle: break;
+  }
+  return UID_LittleEndianExplicitTransferSyntax;
+}
+
+void register_dicom_codecs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // The JPEG-LS encoder logs an info line per image about the rescale attributes;
+    // 400 of those would bury the step's own log.
+    OFLog::configure(OFLogger::WARN_LOG_LEVEL);
+    DcmRLEEncoderRegistration::registerCodecs();
+    DJLSEncoderRegistration::registerCodecs();
+  });
+}
+
+Status write_dicom(const DicomImage& image, const std::string& path) {
+  auto fail = [&path](const std::string& what) {
+    return Status::error("dicom_write", "cannot write DICOM " + path + ": " + what, path);
+  };
+  const size_t n = static_cast<size_t>(image.size) * image.size;
+  if (image.pixels == nullptr || image.pixels->size() != n) return fail("pixel buffer size mismatch");
+  const unsigned max_value = (1u << image.bits_stored) - 1;
+  std::vector<Uint16> stored(n);
+  unsigned lo = max_value, hi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    auto v = static_cast<unsigned>(std::lround((*image.pixels)[i] * max_value));
+    if (image.monochrome1) v = max_value - v;  // MONOCHROME1: low values display white
+    stored[i] = static_cast<Uint16>(v);
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+
+  DcmFileFormat file;
+  DcmDataset* ds = file.getDataset();
+  char text[64];
+  OFCondition ok = EC_Normal;
+  auto put = [&](const DcmTagKey& tag, const std::string& value) {
+    if (ok.good()) ok = ds->putAndInsertString(tag, value.c_str());
+  };
+  auto put16 = [&](const DcmTagKey& tag, unsigned value) {
+    if (ok.good()) ok = ds->putAndInsertUint16(tag, static_cast<Uint16>(value));
+  };
+  put(DCM_SOPClassUID, UID_DigitalXRayImageStorageForPresentation);
+  put(DCM_SOPInstanceUID, image.instance_uid);
+  put(DCM_StudyInstanceUID, image.study_uid);
+  put(DCM_SeriesInstanceUID, image.series_uid);
+  put(DCM_Modality, "DX");
+  put(DCM_ImageType, "ORIGINAL\\PRIMARY");
+  put(DCM_PresentationIntentType, "FOR PRESENTATION");
+  put(DCM_BodyPartExamined, "CHEST");
+  put(DCM_ViewPosition, "PA");
+  put(DCM_PatientOrientation, "R\\F");
+  put(DCM_PatientID, image.patient_id);
+  put(DCM_PatientName, "SYNTHETIC^" + image.patient_id);
+  put(DCM_PatientSex, image.sex);
+  std::snprintf(text, sizeof text, "%03dY", image.age_years);
+  put(DCM_PatientAge, text);
+  put(DCM_SeriesNumber, "1");
+  put(DCM_InstanceNumber, "1");
+  put(DCM_ImagerPixelSpacing, "0.7\\0.7");
+  put(DCM_PixelSpacing, "0.7\\0.7");
+  put16(DCM_SamplesPerPixel, 1);
+  put(DCM_PhotometricInterpretation, image.monochrome1 ? "MONOCHROME1" : "MONOCHROME2");
+  put16(DCM_Rows, image.size);
+  put16(DCM_Columns, image.size);
+  put16(DCM_BitsAllocated, 16);
+  put16(DCM_BitsStored, image.bits_stored);
+  put16(DCM_HighBit, image.bits_stored - 1);
+  put16(DCM_PixelRepresentation, 0);
+  put(DCM_RescaleIntercept, "0");
+  put(DCM_RescaleSlope, "1");
+  put(DCM_RescaleType, "US");
+  std::snprintf(text, sizeof text, "%u", (lo + hi) / 2);
+  put(DCM_WindowCenter, text);
+  std::snprintf(text, sizeof text, "%u", std::max(1u, hi - lo));
+  put(DCM_WindowWidth, text);
+  if (ok.good()) ok = ds->putAndInsertUint16Array(DCM_PixelData, stored.data(), static_cast<unsigned long>(n));
+  if (ok.bad()) return fail(ok.text());
+
+  E_TransferSyntax xfer = EXS_LittleEndianExplicit;
+  if (image.encoding == DicomEncoding::kRleLossless) {
+    xfer = EXS_RLELossless;
+    DcmRLERepresentationParameter params;
+    ok = ds->chooseRepresentation(xfer, &params);
+  } else if (image.encoding == DicomEncoding::kJpegLsLossless) {
+    xfer = EXS_JPEGLSLossless;
+    DJLSRepresentationParameter params(0, OFTrue);
+    ok = ds->chooseRepresentation(xfer, &params);
+  }
+  if (ok.bad()) return fail(std::string("encoding failed: ") + ok.text());
+  if (!ds->canWriteXfer(xfer)) return fail("no encoder for transfer syntax " + std::string(encoding_name(image.encoding)));
+  ok = file.saveFile(path.c_str(), xfer);
+  if (ok.bad()) return fail(ok.text());
+  return Status::ok_status();
+}
+
+}  // namespace radflow::synth

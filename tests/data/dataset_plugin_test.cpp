@@ -1,0 +1,154 @@
+// The dataset plugin through the real worker: label table + images folder, bad
+// files skipped or failing the step by name, and re-validation of a synth-cxr folder.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "plugins/ml/data/manifest.h"
+#include "tests/data/plugin_runner.h"
+
+namespace radflow::test {
+namespace {
+
+namespace fs = std::filesystem;
+namespace data = radflow::ml::data;
+using nlohmann::json;
+
+class DatasetPluginTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string pattern = (fs::temp_directory_path() / "rf-dataset-XXXXXX").string();
+    dir_ = ::mkdtemp(pattern.data());
+    synth_ = run_plugin("synth-cxr", {{"seed", 3}, {"count", 12}, {"image_size", 48}}, json::object(),
+                        dir_ + "/synth", dir_ + "/synth.json");
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  void SetUp() override {
+    ASSERT_EQ(synth_.exit_code, 0) << synth_.end.dump();
+    // An images folder with 4 good DICOMs, a PNG mask as a 5th image, and one corrupt file.
+    images_ = dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(images_ + "/sub");
+    for (int i = 0; i < 4; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "cxr-%06d.dcm", i);
+      fs::copy_file(dir_ + "/synth/dataset/images/" + name, images_ + "/" + name);
+    }
+    fs::copy_file(dir_ + "/synth/dataset/masks/cxr-000000/lungs.png", images_ + "/sub/lungs.png");
+    std::ofstream(images_ + "/broken.dcm") << std::string(200, 'x');
+    std::ofstream(images_ + "/labels.csv")
+        << "path,age,sex,label:nodule,report\n"
+           "cxr-000000.dcm,50,F,1,\"Nodule, left.\"\n"
+           "cxr-000001.dcm,60,M,0,\n"
+           "cxr-000002.dcm,,,0,\n"
+           "cxr-000003.dcm,70,M,1,\n"
+           "sub/lungs.png,30,F,0,\n"
+           "broken.dcm,40,F,1,\n";
+  }
+
+  PluginRun run(const json& params, const json& inputs = json::object()) {
+    const std::string name = "run" + std::to_string(++runs_);
+    return run_plugin("dataset", params, inputs, images_ + "-" + name, images_ + "-" + name + ".json");
+  }
+
+  static json stats_of(const PluginRun& r) {
+    std::ifstream in(r.output("dataset") + "/stats.json");
+    return json::parse(in);
+  }
+
+  static std::string dir_;
+  static PluginRun synth_;
+  std::string images_;
+  int runs_ = 0;
+};
+std::string DatasetPluginTest::dir_;
+PluginRun DatasetPluginTest::synth_;
+
+TEST_F(DatasetPluginTest, SkipModeCountsTheCorruptFileAndKeepsTheRest) {
+  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"seed", 1}});
+  ASSERT_EQ(r.exit_code, 0) << r.end.dump();
+  const json stats = stats_of(r);
+  EXPECT_EQ(stats["bad_count"], 1);
+  EXPECT_EQ(stats["bad_files"][0]["path"], images_ + "/broken.dcm");
+  EXPECT_NE(stats["bad_files"][0]["reason"].get<std::string>().find("unknown format"), std::string::npos);
+  EXPECT_EQ(stats["images"], 5);
+  EXPECT_EQ(stats["listed"], 6);
+  EXPECT_EQ(stats["formats"]["dicom"], 4);
+  EXPECT_EQ(stats["formats"]["png"], 1);
+  EXPECT_EQ(stats["image_sizes"]["48x48"], 5);
+  EXPECT_EQ(stats["labels"]["nodule"]["all"]["positives"], 2);
+
+  auto m = data::read_manifest(r.output("dataset") + "/manifest.csv");
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  ASSERT_EQ(m->records.size(), 5u);
+  EXPECT_EQ(m->records[0].path, images_ + "/cxr-000000.dcm");  // absolute source path, not copied
+  EXPECT_EQ(m->records[0].report, "Nodule, left.");
+  EXPECT_FALSE(m->records[2].age.has_value());
+  for (const auto& rec : m->records) EXPECT_NE(rec.split, data::Split::kUnassigned);
+  EXPECT_FALSE(fs::exists(r.output("dataset") + "/cxr-000000.dcm"));
+  int bad_metric = -1;
+  for (const auto& e : r.events) {
+    if (e.value("type", "") == "metric" && e.value("name", "") == "bad_files") bad_metric = e["value"].get<int>();
+  }
+  EXPECT_EQ(bad_metric, 1);
+}
+
+TEST_F(DatasetPluginTest, FailModeFailsNamingTheBadFiles) {
+  std::ofstream(images_ + "/empty.png");  // zero bytes
+  std::ofstream(images_ + "/labels.csv", std::ios::app) << "empty.png,1,M,0,\nmissing.dcm,1,M,0,\n";
+  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"on_bad_file", "fail"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.end.value("reason", ""), "plugin_failed");
+  const std::string message = r.end.value("message", "");
+  EXPECT_NE(message.find("3 bad file(s) of 8"), std::string::npos) << message;
+  EXPECT_NE(message.find(images_ + "/broken.dcm"), std::string::npos) << message;
+  EXPECT_NE(message.find("empty.png: empty"), std::string::npos) << message;
+  EXPECT_NE(message.find("missing.dcm: missing"), std::string::npos) << message;
+}
+
+TEST_F(DatasetPluginTest, ImagesDirAloneListsEveryImageWithSeededSplits) {
+  const PluginRun r = run({{"images_dir", images_}, {"split_ratios", {{"train", 1}, {"val", 0}, {"test", 1}}}});
+  ASSERT_EQ(r.exit_code, 0) << r.end.dump();
+  const json stats = stats_of(r);
+  EXPECT_EQ(stats["images"], 5);  // labels.csv is not an image; broken.dcm is bad
+  EXPECT_EQ(stats["bad_count"], 1);
+  EXPECT_EQ(stats["per_split"]["train"].get<int>() + stats["per_split"]["test"].get<int>(), 5);
+  EXPECT_FALSE(stats["per_split"].contains("val"));
+}
+
+TEST_F(DatasetPluginTest, RevalidatesASynthCxrFolderKeepingItsSplitsAndMasks) {
+  const PluginRun r = run(json::object(), {{"source", dir_ + "/synth/dataset"}});
+  ASSERT_EQ(r.exit_code, 0) << r.end.dump();
+  const json stats = stats_of(r);
+  EXPECT_EQ(stats["images"], 12);
+  EXPECT_EQ(stats["bad_count"], 0);
+  auto original = data::read_manifest(dir_ + "/synth/dataset/manifest.csv");
+  auto checked = data::read_manifest(r.output("dataset") + "/manifest.csv");
+  ASSERT_TRUE(original.ok() && checked.ok());
+  ASSERT_EQ(checked->records.size(), original->records.size());
+  for (size_t i = 0; i < checked->records.size(); ++i) {
+    const auto& a = original->records[i];
+    const auto& b = checked->records[i];
+    EXPECT_EQ(b.path, original->resolve(a.path));
+    EXPECT_EQ(b.split, a.split);
+    EXPECT_EQ(b.labels, a.labels);
+    EXPECT_EQ(b.masks.at("lungs"), original->resolve(a.masks.at("lungs")));
+  }
+  // A deleted mask makes its record bad.
+  fs::remove(dir_ + "/synth/dataset/masks/cxr-000005/heart.png");
+  const PluginRun again = run({{"on_bad_file", "fail"}}, {{"source", dir_ + "/synth/dataset"}});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.end.value("message", "").find("mask 'heart'"), std::string::npos) << again.end.dump();
+}
+
+TEST_F(DatasetPluginTest, UnreadableLabelTableFailsWithItsLine) {
+  std::ofstream(images_ + "/bad.csv") << "path,label:x\ncxr-000000.dcm,yes\n";
+  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/bad.csv"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.end.value("message", "").find("bad.csv:2:2"), std::string::npos) << r.end.dump();
+}
+
+}  // namespace
+}  // namespace radflow::test
