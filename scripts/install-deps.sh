@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl procps
   # The data plugins (synth-cxr, dataset) write and check DICOM and PNG files.
-  libdcmtk-dev libpng-dev libopenjp2-7-dev
+  libdcmtk-dev libpng-dev libopenjp2-7-dev libjpeg62-turbo-dev
 )
 if [[ "${RADFLOW_WITH_TORCH:-ON}" != "OFF" ]]; then
   # libopenblas0-openmp: without it LibTorch falls back to reference BLAS (~50x slower).

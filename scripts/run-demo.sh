@@ -20,7 +20,9 @@ else
   echo "starting radflowd at ${url} (data in ${data_dir}/, log in ${data_dir}/radflowd.log)"
   nohup "${bin}/radflowd" --data-dir "${data_dir}" --listen "127.0.0.1:${port}" \
     --plugin-dir "${build_dir}/plugins" >>"${data_dir}/radflowd.log" 2>&1 &
-  for _ in $(seq 1 100); do
+  # The first start describes every plugin (LibTorch ones take a second each);
+  # later starts read the descriptors from the database.
+  for _ in $(seq 1 600); do
     healthy && break
     if ! kill -0 $! 2>/dev/null; then
       echo "radflowd exited; last lines of ${data_dir}/radflowd.log:" >&2

@@ -78,6 +78,10 @@ commands:
   retry RUN              run a finished run's failed steps again
   rerun RUN STEP         run one step again, and every step downstream of it
   plugins                the plugins the server can run
+  image info FILE        a DICOM/PNG/JPEG file's modality, size, bits, photometric
+                         interpretation, transfer syntax, rescale and window (local)
+  image convert FILE OUT.png|OUT.npy
+                         windowed 16-bit PNG, or float32 values after the modality LUT
 
 The server is --server URL, else $RADFLOW_SERVER, else http://127.0.0.1:8080.
 Exit codes: 0 ok, 1 failed, 2 usage error, 3 server unreachable.

@@ -20,6 +20,8 @@ int cancel(const std::string& server, const Args& args);
 int retry(const std::string& server, const Args& args);
 int rerun(const std::string& server, const Args& args);
 int plugins(const std::string& server, const Args& args);
+// `radflow image info|convert`: runs locally through radflow-worker, no server needed.
+int image(const std::string& server, const Args& args);
 
 std::string usage();
 

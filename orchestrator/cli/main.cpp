@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   static const std::map<std::string, int (*)(const std::string&, const Args&)> commands = {
       {"submit", submit}, {"validate", validate}, {"runs", runs},       {"show", show},
       {"logs", logs},     {"cancel", cancel},     {"plugins", plugins},
-      {"retry", retry},   {"rerun", rerun},
+      {"retry", retry},   {"rerun", rerun},       {"image", image},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <future>
+#include <set>
 
 #include "common/sha256.h"
 #include "orchestrator/executor/process.h"
@@ -21,6 +23,9 @@ PluginRegistry::PluginRegistry(std::string plugin_dir, std::string worker_path,
       cache_(std::move(cache)) {}
 
 Status PluginRegistry::refresh() {
+  // One scan at a time: concurrent submissions would otherwise describe a new
+  // library twice.
+  std::lock_guard<std::mutex> refreshing(refresh_mutex_);
   std::error_code ec;
   fs::directory_iterator it(plugin_dir_, ec);
   if (ec) {
@@ -39,6 +44,7 @@ Status PluginRegistry::refresh() {
   std::map<std::string, PluginInfo> plugins;
   std::vector<BrokenPlugin> broken;
   std::map<std::string, FileStamp> stamps;
+  // Pass 1: a content hash per library (cached while size and mtime stay the same).
   for (const auto& path : paths) {
     FileStamp stamp;
     stamp.size_bytes = fs::file_size(path, ec);
@@ -60,22 +66,47 @@ Status PluginRegistry::refresh() {
       stamp.sha256 = *digest;
     }
     stamps[path] = stamp;
+  }
+  // Pass 2: describe the libraries not seen before, a few at a time: loading a
+  // LibTorch plugin takes seconds of mostly I/O, so a first start is much faster in
+  // parallel.
+  std::vector<std::pair<std::string, std::string>> unknown;  // (path, sha256)
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::set<std::string> queued;
+    for (const auto& [path, stamp] : stamps) {
+      if (described_.count(stamp.sha256) == 0 && queued.insert(stamp.sha256).second) {
+        unknown.emplace_back(path, stamp.sha256);
+      }
+    }
+  }
+  constexpr size_t kParallelDescribes = 4;
+  for (size_t begin = 0; begin < unknown.size(); begin += kParallelDescribes) {
+    std::vector<std::future<Result<PluginInfo>>> pending;
+    const size_t end = std::min(unknown.size(), begin + kParallelDescribes);
+    for (size_t i = begin; i < end; ++i) {
+      pending.push_back(std::async(std::launch::async, [this, &unknown, i] {
+        return describe(unknown[i].first, unknown[i].second);
+      }));
+    }
+    for (size_t i = begin; i < end; ++i) {
+      Result<PluginInfo> info = pending[i - begin].get();
+      std::lock_guard<std::mutex> lock(mutex_);
+      described_.insert_or_assign(unknown[i].second, std::move(info));
+    }
+  }
+  // Pass 3: the catalog.
+  for (const auto& [path, stamp] : stamps) {
     std::optional<Result<PluginInfo>> known;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it2 = described_.find(stamp.sha256);
-      if (it2 != described_.end()) known = it2->second;
+      known = described_.at(stamp.sha256);
     }
-    Result<PluginInfo> info = known ? *known : describe(path, stamp.sha256);
-    if (!known) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      described_.insert_or_assign(stamp.sha256, info);
-    }
-    if (!info.ok()) {
-      broken.push_back({path, info.status().code(), info.status().message()});
+    if (!known->ok()) {
+      broken.push_back({path, known->status().code(), known->status().message()});
       continue;
     }
-    PluginInfo plugin = *info;
+    PluginInfo plugin = known->value();
     plugin.path = path;
     if (plugins.count(plugin.name) != 0) {
       broken.push_back({path, "duplicate_plugin",
@@ -104,6 +135,7 @@ Result<PluginInfo> PluginRegistry::describe(const std::string& path, const std::
     if (auto cached = cache_.get(sha256)) text = *cached;
   }
   if (text.empty()) {
+    spdlog::info("describing plugin {}", path);
     ProcessSpec spec;
     spec.argv = {worker_path_, "--describe", path, "--plugin-dir", plugin_dir_};
     spec.env_set["CUDA_VISIBLE_DEVICES"] = "";

@@ -57,7 +57,8 @@ class PluginRegistry {
   const std::string worker_path_;
   DescriptorCache cache_;
 
-  mutable std::mutex mutex_;
+  std::mutex refresh_mutex_;  // serialises refresh()
+  mutable std::mutex mutex_;  // guards the members below
   std::map<std::string, PluginInfo> plugins_;   // by name
   std::vector<BrokenPlugin> broken_;
   std::map<std::string, FileStamp> stamps_;     // by path

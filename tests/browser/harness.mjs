@@ -54,7 +54,7 @@ export async function startDaemon() {
   };
   for (let i = 0; ; i++) {
     try { if ((await fetch(base + "/healthz")).ok) break; } catch { /* not up yet */ }
-    if (i > 200 || proc.exitCode !== null) throw new Error("radflowd did not start");
+    if (i > 1200 || proc.exitCode !== null) throw new Error("radflowd did not start");
     await sleep(50);
   }
   const stop = async () => {

@@ -59,7 +59,8 @@ Daemon::Daemon(const std::string& data_dir, const std::string& plugin_dir,
   }
   client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
   client_->set_read_timeout(30);
-  for (int i = 0; i < 200; ++i) {
+  // Up to 60 s: the first start runs `radflow-worker --describe` on every plugin.
+  for (int i = 0; i < 1200; ++i) {
     if (auto res = client_->Get("/healthz"); res && res->status == 200) return;
     if (!running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -1,0 +1,263 @@
+#include "plugins/ml/image/dicom_reader.h"
+
+#include <dcmtk/config/osconfig.h>  // must come first among DCMTK headers
+#include <dcmtk/dcmdata/dccodec.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "plugins/ml/image/j2k_decoder.h"
+
+namespace radflow::ml {
+namespace {
+
+void register_codecs_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // DCMTK logs decoding problems to stderr itself; every failure is returned to the
+    // caller as an Error instead, so keep its logger quiet.
+    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+}
+
+bool is_j2k(E_TransferSyntax xfer) {
+  return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000 ||
+         xfer == EXS_JPEG2000MulticomponentLosslessOnly || xfer == EXS_JPEG2000Multicomponent;
+}
+
+// Header attributes the decoder needs, read before touching the pixels.
+struct PixelModule {
+  Uint16 rows = 0, cols = 0, samples = 1, bits_allocated = 0, bits_stored = 0, high_bit = 0;
+  Uint16 pixel_representation = 0, planar = 0;
+  long frames = 1;
+};
+
+Status read_pixel_module(DcmDataset* ds, const std::string& path, PixelModule* pm) {
+  if (ds->findAndGetUint16(DCM_Rows, pm->rows).bad() || pm->rows == 0 ||
+      ds->findAndGetUint16(DCM_Columns, pm->cols).bad() || pm->cols == 0) {
+    return image_error(path, "missing or zero Rows/Columns (not an image?)");
+  }
+  if (ds->findAndGetUint16(DCM_BitsAllocated, pm->bits_allocated).bad()) {
+    return image_error(path, "missing BitsAllocated");
+  }
+  if (ds->findAndGetUint16(DCM_BitsStored, pm->bits_stored).bad()) pm->bits_stored = pm->bits_allocated;
+  if (ds->findAndGetUint16(DCM_HighBit, pm->high_bit).bad()) pm->high_bit = pm->bits_stored - 1;
+  (void)ds->findAndGetUint16(DCM_SamplesPerPixel, pm->samples);
+  (void)ds->findAndGetUint16(DCM_PixelRepresentation, pm->pixel_representation);
+  (void)ds->findAndGetUint16(DCM_PlanarConfiguration, pm->planar);
+  if (ds->tagExists(DCM_NumberOfFrames)) {
+    Sint32 frames = 0;
+    if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) {
+      return image_error(path, "invalid NumberOfFrames");
+    }
+    pm->frames = frames;
+  }
+  if (pm->bits_allocated != 8 && pm->bits_allocated != 16 && pm->bits_allocated != 32) {
+    return image_error(path, "unsupported BitsAllocated " + std::to_string(pm->bits_allocated) +
+                                 " (8, 16 or 32 supported)");
+  }
+  if (pm->bits_stored == 0 || pm->bits_stored > pm->bits_allocated ||
+      pm->high_bit >= pm->bits_allocated || pm->high_bit + 1 < pm->bits_stored) {
+    return image_error(path, "inconsistent BitsStored/HighBit");
+  }
+  if (pm->samples != 1 && pm->samples != 3) {
+    return image_error(path, "unsupported SamplesPerPixel " + std::to_string(pm->samples));
+  }
+  return Status();
+}
+
+// Stored value of one sample: shift out bits below the stored range, mask, and sign
+// extend when PixelRepresentation is 1.
+inline int64_t stored_value(uint32_t raw, const PixelModule& pm) {
+  const int shift = pm.high_bit + 1 - pm.bits_stored;
+  uint64_t v = (static_cast<uint64_t>(raw) >> shift) & ((uint64_t{1} << pm.bits_stored) - 1);
+  if (pm.pixel_representation == 1 && (v >> (pm.bits_stored - 1)) != 0) {
+    return static_cast<int64_t>(v) - (int64_t{1} << pm.bits_stored);
+  }
+  return static_cast<int64_t>(v);
+}
+
+// Converts one native frame (little endian in memory after DCMTK) into floats.
+void convert_native_frame(const uint8_t* bytes, const PixelModule& pm, Uint16 planar,
+                          double slope, double intercept, float* out) {
+  const size_t pixels = static_cast<size_t>(pm.rows) * pm.cols;
+  const size_t bytes_per_sample = pm.bits_allocated / 8;
+  for (size_t p = 0; p < pixels; ++p) {
+    for (int s = 0; s < pm.samples; ++s) {
+      // Planar configuration 1 stores colour by plane; the output is interleaved.
+      const size_t index = planar == 1 ? s * pixels + p : p * pm.samples + s;
+      const uint8_t* b = bytes + index * bytes_per_sample;
+      uint32_t raw = b[0];
+      if (bytes_per_sample >= 2) raw |= static_cast<uint32_t>(b[1]) << 8;
+      if (bytes_per_sample == 4) raw |= static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
+      out[p * pm.samples + s] = static_cast<float>(stored_value(raw, pm) * slope + intercept);
+    }
+  }
+}
+
+// Concatenates the fragments of one J2K frame: from its first fragment until one ends
+// with the EOC marker (a frame may span several fragments).
+Status j2k_frame_bytes(DcmPixelSequence* seq, Uint32 frame, long frames, const std::string& path,
+                       std::vector<uint8_t>* bytes) {
+  Uint32 item = 0;
+  if (DcmCodec::determineStartFragment(frame, static_cast<Sint32>(frames), seq, item).bad()) {
+    return image_error(path, "cannot locate JPEG 2000 fragment of frame " + std::to_string(frame));
+  }
+  bytes->clear();
+  const unsigned long count = seq->card();
+  for (; item < count; ++item) {
+    DcmPixelItem* fragment = nullptr;
+    Uint8* data = nullptr;
+    if (seq->getItem(fragment, item).bad() || fragment->getUint8Array(data).bad()) {
+      return image_error(path, "unreadable JPEG 2000 fragment " + std::to_string(item));
+    }
+    const Uint32 length = fragment->getLength();
+    if (data != nullptr) bytes->insert(bytes->end(), data, data + length);
+    size_t end = bytes->size();
+    while (end > 0 && (*bytes)[end - 1] == 0) --end;  // fragments are padded to even length
+    if (end >= 2 && (*bytes)[end - 2] == 0xFF && (*bytes)[end - 1] == 0xD9) break;
+  }
+  if (bytes->empty()) return image_error(path, "JPEG 2000 frame " + std::to_string(frame) + " is empty");
+  return Status();
+}
+
+Status decode_j2k_frames(DcmPixelData* pixel_data, E_TransferSyntax xfer, const PixelModule& pm,
+                         int frames_to_read, double slope, double intercept,
+                         const std::string& path, Image* image) {
+  DcmPixelSequence* seq = nullptr;
+  if (pixel_data->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || seq == nullptr) {
+    return image_error(path, "JPEG 2000 pixel data is not encapsulated");
+  }
+  std::vector<uint8_t> bytes;
+  J2kFrame decoded;
+  for (int f = 0; f < frames_to_read; ++f) {
+    RF_RETURN_IF_ERROR(j2k_frame_bytes(seq, static_cast<Uint32>(f), pm.frames, path, &bytes));
+    std::string reason;
+    if (!decode_j2k(bytes.data(), bytes.size(), &decoded, &reason)) {
+      return image_error(path, "frame " + std::to_string(f) + ": " + reason);
+    }
+    if (decoded.rows != pm.rows || decoded.cols != pm.cols || decoded.components != pm.samples) {
+      return image_error(path, "JPEG 2000 frame is " + std::to_string(decoded.cols) + "x" +
+                                   std::to_string(decoded.rows) + "x" + std::to_string(decoded.components) +
+                                   " but the header says " + std::to_string(pm.cols) + "x" +
+                                   std::to_string(pm.rows) + "x" + std::to_string(pm.samples));
+    }
+    float* out = image->pixels.data() + static_cast<size_t>(f) * image->frame_size();
+    for (size_t i = 0; i < decoded.samples.size(); ++i) {
+      out[i] = static_cast<float>(decoded.samples[i] * slope + intercept);
+    }
+  }
+  // The codec undoes the reversible/irreversible colour transform: the output is RGB.
+  if (pm.samples == 3) image->photometric = "RGB";
+  return Status();
+}
+
+Status decode_frames(DcmDataset* ds, DcmPixelData* pixel_data, const PixelModule& pm,
+                     int frames_to_read, double slope, double intercept, const std::string& path,
+                     Image* image) {
+  Uint32 frame_size = 0;
+  if (pixel_data->getUncompressedFrameSize(ds, frame_size).bad() || frame_size == 0) {
+    return image_error(path, "cannot compute the frame size");
+  }
+  const bool native = !DcmXfer(ds->getOriginalXfer()).isEncapsulated();
+  if (native) {
+    const uint64_t needed = static_cast<uint64_t>(frame_size) * pm.frames;
+    if (pixel_data->getLength() < needed) {
+      return image_error(path, "pixel data is truncated (" + std::to_string(pixel_data->getLength()) +
+                                   " bytes, expected " + std::to_string(needed) + ")");
+    }
+  }
+  std::vector<uint8_t> buffer(frame_size + (frame_size & 1));
+  Uint32 start_fragment = 0;
+  for (int f = 0; f < frames_to_read; ++f) {
+    OFString color_model;
+    OFCondition cond = pixel_data->getUncompressedFrame(ds, static_cast<Uint32>(f), start_fragment,
+                                                        buffer.data(), static_cast<Uint32>(buffer.size()),
+                                                        color_model);
+    if (cond.bad()) {
+      return image_error(path, "cannot decode frame " + std::to_string(f) + ": " + cond.text());
+    }
+    if (!color_model.empty()) image->photometric = color_model.c_str();
+    // Decoders may rewrite PlanarConfiguration (RLE decodes colour by plane).
+    Uint16 planar = pm.planar;
+    (void)ds->findAndGetUint16(DCM_PlanarConfiguration, planar);
+    convert_native_frame(buffer.data(), pm, pm.samples == 3 ? planar : 0, slope, intercept,
+                         image->pixels.data() + static_cast<size_t>(f) * image->frame_size());
+  }
+  return Status();
+}
+
+std::string get_string(DcmDataset* ds, const DcmTagKey& tag) {
+  OFString value;
+  if (ds->findAndGetOFString(tag, value).bad()) return {};
+  return value.c_str();
+}
+
+}  // namespace
+
+Result<Image> read_dicom(const std::string& path, FrameSelection frames) {
+  register_codecs_once();
+  DcmFileFormat file;
+  OFCondition cond = file.loadFile(path.c_str());
+  if (cond.bad()) return image_error(path, std::string("not a readable DICOM file: ") + cond.text());
+  DcmDataset* ds = file.getDataset();
+  const E_TransferSyntax xfer = ds->getOriginalXfer();
+  const DcmXfer xfer_info(xfer);
+
+  PixelModule pm;
+  RF_RETURN_IF_ERROR(read_pixel_module(ds, path, &pm));
+  DcmElement* element = nullptr;
+  if (ds->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) {
+    return image_error(path, "no pixel data");
+  }
+  auto* pixel_data = static_cast<DcmPixelData*>(element);
+
+  Image image;
+  image.rows = pm.rows;
+  image.cols = pm.cols;
+  image.samples_per_pixel = pm.samples;
+  image.frames_in_file = static_cast<int>(pm.frames);
+  image.frames = frames == FrameSelection::kAll ? image.frames_in_file : 1;
+  image.bits_allocated = pm.bits_allocated;
+  image.bits_stored = pm.bits_stored;
+  image.pixel_signed = pm.pixel_representation == 1;
+  image.photometric = get_string(ds, DCM_PhotometricInterpretation);
+  image.modality = get_string(ds, DCM_Modality);
+  image.transfer_syntax_uid = xfer_info.getXferID();
+  image.transfer_syntax_name = xfer_info.getXferName();
+  Float64 value = 0;
+  if (ds->findAndGetFloat64(DCM_RescaleSlope, value).good() && value != 0) image.rescale_slope = value;
+  if (ds->findAndGetFloat64(DCM_RescaleIntercept, value).good()) image.rescale_intercept = value;
+  if (ds->findAndGetFloat64(DCM_WindowCenter, value).good()) image.window_center = value;
+  if (ds->findAndGetFloat64(DCM_WindowWidth, value).good() && value > 0) image.window_width = value;
+  if (!image.window_width) image.window_center.reset();
+  image.pixels.resize(image.frame_size() * image.frames);
+
+  if (is_j2k(xfer)) {
+    RF_RETURN_IF_ERROR(decode_j2k_frames(pixel_data, xfer, pm, image.frames, image.rescale_slope,
+                                         image.rescale_intercept, path, &image));
+  } else {
+    if (xfer_info.isEncapsulated() && !pixel_data->canChooseRepresentation(EXS_LittleEndianExplicit, nullptr)) {
+      return image_error(path, std::string("unsupported transfer syntax ") + xfer_info.getXferName() +
+                                   " (" + xfer_info.getXferID() + ")");
+    }
+    RF_RETURN_IF_ERROR(decode_frames(ds, pixel_data, pm, image.frames, image.rescale_slope,
+                                     image.rescale_intercept, path, &image));
+  }
+  return image;
+}
+
+}  // namespace radflow::ml

@@ -1,0 +1,34 @@
+// display_frame: maps one frame of an Image (modality values) to display values in
+// [0, 1], the way a viewer shows it: VOI window (DICOM PS3.3 C.11.2.1.2, linear) or a
+// linear range, then MONOCHROME1 inverted so that 1 is always white. This is what
+// `radflow image convert` writes to PNG and what preprocessing starts from.
+// Pure functions, thread-safe.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "plugins/ml/image/image.h"
+
+namespace radflow::ml {
+
+enum class DisplayRange {
+  kWindow,     // the window given in DisplayOptions, else the file's, else kMinMax
+  kMinMax,     // the frame's minimum to maximum
+  kBitDepth,   // 0 to 2^bits_stored - 1 (signed: -2^(bits-1) to 2^(bits-1) - 1)
+};
+
+struct DisplayOptions {
+  DisplayRange range = DisplayRange::kWindow;
+  std::optional<double> window_center;  // overrides the file's window when both set
+  std::optional<double> window_width;
+  bool invert_monochrome1 = true;
+};
+
+// Returns rows * cols * samples_per_pixel values in [0, 1]. Precondition: valid frame.
+std::vector<float> display_frame(const Image& image, int frame = 0, const DisplayOptions& options = {});
+
+// The DICOM linear VOI function for one value, in [0, 1]. Precondition: width >= 1.
+double apply_window(double value, double center, double width);
+
+}  // namespace radflow::ml
