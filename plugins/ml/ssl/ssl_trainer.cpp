@@ -1,0 +1,244 @@
+#include "plugins/ml/ssl/ssl_trainer.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/check.h"
+#include "plugins/ml/ssl/teacher_ema.h"
+
+namespace radflow::ml::ssl {
+namespace {
+
+// splitmix64 of (seed, iteration, stream): independent per-step seeds, so no RNG state
+// has to be carried between steps.
+uint64_t step_seed(uint64_t seed, int64_t iteration, uint64_t stream) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(iteration) * 2 + stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+DinoHeadOptions with_in_dim(DinoHeadOptions o, int64_t in_dim) {
+  o.in_dim = in_dim;
+  return o;
+}
+
+MultiCropOptions fixed_crops(MultiCropOptions crops, const ViTConfig& vit) {
+  crops.out_channels = vit.in_chans;
+  return crops;
+}
+
+BlockMaskOptions mask_options(const ViTConfig& vit, const MultiCropOptions& crops) {
+  RF_CHECK(crops.global_crop_size % vit.patch_size == 0 && crops.local_crop_size % vit.patch_size == 0,
+           "SslTrainer: crop sizes must be multiples of the patch size");
+  BlockMaskOptions o;
+  o.grid_h = o.grid_w = crops.global_crop_size / vit.patch_size;
+  o.max_num_patches = dinov2_max_block_patches(crops.global_crop_size, vit.patch_size);
+  return o;
+}
+
+void clip(torch::nn::Module& module, double max_norm) {
+  if (max_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), max_norm);
+}
+
+nlohmann::json tensor_to_json(const torch::Tensor& t) {
+  const torch::Tensor flat = t.detach().to(torch::kCPU, torch::kFloat).contiguous().flatten();
+  const float* data = flat.data_ptr<float>();
+  return std::vector<float>(data, data + flat.numel());
+}
+
+}  // namespace
+
+SslModelImpl::SslModelImpl(const ViTConfig& vit, const DinoHeadOptions& dino, const DinoHeadOptions& ibot,
+                           bool separate_ibot_head) {
+  backbone = register_module("backbone", VisionTransformer(vit));
+  dino_head = register_module("dino_head", DinoHead(with_in_dim(dino, vit.embed_dim)));
+  if (separate_ibot_head) ibot_head = register_module("ibot_head", DinoHead(with_in_dim(ibot, vit.embed_dim)));
+}
+
+SslTrainer::SslTrainer(const ViTConfig& vit, const DinoHeadOptions& dino_head, const DinoHeadOptions& ibot_head,
+                       const SslScheduleConfig& schedule, const SslTrainerOptions& options)
+    : options_(options),
+      schedules_(schedule, options.global_batch_size),
+      freeze_last_layer_iters_(schedule.freeze_last_layer_epochs * schedule.epoch_length),
+      dino_center_(dino_head.out_dim),
+      ibot_center_(options.separate_ibot_head ? ibot_head.out_dim : dino_head.out_dim, 0.9,
+                   CenterReduction::kMeanOfRankMeans),
+      augmentation_(fixed_crops(options.crops, vit)),
+      mask_generator_(mask_options(vit, options.crops)) {
+  RF_CHECK(validate(vit).ok(), "SslTrainer: invalid ViTConfig");
+  torch::manual_seed(step_seed(options.seed, -1, 0));  // parameter init
+  ViTConfig student_vit = vit;
+  student_vit.drop_path_rate = options.student_drop_path_rate;
+  ViTConfig teacher_vit = vit;
+  teacher_vit.drop_path_rate = 0.0;  // eval mode anyway; keeps the layouts equal
+  student_ = SslModel(student_vit, dino_head, ibot_head, options.separate_ibot_head);
+  teacher_ = SslModel(teacher_vit, dino_head, ibot_head, options.separate_ibot_head);
+  init_teacher_from_student(*teacher_, *student_);
+  student_->train();
+
+  std::vector<ParamGroupEntry> entries =
+      param_group_entries(*student_->backbone, vit.depth, options.param_groups, "backbone.");
+  auto add = [&](const DinoHead& head, const std::string& prefix) {
+    auto more = param_group_entries(*head, 0, options.param_groups, prefix);
+    entries.insert(entries.end(), more.begin(), more.end());
+  };
+  add(student_->dino_head, "dino_head.");
+  if (student_->ibot_head) add(student_->ibot_head, "ibot_head.");
+  optimizer_ = std::make_unique<SslOptimizer>(fuse_param_groups(entries), options.adamw);
+}
+
+StepStats SslTrainer::step(const torch::Tensor& images) {
+  RF_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(0) >= 2,
+           "SslTrainer::step: images must be [B >= 2, 1, H, W]");
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t batch = images.size(0);
+  const int64_t n_local = options_.crops.n_local_crops;
+  StepStats stats;
+  stats.iteration = iteration_;
+  const SslScheduleValues v = schedules_.at(iteration_);
+  optimizer_->apply_schedule(v.lr, v.weight_decay, v.last_layer_lr);
+
+  SslRng rng(step_seed(options_.seed, iteration_, 0));
+  torch::manual_seed(step_seed(options_.seed, iteration_, 1));  // drop path
+  std::vector<MultiCrops> per_image;
+  per_image.reserve(static_cast<size_t>(batch));
+  for (int64_t i = 0; i < batch; ++i) per_image.push_back(augmentation_(images[i].to(torch::kFloat), rng));
+  const MultiCrops crops = stack_crops(per_image);
+  const MaskBatch masks = collate_masks(2 * batch, mask_generator_, options_.masking, rng);
+
+  // Teacher targets from the unmasked global crops.
+  torch::Tensor teacher_cls_probs, teacher_patch_probs;
+  {
+    torch::NoGradGuard no_grad;
+    const ViTOutput out = teacher_->backbone->forward(crops.global_crops);
+    const torch::Tensor patches = out.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices);
+    const torch::Tensor cls_logits = teacher_->dino_head->forward(out.cls);
+    const torch::Tensor patch_logits = teacher_->patch_head()->forward(patches);
+    if (options_.teacher_targets == TeacherTargets::kSinkhorn) {
+      teacher_cls_probs = sinkhorn_knopp(cls_logits, v.teacher_temp, options_.sinkhorn_iterations);
+      teacher_patch_probs = sinkhorn_knopp(patch_logits, v.teacher_temp, options_.sinkhorn_iterations);
+    } else {
+      teacher_cls_probs = dino_center_.softmax_centered(cls_logits, v.teacher_temp);
+      teacher_patch_probs = ibot_center_.softmax_centered(patch_logits, v.teacher_temp);
+      dino_center_.update(cls_logits);
+      ibot_center_.update(patch_logits);
+    }
+    auto entropy = [](const torch::Tensor& p) { return -(p * torch::log(p.clamp_min(1e-30))).sum(-1); };
+    stats.teacher_entropy = entropy(teacher_cls_probs).mean().item<double>();
+    stats.teacher_batch_entropy = entropy(teacher_cls_probs.mean(0)).item<double>();
+    namespace F = torch::nn::functional;
+    const torch::Tensor normed = F::normalize(out.cls, F::NormalizeFuncOptions().dim(-1));
+    stats.teacher_feature_std = normed.std(0).mean().item<double>();
+  }
+
+  // Student: masked globals, unmasked locals, heads on CLS and masked patches.
+  const ViTOutput global = student_->backbone->forward(crops.global_crops, masks.masks);
+  SslLossInputs in;
+  in.n_global_crops = 2;
+  in.n_local_crops = n_local;
+  in.student_global_logits = student_->dino_head->forward(global.cls);
+  if (n_local > 0) in.student_local_logits = student_->dino_head->forward(student_->backbone->forward(crops.local_crops).cls);
+  in.teacher_global_probs = teacher_cls_probs;
+  in.student_global_cls = global.cls;
+  in.student_masked_patch_logits =
+      student_->patch_head()->forward(global.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices));
+  in.teacher_masked_patch_probs = teacher_patch_probs;
+  in.masks = masks.masks;
+  in.masks_weight = masks.masks_weight;
+  in.student_temp = options_.student_temp;
+  const SslLossTerms terms = ssl_loss(in, options_.loss_weights);
+
+  optimizer_->optimizer().zero_grad();
+  terms.total.backward();
+  clip(*student_->backbone, options_.clip_grad);
+  clip(*student_->dino_head, options_.clip_grad);
+  if (student_->ibot_head) clip(*student_->ibot_head, options_.clip_grad);
+  if (iteration_ < freeze_last_layer_iters_) {
+    student_->dino_head->skip_last_layer_gradients();
+    if (student_->ibot_head) student_->ibot_head->skip_last_layer_gradients();
+  }
+  optimizer_->optimizer().step();
+  ema_update(*teacher_, *student_, v.teacher_momentum);
+  ++iteration_;
+
+  auto value = [](const torch::Tensor& t) { return t.defined() ? t.item<double>() : 0.0; };
+  stats.total_loss = value(terms.total);
+  stats.dino_local_loss = value(terms.dino_local);
+  stats.dino_global_loss = value(terms.dino_global);
+  stats.koleo_loss = value(terms.koleo);
+  stats.ibot_loss = value(terms.ibot);
+  stats.lr = v.lr;
+  stats.weight_decay = v.weight_decay;
+  stats.last_layer_lr = v.last_layer_lr;
+  stats.teacher_momentum = v.teacher_momentum;
+  stats.teacher_temp = v.teacher_temp;
+  stats.n_masked_patches = masks.n_masked_patches;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats.images_per_second = seconds > 0 ? static_cast<double>(batch) / seconds : 0.0;
+  return stats;
+}
+
+Status SslTrainer::save(const std::string& folder) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return Status::error("io_error", "cannot create " + folder + ": " + ec.message(), folder);
+  try {
+    torch::save(student_, (fs::path(folder) / "student.pt").string());
+    torch::save(teacher_, (fs::path(folder) / "teacher.pt").string());
+    torch::save(optimizer_->optimizer(), (fs::path(folder) / "optimizer.pt").string());
+  } catch (const std::exception& e) {
+    return Status::error("io_error", std::string("saving trainer state: ") + e.what(), folder);
+  }
+  nlohmann::json j;
+  j["iteration"] = iteration_;
+  j["seed"] = options_.seed;
+  j["dino_center"] = tensor_to_json(dino_center_.center());
+  j["ibot_center"] = tensor_to_json(ibot_center_.center());
+  std::ofstream out(fs::path(folder) / "trainer.json");
+  out << j.dump();
+  if (!out) return Status::error("io_error", "cannot write trainer.json", folder);
+  return Status();
+}
+
+Status SslTrainer::load(const std::string& folder) {
+  namespace fs = std::filesystem;
+  nlohmann::json j;
+  try {
+    std::ifstream in(fs::path(folder) / "trainer.json");
+    if (!in) return Status::error("io_error", "cannot read trainer.json", folder);
+    j = nlohmann::json::parse(in);
+    if (j.at("seed").get<uint64_t>() != options_.seed) {
+      return Status::error("trainer_mismatch", "saved seed differs from this trainer's", folder);
+    }
+    auto center = [&](const char* key, const TeacherCentering& c) {
+      const auto values = j.at(key).get<std::vector<float>>();
+      if (static_cast<int64_t>(values.size()) != c.center().numel()) {
+        throw std::runtime_error(std::string(key) + " has the wrong size");
+      }
+      return torch::tensor(values).reshape(c.center().sizes());
+    };
+    const torch::Tensor dino = center("dino_center", dino_center_);
+    const torch::Tensor ibot = center("ibot_center", ibot_center_);
+    torch::load(student_, (fs::path(folder) / "student.pt").string());
+    torch::load(teacher_, (fs::path(folder) / "teacher.pt").string());
+    torch::load(optimizer_->optimizer(), (fs::path(folder) / "optimizer.pt").string());
+    dino_center_.set_center(dino);
+    ibot_center_.set_center(ibot);
+    iteration_ = j.at("iteration").get<int64_t>();
+  } catch (const std::exception& e) {
+    return Status::error("io_error", std::string("loading trainer state: ") + e.what(), folder);
+  }
+  // Loading does not touch the modes or the teacher's requires_grad, but be explicit.
+  teacher_->eval();
+  for (auto& p : teacher_->parameters()) p.set_requires_grad(false);
+  student_->train();
+  return Status();
+}
+
+}  // namespace radflow::ml::ssl
