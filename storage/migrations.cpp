@@ -124,6 +124,10 @@ CREATE TABLE plugin_descriptors (
   created_ms INTEGER NOT NULL
 );
 )sql",
+      // 2: who submitted each run.
+      R"sql(
+ALTER TABLE runs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

@@ -42,6 +42,7 @@ struct NewRun {
   std::string name;
   std::string workflow_json;  // the text as submitted
   std::string params_json = "{}";
+  std::string submitted_by;   // who submitted it, as the client said; may be empty
   std::vector<NewStep> steps;
 };
 
@@ -55,6 +56,7 @@ struct RunRecord {
   int64_t started_ms = 0;
   int64_t finished_ms = 0;
   std::string message;
+  std::string submitted_by;
 };
 
 struct StepRecord {

@@ -91,12 +91,14 @@ Result<int64_t> Store::create_run(const NewRun &run) {
     const int64_t now = now_ms();
     RF_ASSIGN_OR_RETURN(Statement insert_run,
                         db.prepare("INSERT INTO runs (name, status, workflow_json, params_json, "
-                                   "created_ms, message) VALUES (?, 'queued', ?, ?, ?, '')",
+                                   "created_ms, message, submitted_by) "
+                                   "VALUES (?, 'queued', ?, ?, ?, '', ?)",
                                    "insert run"));
     RF_RETURN_IF_ERROR(insert_run.bind(1, run.name)
                            .bind(2, run.workflow_json)
                            .bind(3, run.params_json)
                            .bind(4, now)
+                           .bind(5, run.submitted_by)
                            .run());
     const int64_t run_id = db.last_insert_rowid();
     for (const NewStep &step : run.steps) {

@@ -30,7 +30,7 @@ Result<std::vector<T>> collect(Statement &stmt,
 const char *const kRunColumns =
     "SELECT id, name, status, workflow_json, params_json, created_ms, "
     "started_ms, finished_ms, "
-    "message FROM runs ";
+    "message, submitted_by FROM runs ";
 
 RunRecord read_run(const Statement &s) {
   RunRecord run;
@@ -43,6 +43,7 @@ RunRecord read_run(const Statement &s) {
   run.started_ms = s.column_int64(6);  // NULL reads as 0: "not yet"
   run.finished_ms = s.column_int64(7);
   run.message = s.column_text(8);
+  run.submitted_by = s.column_text(9);
   return run;
 }
 

@@ -133,7 +133,9 @@ void ApiServer::add_routes() {
   server_->Post("/api/v1/runs", [this, validate](const httplib::Request& req, httplib::Response& res) {
     ValidationResult result = validate(req);
     if (!result.ok()) return reply_errors(res, 400, result.errors);
-    auto run_id = ctx_.scheduler->submit(*result.workflow, req.body);
+    // Who submitted it, as the client says (the CLI sends $USER); not authentication.
+    const std::string who = req.get_header_value("X-Radflow-User").substr(0, 128);
+    auto run_id = ctx_.scheduler->submit(*result.workflow, req.body, who);
     if (!run_id.ok()) return reply_status(res, run_id.status());
     spdlog::info("run {} accepted: {} ({} steps)", *run_id, result.workflow->name,
                  result.workflow->steps.size());

@@ -24,13 +24,28 @@ std::string lower(std::string text) {
 }
 
 // A run matches when q is its id ("42" or "#42") or a case-insensitive
-// substring of its workflow name or message.
+// substring of its workflow name, message, submitter or one of its tags.
 bool matches(const storage::RunRecord& run, const std::string& q_lower) {
   if (q_lower.empty()) return true;
   std::string id_text = q_lower[0] == '#' ? q_lower.substr(1) : q_lower;
   if (std::to_string(run.id) == id_text) return true;
-  return lower(run.name).find(q_lower) != std::string::npos ||
-         lower(run.message).find(q_lower) != std::string::npos;
+  if (lower(run.name).find(q_lower) != std::string::npos ||
+      lower(run.message).find(q_lower) != std::string::npos ||
+      lower(run.submitted_by).find(q_lower) != std::string::npos) {
+    return true;
+  }
+  // Tags live in the submitted workflow; only parse it when the cheap fields missed.
+  if (run.workflow_json.find("\"tags\"") == std::string::npos) return false;
+  auto workflow = nlohmann::json::parse(run.workflow_json, nullptr, false);
+  if (!workflow.is_object() || !workflow.contains("tags") || !workflow["tags"].is_array()) {
+    return false;
+  }
+  for (const auto& tag : workflow["tags"]) {
+    if (tag.is_string() && lower(tag.get<std::string>()).find(q_lower) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int64_t duration_of(const storage::RunRecord& run) {

@@ -18,7 +18,14 @@ nlohmann::json time_or_null(int64_t ms) { return ms > 0 ? nlohmann::json(ms) : n
 
 nlohmann::json run_summary_json(const storage::RunRecord& run) {
   int64_t end = run.finished_ms > 0 ? run.finished_ms : 0;
+  nlohmann::json tags = nlohmann::json::array();
+  auto workflow = nlohmann::json::parse(run.workflow_json, nullptr, false);
+  if (workflow.is_object() && workflow.contains("tags") && workflow["tags"].is_array()) {
+    tags = workflow["tags"];
+  }
   return {
+      {"submitted_by", run.submitted_by},
+      {"tags", tags},
       {"id", run.id},
       {"name", run.name},
       {"status", run.status},

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <cstdlib>
+
 namespace radflow {
 
 std::string describe_api_errors(const nlohmann::json& body) {
@@ -63,7 +65,12 @@ Result<nlohmann::json> ApiClient::post(const std::string& path, const std::strin
 }
 
 Result<ApiReply> ApiClient::post_raw(const std::string& path, const std::string& body) {
-  return to_reply(client_->Post(path.c_str(), body, "application/json"), url_, path);
+  // Who submits, for the runs list; not authentication.
+  httplib::Headers headers;
+  if (const char* user = std::getenv("USER"); user != nullptr && *user) {
+    headers.emplace("X-Radflow-User", user);
+  }
+  return to_reply(client_->Post(path.c_str(), headers, body, "application/json"), url_, path);
 }
 
 Status ApiClient::stream(const std::string& path,

@@ -40,11 +40,18 @@ int runs(const std::string& server, const Args& args) {
   ApiClient client(server);
   auto reply = client.get("/api/v1/runs" + query);
   if (!reply.ok()) return report(reply.status());
-  std::vector<std::vector<std::string>> rows = {{"ID", "STATUS", "NAME", "CREATED", "DURATION"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "STATUS", "NAME", "CREATED", "DURATION", "BY", "TAGS"}};
   for (const auto& run : (*reply)["runs"]) {
+    std::string tags;
+    for (const auto& tag : run.value("tags", nlohmann::json::array())) {
+      if (tag.is_string()) tags += (tags.empty() ? "" : ",") + tag.get<std::string>();
+    }
+    const std::string who = run.value("submitted_by", "");
     rows.push_back({std::to_string(run.value("id", 0)), run.value("status", ""),
                     run.value("name", ""), time_of_day(run.value("created_ms", int64_t{0})),
-                    duration(run["started_ms"], run["finished_ms"])});
+                    duration(run["started_ms"], run["finished_ms"]), who.empty() ? "-" : who,
+                    tags.empty() ? "-" : tags});
   }
   std::fputs(table(rows).c_str(), stdout);
   std::printf("%zu of %lld run(s)\n", (*reply)["runs"].size(),

@@ -57,8 +57,10 @@ Capacity Scheduler::capacity() const {
   return pool_.capacity();
 }
 
-Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& workflow_text) {
+Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& workflow_text,
+                                  const std::string& submitted_by) {
   storage::NewRun run;
+  run.submitted_by = submitted_by;
   run.name = workflow.name;
   run.workflow_json = workflow_text;
   run.params_json = workflow.params.dump();

@@ -61,7 +61,9 @@ class Scheduler {
   void shutdown();
 
   // Stores a validated workflow as a new queued run; returns its id.
-  Result<int64_t> submit(const Workflow& workflow, const std::string& workflow_text);
+  // `submitted_by` is who the client says it is (may be empty).
+  Result<int64_t> submit(const Workflow& workflow, const std::string& workflow_text,
+                         const std::string& submitted_by = "");
   // Cancels a run: queued steps become cancelled at once, running attempts are
   // stopped. not_found for an unknown run; a finished run is left as it is.
   Status cancel(int64_t run_id);

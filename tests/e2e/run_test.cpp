@@ -104,3 +104,28 @@ TEST(EndToEnd, UnknownRunAndStepAre404WithErrorShape) {
 
 }  // namespace
 }  // namespace radflow::test
+
+namespace radflow::test {
+namespace {
+
+TEST(EndToEnd, RunsListShowsWhoSubmittedAndTags) {
+  DaemonFixtureDirs dirs;
+  Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
+  auto res = daemon.http().Post(
+      "/api/v1/runs", httplib::Headers{{"X-Radflow-User", "ada"}},
+      R"({"name": "tagged", "tags": ["ablation", "518px"], "steps": {"a": {"plugin": "test-ok"}}})",
+      "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 201) << res->body;
+  auto list = daemon.get("/api/v1/runs");
+  ASSERT_EQ(list["runs"].size(), 1u);
+  EXPECT_EQ(list["runs"][0]["submitted_by"], "ada");
+  EXPECT_EQ(list["runs"][0]["tags"], nlohmann::json::array({"ablation", "518px"}));
+  auto found = daemon.get("/api/v1/dashboard/runs?q=ablation");
+  EXPECT_EQ(found["runs"].size(), 1u);
+  auto none = daemon.get("/api/v1/dashboard/runs?q=nothing-like-it");
+  EXPECT_EQ(none["runs"].size(), 0u);
+}
+
+}  // namespace
+}  // namespace radflow::test

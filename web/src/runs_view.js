@@ -46,7 +46,7 @@ export function runsView(root, query) {
     if (mySeq !== seq) return;
     const url = new URLSearchParams(Object.entries(state).filter(([k, v]) => v && !(k === "sort" && v === "id") && !(k === "order" && v === "desc")));
     history.replaceState(null, "", `#/runs${url.toString() ? "?" + url : ""}`);
-    thead.replaceChildren(el("tr", {}, head(""), head("ID", "id"), head("Status"), head("Workflow"), head("Created"), head("Duration", "duration"), head("Message")));
+    thead.replaceChildren(el("tr", {}, head(""), head("ID", "id"), head("Status"), head("Workflow"), head("Created"), head("Duration", "duration"), head("By"), head("Tags"), head("Message")));
     tbody.replaceChildren(...body.runs.map((r) => el("tr", { "data-run": r.id },
       el("td", {}, el("input", { type: "checkbox", checked: picked.has(r.id), "data-testid": `pick-${r.id}`,
         onchange: (e) => { e.target.checked ? picked.add(r.id) : picked.delete(r.id); compareBtn.disabled = picked.size < 2; } })),
@@ -55,8 +55,10 @@ export function runsView(root, query) {
       el("td", {}, el("a", { href: `#/runs/${r.id}` }, r.name)),
       el("td", {}, fmtTime(r.created_ms)),
       el("td", {}, fmtDuration(r.duration_ms)),
+      el("td", {}, r.submitted_by || "\u2013"),
+      el("td", {}, ...(r.tags || []).map((t) => el("span", { class: "tag" }, t))),
       el("td", { class: "muted" }, r.message))));
-    if (!body.runs.length) tbody.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No runs.")));
+    if (!body.runs.length) tbody.append(el("tr", {}, el("td", { colspan: 9, class: "muted" }, "No runs.")));
     const seen = new Set([...names.children].map((o) => o.value));
     for (const r of body.runs) if (!seen.has(r.name)) { seen.add(r.name); names.append(el("option", { value: r.name })); }
     const last = Math.min(body.offset + body.runs.length, body.total);
