@@ -159,10 +159,7 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
     }
     attempt->ranks_.push_back(std::move(child).value());
   }
-  std::vector<int64_t> pids;
-  for (const auto& child : attempt->ranks_) pids.push_back(child.pid());
-  record_workers(dir, pids);
-  if (sink != nullptr) sink->on_started(pids);
+  record_workers(dir, attempt->pids());
   attempt->thread_ = std::thread([raw = attempt.get()] { raw->monitor(); });
   return attempt;
 }

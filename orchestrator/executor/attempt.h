@@ -57,7 +57,6 @@ struct AttemptMetric {
 class AttemptSink {
  public:
   virtual ~AttemptSink() = default;
-  virtual void on_started(const std::vector<int64_t>& pids) {}
   virtual void on_logs(std::vector<AttemptLogLine> lines) {}
   virtual void on_metrics(std::vector<AttemptMetric> points) {}
   virtual void on_progress(double fraction, const std::string& message) {}
