@@ -17,11 +17,58 @@ Status invalid(const std::string& where, const std::string& what) {
   return Status::error("feature_set_invalid", where + ": " + what, where);
 }
 
-Result<torch::Tensor> read_tensor(const st::SafetensorsFile& file, const std::string& name) {
+Result<torch::Tensor> read_tensor(const st::SafetensorsFile& file, const std::string& name,
+                                  size_t rank = 2) {
   RF_ASSIGN_OR_RETURN(st::TensorView view, file.tensor(name));
-  if (view.shape.size() != 2) return invalid(file.path(), name + " must be 2-D");
+  if (view.shape.size() != rank) {
+    return invalid(file.path(), name + " must be " + std::to_string(rank) + "-D");
+  }
   RF_ASSIGN_OR_RETURN(std::vector<float> values, st::to_f32(view));
-  return torch::from_blob(values.data(), {view.shape[0], view.shape[1]}, torch::kFloat32).clone();
+  return torch::from_blob(values.data(), view.shape, torch::kFloat32).clone();
+}
+
+st::TensorToWrite f32_entry(const std::string& name, const torch::Tensor& tensor) {
+  return {name, st::DType::kF32, tensor.sizes().vec(), tensor.data_ptr<float>(),
+          static_cast<size_t>(tensor.numel()) * 4};
+}
+
+Status write_patch_tokens(const std::string& dir, const FeatureSet& set) {
+  std::vector<torch::Tensor> keep;
+  std::vector<st::TensorToWrite> entries;
+  for (const auto& [layer, tokens] : set.patch_tokens) {
+    keep.push_back(tokens.to(torch::kFloat32).contiguous());
+    const auto& t = keep.back();
+    if (t.dim() != 3 || t.size(0) != static_cast<int64_t>(set.rows.size()) ||
+        t.size(1) != set.grid_h * set.grid_w) {
+      return invalid(dir, "patch tokens of layer " + std::to_string(layer) +
+                              " must be [rows, grid_h * grid_w, D]");
+    }
+    entries.push_back(f32_entry("layer_" + std::to_string(layer), t));
+  }
+  return st::write_safetensors((fs::path(dir) / "patches.safetensors").string(), entries);
+}
+
+Status read_patch_tokens(const std::string& dir, FeatureSet& set) {
+  const std::string path = (fs::path(dir) / "patches.safetensors").string();
+  if (!fs::exists(path)) return Status();
+  RF_ASSIGN_OR_RETURN(st::SafetensorsFile file, st::SafetensorsFile::open(path));
+  for (const std::string& name : file.names()) {
+    if (name.rfind("layer_", 0) != 0) return invalid(path, "unexpected tensor " + name);
+    int64_t layer = 0;
+    try {
+      layer = std::stoll(name.substr(6));
+    } catch (const std::exception&) {
+      return invalid(path, "tensor " + name + " is not named layer_<index>");
+    }
+    RF_ASSIGN_OR_RETURN(torch::Tensor tokens, read_tensor(file, name, 3));
+    if (tokens.size(0) != set.cls.size(0) || tokens.size(1) != set.grid_h * set.grid_w) {
+      return invalid(path, name + " has shape [" + std::to_string(tokens.size(0)) + ", " +
+                               std::to_string(tokens.size(1)) + ", D]; expected rows x grid " +
+                               std::to_string(set.grid_h) + "x" + std::to_string(set.grid_w));
+    }
+    set.patch_tokens[layer] = tokens;
+  }
+  return Status();
 }
 
 }  // namespace
@@ -43,25 +90,29 @@ Status write_feature_set(const std::string& dir, const FeatureSet& set) {
   if (cls.size(0) != static_cast<int64_t>(set.rows.size()) || !cls.sizes().equals(mean_patch.sizes())) {
     return invalid(dir, "cls, mean_patch and rows disagree in size");
   }
-  RF_RETURN_IF_ERROR(st::write_safetensors(
-      (fs::path(dir) / "features.safetensors").string(),
-      {{"cls", st::DType::kF32, {cls.size(0), cls.size(1)}, cls.data_ptr<float>(),
-        static_cast<size_t>(cls.numel()) * 4},
-       {"mean_patch", st::DType::kF32, {mean_patch.size(0), mean_patch.size(1)},
-        mean_patch.data_ptr<float>(), static_cast<size_t>(mean_patch.numel()) * 4}}));
+  RF_RETURN_IF_ERROR(st::write_safetensors((fs::path(dir) / "features.safetensors").string(),
+                                           {f32_entry("cls", cls), f32_entry("mean_patch", mean_patch)}));
+  nlohmann::json meta = set.meta;
+  if (!set.patch_tokens.empty()) {
+    RF_RETURN_IF_ERROR(write_patch_tokens(dir, set));
+    meta["grid"] = {set.grid_h, set.grid_w};
+    meta["patch_layers"] = nlohmann::json::array();
+    for (const auto& [layer, tokens] : set.patch_tokens) meta["patch_layers"].push_back(layer);
+  }
   std::ofstream rows(fs::path(dir) / "rows.jsonl");
   for (const auto& row : set.rows) {
     nlohmann::json line = {{"path", row.path}, {"split", row.split}, {"labels", row.labels},
-                           {"sex", row.sex}, {"extra", row.extra}};
+                           {"sex", row.sex}, {"report", row.report}, {"masks", row.masks},
+                           {"extra", row.extra}};
     line["age"] = row.age ? nlohmann::json(*row.age) : nlohmann::json();
     rows << line.dump() << "\n";
   }
-  std::ofstream(fs::path(dir) / "meta.json") << set.meta.dump(2) << "\n";
+  std::ofstream(fs::path(dir) / "meta.json") << meta.dump(2) << "\n";
   if (!rows) return Status::error("io_error", "cannot write rows.jsonl in " + dir, dir);
   return Status();
 }
 
-Result<FeatureSet> read_feature_set(const std::string& dir) {
+Result<FeatureSet> read_feature_set(const std::string& dir, bool with_patch_tokens) {
   FeatureSet set;
   const std::string tensors = (fs::path(dir) / "features.safetensors").string();
   RF_ASSIGN_OR_RETURN(st::SafetensorsFile file, st::SafetensorsFile::open(tensors));
@@ -90,6 +141,13 @@ Result<FeatureSet> read_feature_set(const std::string& dir) {
     }
     if (json.contains("age") && json["age"].is_number()) row.age = json["age"].get<double>();
     row.sex = json.value("sex", "");
+    row.report = json.value("report", "");
+    if (json.contains("masks") && json["masks"].is_object()) {
+      for (const auto& [name, value] : json["masks"].items()) {
+        if (!value.is_string()) return invalid(where, "mask " + name + " must be a path");
+        row.masks[name] = value.get<std::string>();
+      }
+    }
     if (json.contains("extra")) row.extra = json["extra"];
     set.rows.push_back(std::move(row));
   }
@@ -99,6 +157,11 @@ Result<FeatureSet> read_feature_set(const std::string& dir) {
   }
   std::ifstream meta(fs::path(dir) / "meta.json");
   if (meta) set.meta = nlohmann::json::parse(meta, nullptr, false);
+  if (set.meta.contains("grid") && set.meta["grid"].is_array() && set.meta["grid"].size() == 2) {
+    set.grid_h = set.meta["grid"][0].get<int64_t>();
+    set.grid_w = set.meta["grid"][1].get<int64_t>();
+  }
+  if (with_patch_tokens) RF_RETURN_IF_ERROR(read_patch_tokens(dir, set));
   return set;
 }
 
