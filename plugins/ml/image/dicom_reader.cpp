@@ -15,7 +15,9 @@
 
 #include <cstring>
 #include <mutex>
+#include <new>
 
+#include "plugins/ml/image/dicom_pixel_module.h"
 #include "plugins/ml/image/j2k_decoder.h"
 
 namespace radflow::ml {
@@ -36,47 +38,6 @@ void register_codecs_once() {
 bool is_j2k(E_TransferSyntax xfer) {
   return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000 ||
          xfer == EXS_JPEG2000MulticomponentLosslessOnly || xfer == EXS_JPEG2000Multicomponent;
-}
-
-// Header attributes the decoder needs, read before touching the pixels.
-struct PixelModule {
-  Uint16 rows = 0, cols = 0, samples = 1, bits_allocated = 0, bits_stored = 0, high_bit = 0;
-  Uint16 pixel_representation = 0, planar = 0;
-  long frames = 1;
-};
-
-Status read_pixel_module(DcmDataset* ds, const std::string& path, PixelModule* pm) {
-  if (ds->findAndGetUint16(DCM_Rows, pm->rows).bad() || pm->rows == 0 ||
-      ds->findAndGetUint16(DCM_Columns, pm->cols).bad() || pm->cols == 0) {
-    return image_error(path, "missing or zero Rows/Columns (not an image?)");
-  }
-  if (ds->findAndGetUint16(DCM_BitsAllocated, pm->bits_allocated).bad()) {
-    return image_error(path, "missing BitsAllocated");
-  }
-  if (ds->findAndGetUint16(DCM_BitsStored, pm->bits_stored).bad()) pm->bits_stored = pm->bits_allocated;
-  if (ds->findAndGetUint16(DCM_HighBit, pm->high_bit).bad()) pm->high_bit = pm->bits_stored - 1;
-  (void)ds->findAndGetUint16(DCM_SamplesPerPixel, pm->samples);
-  (void)ds->findAndGetUint16(DCM_PixelRepresentation, pm->pixel_representation);
-  (void)ds->findAndGetUint16(DCM_PlanarConfiguration, pm->planar);
-  if (ds->tagExists(DCM_NumberOfFrames)) {
-    Sint32 frames = 0;
-    if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) {
-      return image_error(path, "invalid NumberOfFrames");
-    }
-    pm->frames = frames;
-  }
-  if (pm->bits_allocated != 8 && pm->bits_allocated != 16 && pm->bits_allocated != 32) {
-    return image_error(path, "unsupported BitsAllocated " + std::to_string(pm->bits_allocated) +
-                                 " (8, 16 or 32 supported)");
-  }
-  if (pm->bits_stored == 0 || pm->bits_stored > pm->bits_allocated ||
-      pm->high_bit >= pm->bits_allocated || pm->high_bit + 1 < pm->bits_stored) {
-    return image_error(path, "inconsistent BitsStored/HighBit");
-  }
-  if (pm->samples != 1 && pm->samples != 3) {
-    return image_error(path, "unsupported SamplesPerPixel " + std::to_string(pm->samples));
-  }
-  return Status();
 }
 
 // Stored value of one sample: shift out bits below the stored range, mask, and sign
@@ -134,27 +95,23 @@ Status j2k_frame_bytes(DcmPixelSequence* seq, Uint32 frame, long frames, const s
   return Status();
 }
 
-Status decode_j2k_frames(DcmPixelData* pixel_data, E_TransferSyntax xfer, const PixelModule& pm,
-                         int frames_to_read, double slope, double intercept,
-                         const std::string& path, Image* image) {
-  DcmPixelSequence* seq = nullptr;
-  if (pixel_data->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || seq == nullptr) {
-    return image_error(path, "JPEG 2000 pixel data is not encapsulated");
-  }
+Status decode_j2k_frames(DcmPixelSequence* seq, const PixelModule& pm, int frames_to_read, double slope,
+                         double intercept, const std::string& path, Image* image) {
   std::vector<uint8_t> bytes;
   J2kFrame decoded;
   for (int f = 0; f < frames_to_read; ++f) {
     RF_RETURN_IF_ERROR(j2k_frame_bytes(seq, static_cast<Uint32>(f), pm.frames, path, &bytes));
     std::string reason;
-    if (!decode_j2k(bytes.data(), bytes.size(), &decoded, &reason)) {
+    // The header's size goes in so that a codestream claiming another size is refused
+    // before OpenJPEG allocates for it.
+    if (!decode_j2k(bytes.data(), bytes.size(), pm.rows, pm.cols, pm.samples, &decoded, &reason)) {
       return image_error(path, "frame " + std::to_string(f) + ": " + reason);
     }
-    if (decoded.rows != pm.rows || decoded.cols != pm.cols || decoded.components != pm.samples) {
-      return image_error(path, "JPEG 2000 frame is " + std::to_string(decoded.cols) + "x" +
-                                   std::to_string(decoded.rows) + "x" + std::to_string(decoded.components) +
-                                   " but the header says " + std::to_string(pm.cols) + "x" +
-                                   std::to_string(pm.rows) + "x" + std::to_string(pm.samples));
+    if (decoded.samples.size() != image->frame_size()) {
+      return image_error(path, "JPEG 2000 frame " + std::to_string(f) + " has the wrong number of samples");
     }
+    // Allocated once the first frame decoded: most damaged files fail before that.
+    if (image->pixels.empty()) image->pixels.resize(image->frame_size() * image->frames);
     float* out = image->pixels.data() + static_cast<size_t>(f) * image->frame_size();
     for (size_t i = 0; i < decoded.samples.size(); ++i) {
       out[i] = static_cast<float>(decoded.samples[i] * slope + intercept);
@@ -168,17 +125,11 @@ Status decode_j2k_frames(DcmPixelData* pixel_data, E_TransferSyntax xfer, const 
 Status decode_frames(DcmDataset* ds, DcmPixelData* pixel_data, const PixelModule& pm,
                      int frames_to_read, double slope, double intercept, const std::string& path,
                      Image* image) {
+  // read_pixel_module capped the frame size, so DCMTK's 32-bit arithmetic cannot
+  // overflow; it must agree with ours, since convert_native_frame reads frame_bytes().
   Uint32 frame_size = 0;
-  if (pixel_data->getUncompressedFrameSize(ds, frame_size).bad() || frame_size == 0) {
+  if (pixel_data->getUncompressedFrameSize(ds, frame_size).bad() || frame_size != pm.frame_bytes()) {
     return image_error(path, "cannot compute the frame size");
-  }
-  const bool native = !DcmXfer(ds->getOriginalXfer()).isEncapsulated();
-  if (native) {
-    const uint64_t needed = static_cast<uint64_t>(frame_size) * pm.frames;
-    if (pixel_data->getLength() < needed) {
-      return image_error(path, "pixel data is truncated (" + std::to_string(pixel_data->getLength()) +
-                                   " bytes, expected " + std::to_string(needed) + ")");
-    }
   }
   std::vector<uint8_t> buffer(frame_size + (frame_size & 1));
   Uint32 start_fragment = 0;
@@ -190,6 +141,7 @@ Status decode_frames(DcmDataset* ds, DcmPixelData* pixel_data, const PixelModule
     if (cond.bad()) {
       return image_error(path, "cannot decode frame " + std::to_string(f) + ": " + cond.text());
     }
+    if (image->pixels.empty()) image->pixels.resize(image->frame_size() * image->frames);
     if (!color_model.empty()) image->photometric = color_model.c_str();
     // Decoders may rewrite PlanarConfiguration (RLE decodes colour by plane).
     Uint16 planar = pm.planar;
@@ -206,9 +158,21 @@ std::string get_string(DcmDataset* ds, const DcmTagKey& tag) {
   return value.c_str();
 }
 
-}  // namespace
+// The compressed fragments of encapsulated pixel data: how many, and their bytes.
+Status fragments_of(DcmPixelData* pixel_data, E_TransferSyntax xfer, const std::string& path,
+                    DcmPixelSequence** seq, uint64_t* bytes) {
+  if (pixel_data->getEncapsulatedRepresentation(xfer, nullptr, *seq).bad() || *seq == nullptr) {
+    return image_error(path, "compressed pixel data is not encapsulated in fragments");
+  }
+  *bytes = 0;
+  for (unsigned long i = 0; i < (*seq)->card(); ++i) {
+    DcmPixelItem* fragment = nullptr;
+    if ((*seq)->getItem(fragment, i).good() && fragment != nullptr) *bytes += fragment->getLength();
+  }
+  return Status();
+}
 
-Result<Image> read_dicom(const std::string& path, FrameSelection frames) {
+Result<Image> read_header_and_decode(const std::string& path, FrameSelection frames) {
   register_codecs_once();
   DcmFileFormat file;
   OFCondition cond = file.loadFile(path.c_str());
@@ -223,6 +187,11 @@ Result<Image> read_dicom(const std::string& path, FrameSelection frames) {
   if (ds->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) {
     return image_error(path, "no pixel data");
   }
+  // DCMTK parses (7FE0,0010) as DcmPixelData only with a pixel VR (OB, OW); a damaged
+  // VR gives another element class, which must not be cast (found by the fuzz test).
+  if (element->ident() != EVR_PixelData) {
+    return image_error(path, std::string("pixel data has an invalid VR (") + DcmVR(element->getVR()).getVRName() + ")");
+  }
   auto* pixel_data = static_cast<DcmPixelData*>(element);
 
   Image image;
@@ -234,7 +203,7 @@ Result<Image> read_dicom(const std::string& path, FrameSelection frames) {
   image.bits_allocated = pm.bits_allocated;
   image.bits_stored = pm.bits_stored;
   image.pixel_signed = pm.pixel_representation == 1;
-  image.photometric = get_string(ds, DCM_PhotometricInterpretation);
+  image.photometric = pm.photometric;
   image.modality = get_string(ds, DCM_Modality);
   image.transfer_syntax_uid = xfer_info.getXferID();
   image.transfer_syntax_name = xfer_info.getXferName();
@@ -244,20 +213,43 @@ Result<Image> read_dicom(const std::string& path, FrameSelection frames) {
   if (ds->findAndGetFloat64(DCM_WindowCenter, value).good()) image.window_center = value;
   if (ds->findAndGetFloat64(DCM_WindowWidth, value).good() && value > 0) image.window_width = value;
   if (!image.window_width) image.window_center.reset();
-  image.pixels.resize(image.frame_size() * image.frames);
+
+  // Every size check happens before a pixel buffer is allocated.
+  DcmPixelSequence* seq = nullptr;
+  uint64_t stored_bytes = pixel_data->getLength();
+  if (xfer_info.isEncapsulated()) {
+    RF_RETURN_IF_ERROR(fragments_of(pixel_data, xfer, path, &seq, &stored_bytes));
+  } else if (pm.photometric.rfind("YBR_FULL_422", 0) == 0 || pm.photometric.rfind("YBR_PARTIAL", 0) == 0) {
+    return image_error(path, "unsupported uncompressed " + pm.photometric + " (subsampled colour)");
+  }
+  RF_RETURN_IF_ERROR(check_pixel_data_size(pm, image.frames, xfer_info.isEncapsulated(), stored_bytes,
+                                           seq == nullptr ? 0 : seq->card(), path));
 
   if (is_j2k(xfer)) {
-    RF_RETURN_IF_ERROR(decode_j2k_frames(pixel_data, xfer, pm, image.frames, image.rescale_slope,
-                                         image.rescale_intercept, path, &image));
+    RF_RETURN_IF_ERROR(decode_j2k_frames(seq, pm, image.frames, image.rescale_slope, image.rescale_intercept,
+                                         path, &image));
   } else {
     if (xfer_info.isEncapsulated() && !pixel_data->canChooseRepresentation(EXS_LittleEndianExplicit, nullptr)) {
       return image_error(path, std::string("unsupported transfer syntax ") + xfer_info.getXferName() +
                                    " (" + xfer_info.getXferID() + ")");
     }
+    if (xfer == EXS_RLELossless) RF_RETURN_IF_ERROR(check_rle_fragments(seq, pm, path));
     RF_RETURN_IF_ERROR(decode_frames(ds, pixel_data, pm, image.frames, image.rescale_slope,
                                      image.rescale_intercept, path, &image));
   }
   return image;
+}
+
+}  // namespace
+
+Result<Image> read_dicom(const std::string& path, FrameSelection frames) {
+  // The size checks bound every allocation we make; this is the backstop for one
+  // inside a codec that they did not foresee: an error, never a crash.
+  try {
+    return read_header_and_decode(path, frames);
+  } catch (const std::bad_alloc&) {
+    return image_error(path, "out of memory while decoding (damaged header?)");
+  }
 }
 
 }  // namespace radflow::ml

@@ -50,7 +50,8 @@ void quiet_fn(const char*, void*) {}
 
 }  // namespace
 
-bool decode_j2k(const uint8_t* data, size_t size, J2kFrame* frame, std::string* error) {
+bool decode_j2k(const uint8_t* data, size_t size, int rows, int cols, int components, J2kFrame* frame,
+                std::string* error) {
   static const uint8_t kJp2Magic[] = {0, 0, 0, 0x0C, 'j', 'P', ' ', ' '};
   if (size < 12) {
     *error = "JPEG 2000 frame is empty or truncated";
@@ -84,23 +85,34 @@ bool decode_j2k(const uint8_t* data, size_t size, J2kFrame* frame, std::string* 
   opj_stream_set_seek_function(stream.get(), seek_fn);
 
   opj_image_t* raw = nullptr;
-  bool ok = opj_read_header(stream.get(), codec.get(), &raw);
+  const bool header_ok = opj_read_header(stream.get(), codec.get(), &raw);
   std::unique_ptr<opj_image_t, decltype(&opj_image_destroy)> image(raw, opj_image_destroy);
-  ok = ok && opj_decode(codec.get(), stream.get(), image.get()) &&
-       opj_end_decompress(codec.get(), stream.get());
-  if (!ok || !image) {
-    *error = "JPEG 2000 decoding failed" + (opj_error.empty() ? "" : ": " + opj_error);
+  if (!header_ok || !image) {
+    *error = "JPEG 2000 header unreadable" + (opj_error.empty() ? "" : ": " + opj_error);
     return false;
   }
-  const int components = static_cast<int>(image->numcomps);
+  const uint64_t width = image->x1 > image->x0 ? image->x1 - image->x0 : 0;
+  const uint64_t height = image->y1 > image->y0 ? image->y1 - image->y0 : 0;
+  if (width != static_cast<uint64_t>(cols) || height != static_cast<uint64_t>(rows) ||
+      image->numcomps != static_cast<OPJ_UINT32>(components)) {
+    *error = "JPEG 2000 frame is " + std::to_string(width) + "x" + std::to_string(height) + "x" +
+             std::to_string(image->numcomps) + " but the header says " + std::to_string(cols) + "x" +
+             std::to_string(rows) + "x" + std::to_string(components);
+    return false;
+  }
   if (components != 1 && components != 3) {
     *error = "JPEG 2000 frame has " + std::to_string(components) + " components (1 or 3 supported)";
+    return false;
+  }
+  if (!opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get())) {
+    *error = "JPEG 2000 decoding failed" + (opj_error.empty() ? "" : ": " + opj_error);
     return false;
   }
   const opj_image_comp_t& c0 = image->comps[0];
   for (int c = 0; c < components; ++c) {
     const opj_image_comp_t& comp = image->comps[c];
-    if (comp.w != c0.w || comp.h != c0.h || comp.data == nullptr) {
+    if (comp.w != static_cast<OPJ_UINT32>(cols) || comp.h != static_cast<OPJ_UINT32>(rows) ||
+        comp.data == nullptr) {
       *error = "JPEG 2000 components are subsampled or missing (not supported)";
       return false;
     }

@@ -18,7 +18,11 @@ struct J2kFrame {
   std::vector<int32_t> samples;  // interleaved: (row * cols + col) * components + c
 };
 
-// On failure returns false and sets *error to the reason.
-bool decode_j2k(const uint8_t* data, size_t size, J2kFrame* frame, std::string* error);
+// rows, cols and components are what the DICOM header declares: a codestream of any
+// other size is refused after its header is read, before OpenJPEG allocates the image
+// (so a tampered codestream cannot claim gigapixels). On failure returns false and
+// sets *error to the reason.
+bool decode_j2k(const uint8_t* data, size_t size, int rows, int cols, int components, J2kFrame* frame,
+                std::string* error);
 
 }  // namespace radflow::ml

@@ -158,7 +158,9 @@ std::string write_dicom(const TestImage& im, Syntax syntax, const std::string& p
   DcmDataset* ds = file.getDataset();
   char uid[100];
   ds->putAndInsertString(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
-  ds->putAndInsertString(DCM_SOPInstanceUID, dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
+  ds->putAndInsertString(DCM_SOPInstanceUID, im.sop_instance_uid.empty()
+                                                 ? dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT)
+                                                 : im.sop_instance_uid.c_str());
   ds->putAndInsertString(DCM_Modality, im.modality.c_str());
   ds->putAndInsertUint16(DCM_Rows, static_cast<Uint16>(im.rows));
   ds->putAndInsertUint16(DCM_Columns, static_cast<Uint16>(im.cols));

@@ -25,6 +25,9 @@ struct TestImage {
   int planar = 0;
   std::string modality = "CT";
   std::optional<double> slope, intercept, window_center, window_width;
+  // Empty: a fresh unique UID. Set it for byte-identical files across runs (the fuzz
+  // test's seeds).
+  std::string sop_instance_uid;
   // Stored values: frames x rows x cols x samples (interleaved), or raw words when
   // raw_words is set (to put bits above BitsStored).
   std::vector<int32_t> values;
