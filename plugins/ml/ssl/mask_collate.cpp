@@ -6,6 +6,29 @@
 
 namespace radflow::ml::ssl {
 
+MaskBatch select_crops(const MaskBatch& batch, const torch::Tensor& crop_rows) {
+  RF_CHECK(crop_rows.dim() == 1 && crop_rows.scalar_type() == torch::kLong,
+           "select_crops: crop_rows must be an int64 vector");
+  MaskBatch out;
+  out.masks = batch.masks.index_select(0, crop_rows);
+  out.mask_indices = out.masks.flatten().nonzero().flatten();
+  out.masks_weight = ibot_masks_weight(out.masks);
+  out.n_masked_patches = out.mask_indices.size(0);
+  const int64_t n_patches = batch.masks.size(1);
+  const auto rows = crop_rows.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < rows.size(0); ++i) {
+    const auto c = static_cast<size_t>(rows[i]);
+    RF_CHECK(c < batch.ratios.size(), "select_crops: crop index out of range");
+    out.ratios.push_back(batch.ratios[c]);
+    out.bin_low.push_back(batch.bin_low[c]);
+    out.bin_high.push_back(batch.bin_high[c]);
+    out.targets.push_back(batch.targets[c]);
+    // Unmasked crops have an empty bin [0, 0]: they add nothing, as in collate_masks.
+    out.upperbound += static_cast<int64_t>(std::floor(static_cast<double>(n_patches) * batch.bin_high[c]));
+  }
+  return out;
+}
+
 torch::Tensor ibot_masks_weight(const torch::Tensor& masks) {
   RF_CHECK(masks.dim() == 2, "ibot_masks_weight: masks must be [n_crops, N]");
   const torch::Tensor m = masks.to(torch::kBool);

@@ -43,6 +43,13 @@ struct MaskBatch {
 MaskBatch collate_masks(int64_t n_crops, const BlockMaskGenerator& generator,
                         const MaskCollateOptions& options, SslRng& rng);
 
+// The masks of a subset of the crops (crop_rows: int64 indices into batch.masks), with
+// mask_indices, masks_weight and n_masked_patches recomputed for that subset and the
+// per-crop vectors picked alike (upperbound counts the picked masked crops). A rank
+// draws the whole global batch's masks with the shared step seed and keeps its own
+// crops, so an image's mask does not depend on how the batch is split over ranks.
+MaskBatch select_crops(const MaskBatch& batch, const torch::Tensor& crop_rows);
+
 // 1 / clamp(masks.sum(-1), 1) for each masked patch, in masks.flatten() order: the
 // weights DINOv2's iBOTPatchLoss.forward_masked computes when none are passed.
 torch::Tensor ibot_masks_weight(const torch::Tensor& masks);

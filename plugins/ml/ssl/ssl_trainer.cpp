@@ -22,6 +22,33 @@ uint64_t step_seed(uint64_t seed, int64_t iteration, uint64_t stream) {
   return z ^ (z >> 31);
 }
 
+uint64_t splitmix(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// A seed per (step, key) that no step_seed() stream and no other key shares: the
+// per-image crop seeds (key = global-batch index) and the drop-path seeds of ranks > 0.
+uint64_t keyed_seed(uint64_t seed, int64_t iteration, uint64_t domain, uint64_t key) {
+  return splitmix(splitmix(splitmix(seed ^ domain) + static_cast<uint64_t>(iteration)) + key);
+}
+constexpr uint64_t kImageDomain = 0x696D616765ULL;     // "image"
+constexpr uint64_t kDropPathDomain = 0x64726F70ULL;    // "drop"
+
+// Undefined gradients become zeros before the all-reduce, as DDP treats them, so every
+// rank reduces the same list whatever its local graph touched.
+std::vector<torch::Tensor> gradients_for_reduce(torch::nn::Module& module) {
+  std::vector<torch::Tensor> grads;
+  for (auto& p : module.parameters()) {
+    if (!p.requires_grad()) continue;
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  return grads;
+}
+
 DinoHeadOptions with_in_dim(DinoHeadOptions o, int64_t in_dim) {
   o.in_dim = in_dim;
   return o;
@@ -65,9 +92,9 @@ SslTrainer::SslTrainer(const ViTConfig& vit, const DinoHeadOptions& dino_head, c
     : options_(options),
       schedules_(schedule, options.global_batch_size),
       freeze_last_layer_iters_(schedule.freeze_last_layer_epochs * schedule.epoch_length),
-      dino_center_(dino_head.out_dim),
+      dino_center_(dino_head.out_dim, 0.9, CenterReduction::kAllRows, options.collective.get()),
       ibot_center_(options.separate_ibot_head ? ibot_head.out_dim : dino_head.out_dim, 0.9,
-                   CenterReduction::kMeanOfRankMeans),
+                   CenterReduction::kMeanOfRankMeans, options.collective.get()),
       augmentation_(fixed_crops(options.crops, vit)),
       mask_generator_(mask_options(vit, options.crops)) {
   RF_CHECK(validate(vit).ok(), "SslTrainer: invalid ViTConfig");
@@ -92,24 +119,42 @@ SslTrainer::SslTrainer(const ViTConfig& vit, const DinoHeadOptions& dino_head, c
   optimizer_ = std::make_unique<SslOptimizer>(fuse_param_groups(entries), options.adamw);
 }
 
-StepStats SslTrainer::step(const torch::Tensor& images) {
+StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
   RF_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(0) >= 2,
            "SslTrainer::step: images must be [B >= 2, 1, H, W]");
   const auto start = std::chrono::steady_clock::now();
   const int64_t batch = images.size(0);
+  Collective* const collective = options_.collective.get();
+  const bool distributed = is_distributed(collective);
+  const int64_t world = distributed ? collective->world_size() : 1;
+  const int64_t rank = distributed ? collective->rank() : 0;
+  const int64_t global_batch = batch * world;
+  const int64_t offset = global_offset >= 0 ? global_offset : rank * batch;
+  RF_CHECK(offset + batch <= global_batch, "SslTrainer::step: shard outside the global batch");
   const int64_t n_local = options_.crops.n_local_crops;
   StepStats stats;
   stats.iteration = iteration_;
   const SslScheduleValues v = schedules_.at(iteration_);
   optimizer_->apply_schedule(v.lr, v.weight_decay, v.last_layer_lr);
 
-  SslRng rng(step_seed(options_.seed, iteration_, 0));
-  torch::manual_seed(step_seed(options_.seed, iteration_, 1));  // drop path
+  // Drop path draws per rank (rank 0 keeps the single-process stream).
+  torch::manual_seed(rank == 0 ? step_seed(options_.seed, iteration_, 1)
+                               : keyed_seed(options_.seed, iteration_, kDropPathDomain, static_cast<uint64_t>(rank)));
   std::vector<MultiCrops> per_image;
   per_image.reserve(static_cast<size_t>(batch));
-  for (int64_t i = 0; i < batch; ++i) per_image.push_back(augmentation_(images[i].to(torch::kFloat), rng));
+  for (int64_t i = 0; i < batch; ++i) {
+    SslRng image_rng(keyed_seed(options_.seed, iteration_, kImageDomain, static_cast<uint64_t>(offset + i)));
+    per_image.push_back(augmentation_(images[i].to(torch::kFloat), image_rng));
+  }
   const MultiCrops crops = stack_crops(per_image);
-  const MaskBatch masks = collate_masks(2 * batch, mask_generator_, options_.masking, rng);
+  // Every rank draws the masks of all 2 * global_batch crops (stratified over the global
+  // batch, as one process would) and keeps the rows of its images' two global crops.
+  SslRng mask_rng(step_seed(options_.seed, iteration_, 0));
+  MaskBatch masks = collate_masks(2 * global_batch, mask_generator_, options_.masking, mask_rng);
+  if (global_batch != batch) {
+    const torch::Tensor mine = torch::arange(offset, offset + batch, torch::kLong);
+    masks = select_crops(masks, torch::cat({mine, mine + global_batch}));
+  }
 
   // Teacher targets from the unmasked global crops.
   torch::Tensor teacher_cls_probs, teacher_patch_probs;
@@ -120,8 +165,8 @@ StepStats SslTrainer::step(const torch::Tensor& images) {
     const torch::Tensor cls_logits = teacher_->dino_head->forward(out.cls);
     const torch::Tensor patch_logits = teacher_->patch_head()->forward(patches);
     if (options_.teacher_targets == TeacherTargets::kSinkhorn) {
-      teacher_cls_probs = sinkhorn_knopp(cls_logits, v.teacher_temp, options_.sinkhorn_iterations);
-      teacher_patch_probs = sinkhorn_knopp(patch_logits, v.teacher_temp, options_.sinkhorn_iterations);
+      teacher_cls_probs = sinkhorn_knopp(cls_logits, v.teacher_temp, options_.sinkhorn_iterations, collective);
+      teacher_patch_probs = sinkhorn_knopp(patch_logits, v.teacher_temp, options_.sinkhorn_iterations, collective);
     } else {
       teacher_cls_probs = dino_center_.softmax_centered(cls_logits, v.teacher_temp);
       teacher_patch_probs = ibot_center_.softmax_centered(patch_logits, v.teacher_temp);
@@ -129,11 +174,25 @@ StepStats SslTrainer::step(const torch::Tensor& images) {
       ibot_center_.update(patch_logits);
     }
     auto entropy = [](const torch::Tensor& p) { return -(p * torch::log(p.clamp_min(1e-30))).sum(-1); };
-    stats.teacher_entropy = entropy(teacher_cls_probs).mean().item<double>();
-    stats.teacher_batch_entropy = entropy(teacher_cls_probs.mean(0)).item<double>();
     namespace F = torch::nn::functional;
     const torch::Tensor normed = F::normalize(out.cls, F::NormalizeFuncOptions().dim(-1));
-    stats.teacher_feature_std = normed.std(0).mean().item<double>();
+    if (!distributed) {
+      stats.teacher_entropy = entropy(teacher_cls_probs).mean().item<double>();
+      stats.teacher_batch_entropy = entropy(teacher_cls_probs.mean(0)).item<double>();
+      stats.teacher_feature_std = normed.std(0).mean().item<double>();
+    } else {
+      // Global-batch monitor from summed moments: [sum entropy, sum p (K), sum x (D), sum x^2 (D)].
+      const torch::Tensor p = teacher_cls_probs.to(torch::kFloat), x = normed.to(torch::kFloat);
+      torch::Tensor sums = torch::cat({entropy(p).sum().reshape({1}), p.sum(0), x.sum(0), x.square().sum(0)});
+      collective->all_reduce_sum(sums);
+      const int64_t k = p.size(1), d = x.size(1);
+      const double rows = static_cast<double>(p.size(0) * world);
+      stats.teacher_entropy = sums[0].item<double>() / rows;
+      stats.teacher_batch_entropy = entropy(sums.narrow(0, 1, k) / rows).item<double>();
+      const torch::Tensor mean = sums.narrow(0, 1 + k, d) / rows;
+      const torch::Tensor var = (sums.narrow(0, 1 + k + d, d) - rows * mean.square()) / (rows - 1);
+      stats.teacher_feature_std = var.clamp_min(0).sqrt().mean().item<double>();
+    }
   }
 
   // Student: masked globals, unmasked locals, heads on CLS and masked patches.
@@ -155,6 +214,10 @@ StepStats SslTrainer::step(const torch::Tensor& images) {
 
   optimizer_->optimizer().zero_grad();
   terms.total.backward();
+  if (distributed) {
+    std::vector<torch::Tensor> grads = gradients_for_reduce(*student_);
+    all_reduce_mean_bucketed(*collective, grads);
+  }
   clip(*student_->backbone, options_.clip_grad);
   clip(*student_->dino_head, options_.clip_grad);
   if (student_->ibot_head) clip(*student_->ibot_head, options_.clip_grad);
@@ -172,12 +235,27 @@ StepStats SslTrainer::step(const torch::Tensor& images) {
   stats.dino_global_loss = value(terms.dino_global);
   stats.koleo_loss = value(terms.koleo);
   stats.ibot_loss = value(terms.ibot);
+  stats.n_masked_patches = masks.n_masked_patches;
+  if (distributed) {
+    // Each rank's losses are means over its shard: their average is the global batch's.
+    torch::Tensor logged = torch::tensor({stats.total_loss, stats.dino_local_loss, stats.dino_global_loss,
+                                          stats.koleo_loss, stats.ibot_loss}, torch::kDouble);
+    torch::Tensor masked = torch::tensor({stats.n_masked_patches}, torch::kLong);
+    std::vector<torch::Tensor> both{logged, masked};
+    collective->all_reduce_sum(both);
+    logged /= static_cast<double>(world);
+    stats.total_loss = logged[0].item<double>();
+    stats.dino_local_loss = logged[1].item<double>();
+    stats.dino_global_loss = logged[2].item<double>();
+    stats.koleo_loss = logged[3].item<double>();
+    stats.ibot_loss = logged[4].item<double>();
+    stats.n_masked_patches = masked[0].item<int64_t>();
+  }
   stats.lr = v.lr;
   stats.weight_decay = v.weight_decay;
   stats.last_layer_lr = v.last_layer_lr;
   stats.teacher_momentum = v.teacher_momentum;
   stats.teacher_temp = v.teacher_temp;
-  stats.n_masked_patches = masks.n_masked_patches;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stats.images_per_second = seconds > 0 ? static_cast<double>(batch) / seconds : 0.0;
   return stats;

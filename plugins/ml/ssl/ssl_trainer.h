@@ -5,12 +5,24 @@
 // multi-crop -> iBOT masks -> teacher targets -> student forward -> loss -> backward ->
 // per-submodule clip -> last-layer freeze -> AdamW -> EMA on one batch of images.
 //
-// Randomness: every step derives its own SslRng (crops, masks) and reseeds torch's
-// global CPU generator (drop path) from (seed, iteration), so the whole trainer state
-// is modules + optimizer + centers + iteration, and a resumed trainer continues bit
-// for bit (at a fixed thread count). Reseeding the global generator (here and in the
-// constructor, which seeds the parameter init from `seed`) is a side effect callers
+// Randomness: each image's crops come from an SslRng seeded by (seed, iteration, the
+// image's index in the global batch), the masks of the whole global batch from one
+// seeded by (seed, iteration), and torch's global CPU generator (drop path) is reseeded
+// from (seed, iteration, rank); so the whole trainer state is modules + optimizer +
+// centers + iteration, and a resumed trainer continues bit for bit (at a fixed thread
+// count). Reseeding the global generator (here and in the constructor, which seeds the
+// parameter init from `seed`, identically on every rank) is a side effect callers
 // should know about.
+//
+// Multi-rank (options.collective with world size > 1; one trainer per process, DDP
+// style): every rank steps on its own equal-sized shard of the global batch; gradients
+// are averaged over the ranks in buckets after backward (before clipping), the centers'
+// batch statistics, the Sinkhorn sums and the logged losses / collapse monitor are
+// all-reduced. Crops and masks of an image do not depend on the rank that holds it, so
+// with KoLeo weight 0 and drop path 0 N ranks give the gradients of one process on the
+// concatenated batch. KoLeo is computed on the local batch (as DINOv2: nearest
+// neighbours within a rank), drop path draws per rank, and the iBOT center is the mean
+// of the ranks' means (DINOv2's), so those three differ from one process.
 //
 // Owns all its modules; not thread-safe (one training loop drives it). Errors of the
 // caller's data or files come back as Status; shape misuse is a programmer error.
@@ -23,6 +35,7 @@
 #include <torch/torch.h>
 
 #include "common/status.h"
+#include "plugins/ml/ssl/collective.h"
 #include "plugins/ml/ssl/block_mask_generator.h"
 #include "plugins/ml/ssl/dino_head.h"
 #include "plugins/ml/ssl/mask_collate.h"
@@ -51,6 +64,9 @@ struct SslTrainerOptions {
   SslLossWeights loss_weights;
   ParamGroupOptions param_groups;
   AdamWSettings adamw;
+  // Cross-rank reductions; null (or world size 1): a single process. Shared so the
+  // options stay copyable; the trainer keeps it alive.
+  std::shared_ptr<Collective> collective;
 };
 
 // The SSL model of one side (student or teacher), named as DINOv2's state dict:
@@ -70,11 +86,12 @@ TORCH_MODULE(SslModel);
 
 struct StepStats {
   int64_t iteration = 0;  // the iteration this step ran (0-based)
+  // Losses and the collapse monitor are over the global batch (averaged over ranks).
   double total_loss = 0;
   double dino_local_loss = 0, dino_global_loss = 0, koleo_loss = 0, ibot_loss = 0;  // unweighted
   double lr = 0, weight_decay = 0, last_layer_lr = 0, teacher_momentum = 0, teacher_temp = 0;
-  int64_t n_masked_patches = 0;
-  double images_per_second = 0;
+  int64_t n_masked_patches = 0;  // over all ranks
+  double images_per_second = 0;  // this rank's images
   // Collapse monitor. teacher_entropy: mean entropy of the teacher CLS targets (near
   // log K: uniform collapse; near 0: sharp). teacher_batch_entropy: entropy of their
   // batch mean (near 0: every image on the same prototype, one-hot collapse).
@@ -92,8 +109,12 @@ class SslTrainer {
   SslTrainer(const ViTConfig& vit, const DinoHeadOptions& dino_head, const DinoHeadOptions& ibot_head,
              const SslScheduleConfig& schedule, const SslTrainerOptions& options);
 
-  // images: [B, 1, H, W] float in [0, 1], B >= 2 (KoLeo needs two rows per crop).
-  StepStats step(const torch::Tensor& images);
+  // images: [B, 1, H, W] float in [0, 1], B >= 2 (KoLeo needs two rows per crop): this
+  // rank's shard, the same B on every rank, of a global batch of B * world_size images.
+  // global_offset: the global-batch index of images[0]; -1 means rank * B (rank r holds
+  // images [r B, (r + 1) B)). Multi-rank, every rank must call step() the same number
+  // of times.
+  StepStats step(const torch::Tensor& images, int64_t global_offset = -1);
 
   // Folder with student.pt, teacher.pt, optimizer.pt and trainer.json (iteration,
   // seed, centers). load() expects a trainer built with the same configuration.

@@ -100,6 +100,31 @@ TEST(MaskCollate, ShuffledAndDeterministic) {
   EXPECT_FALSE(first_half_only);
 }
 
+// A rank's share of the global batch's masks: rows picked, indices and weights
+// recomputed for the subset, per-crop draws carried along.
+TEST(MaskCollate, SelectCropsKeepsTheRowsAndRecomputesIndicesAndWeights) {
+  const BlockMaskGenerator gen(BlockMaskOptions{16, 16});
+  SslRng rng(17);
+  const MaskBatch all = collate_masks(8, gen, MaskCollateOptions{}, rng);
+  const torch::Tensor rows = torch::tensor(std::vector<int64_t>{1, 2, 5, 6});  // images 1, 2 of 4, both crops
+  const MaskBatch part = select_crops(all, rows);
+  EXPECT_TRUE(torch::equal(part.masks, all.masks.index_select(0, rows)));
+  EXPECT_EQ(part.n_masked_patches, part.masks.sum().item<int64_t>());
+  EXPECT_TRUE(torch::equal(part.mask_indices, part.masks.flatten().nonzero().flatten()));
+  EXPECT_TRUE(torch::equal(part.masks_weight, ibot_masks_weight(part.masks)));
+  ASSERT_EQ(part.ratios.size(), 4u);
+  EXPECT_EQ(part.ratios[2], all.ratios[5]);
+  EXPECT_EQ(part.targets[3], all.targets[6]);
+  // The two halves together account for every masked patch and the whole bound.
+  const MaskBatch rest = select_crops(all, torch::tensor(std::vector<int64_t>{0, 3, 4, 7}));
+  EXPECT_EQ(part.n_masked_patches + rest.n_masked_patches, all.n_masked_patches);
+  EXPECT_EQ(part.upperbound + rest.upperbound, all.upperbound);
+  // Selecting every row in order is the identity.
+  const MaskBatch same = select_crops(all, torch::arange(8, torch::kLong));
+  EXPECT_TRUE(torch::equal(same.mask_indices, all.mask_indices));
+  EXPECT_TRUE(torch::equal(same.masks_weight, all.masks_weight));
+}
+
 TEST(MaskCollate, OddCropCountFloorsAndProbabilityZeroMasksNothing) {
   const BlockMaskGenerator gen(BlockMaskOptions{8, 8});
   SslRng rng(5);

@@ -252,6 +252,24 @@ TEST(SslTrainer, ResumeContinuesBitForBit) {
   EXPECT_TRUE(torch::equal(resumed.ibot_center().center(), straight.ibot_center().center()));
 }
 
+// A world of one through the Collective seam is the plain single process, bit for bit
+// (no reduction, no zero-filled gradients, the same random streams).
+TEST(SslTrainer, LocalCollectiveIsTheSingleProcessPath) {
+  OneThread one_thread;
+  const torch::Tensor images = synthetic_images(8, 64, 8);
+  SslTrainerOptions options = tiny_options(3);
+  SslTrainer plain(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), options);
+  options.collective = std::make_shared<LocalCollective>();
+  SslTrainer local(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), options);
+  for (int i = 0; i < 2; ++i) {
+    const StepStats a = plain.step(images), b = local.step(images);
+    EXPECT_EQ(a.total_loss, b.total_loss);
+    EXPECT_EQ(a.n_masked_patches, b.n_masked_patches);
+  }
+  EXPECT_TRUE(all_equal(snapshot(*plain.student()), snapshot(*local.student())));
+  EXPECT_TRUE(torch::equal(plain.ibot_center().center(), local.ibot_center().center()));
+}
+
 TEST(SslTrainer, LoadReportsMissingFolder) {
   SslTrainer trainer(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), tiny_options());
   const Status s = trainer.load("/nonexistent/ssl_trainer_state");

@@ -17,6 +17,23 @@ torch::Tensor reference_sinkhorn(const torch::Tensor& logits, double temp, int i
   return (q * b).t();
 }
 
+// Two identical ranks without processes: every sum doubles, every max stays.
+class TwinRanks final : public Collective {
+ public:
+  int64_t rank() const override { return 0; }
+  int64_t world_size() const override { return 2; }
+  void barrier() override {}
+  int calls = 0;
+
+ protected:
+  void all_reduce(std::vector<at::Tensor>& tensors, ReduceOp op) override {
+    ++calls;
+    if (op == ReduceOp::kSum) {
+      for (auto& t : tensors) t.mul_(2);
+    }
+  }
+};
+
 TEST(TeacherCentering, FirstUpdateIsTenthOfBatchMeanThenEma) {
   TeacherCentering c(4);
   EXPECT_TRUE(torch::equal(c.center(), torch::zeros({1, 4})));
@@ -38,16 +55,15 @@ TEST(TeacherCentering, SoftmaxUsesCenterAndTemperature) {
 }
 
 TEST(TeacherCentering, CollectiveHookSumsAcrossRanks) {
-  // Two identical ranks: the hook doubles every sum, world size 2 -> same center.
-  int calls = 0;
-  Collective two{[&](torch::Tensor& t) { t.mul_(2); ++calls; }, 2};
-  TeacherCentering single(3), all_rows(3, 0.9, CenterReduction::kAllRows, two),
-      rank_means(3, 0.9, CenterReduction::kMeanOfRankMeans, two);
+  // Two identical ranks: every sum doubles, world size 2 -> the single-rank center.
+  TwinRanks two;
+  TeacherCentering single(3), all_rows(3, 0.9, CenterReduction::kAllRows, &two),
+      rank_means(3, 0.9, CenterReduction::kMeanOfRankMeans, &two);
   const torch::Tensor t = torch::randn({5, 3});
   single.update(t);
   all_rows.update(t);
   rank_means.update(t);
-  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(two.calls, 2);  // one all-reduce per update: numerator and count together
   EXPECT_TRUE(torch::allclose(all_rows.center(), single.center()));
   EXPECT_TRUE(torch::allclose(rank_means.center(), single.center()));
 }
@@ -69,8 +85,13 @@ TEST(Sinkhorn, MatchesReferenceRowsSumToOneMarginalsNearUniform) {
 TEST(Sinkhorn, CollectiveOfIdenticalRanksGivesTheSingleRankResult) {
   torch::manual_seed(1);
   const torch::Tensor logits = torch::randn({6, 5}) * 0.5;
-  Collective two{[](torch::Tensor& t) { t.mul_(2); }, 2};
-  EXPECT_TRUE(torch::allclose(sinkhorn_knopp(logits, 0.1, 3, two), sinkhorn_knopp(logits, 0.1, 3), 1e-5, 1e-7));
+  TwinRanks two;
+  EXPECT_TRUE(torch::allclose(sinkhorn_knopp(logits, 0.1, 3, &two), sinkhorn_knopp(logits, 0.1, 3), 1e-5, 1e-7));
+  // max, then count and mass together, then one row-sum reduction per iteration.
+  EXPECT_EQ(two.calls, 2 + 3);
+  // With the max all-reduced, large logits stay finite across ranks too.
+  const torch::Tensor large = torch::tensor({{1.0f, -1.0f}, {0.9f, 1.0f}, {-1.0f, 0.5f}});
+  EXPECT_TRUE(torch::isfinite(sinkhorn_knopp(large, 0.01, 3, &two)).all().item<bool>());
 }
 
 TEST(Sinkhorn, LargeLogitsStayFinite) {
