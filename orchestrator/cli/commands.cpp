@@ -82,6 +82,8 @@ commands:
                          interpretation, transfer syntax, rescale and window (local)
   image convert FILE OUT.png|OUT.npy
                          windowed 16-bit PNG, or float32 values after the modality LUT
+  embed --encoder CKPT --images DIR|MANIFEST --out FILE.npy [--pool cls|cls+mean]
+                         frozen-encoder embeddings of images as .npy (local; torch builds)
 
 The server is --server URL, else $RADFLOW_SERVER, else http://127.0.0.1:8080.
 Exit codes: 0 ok, 1 failed, 2 usage error, 3 server unreachable.

@@ -22,6 +22,8 @@ int rerun(const std::string& server, const Args& args);
 int plugins(const std::string& server, const Args& args);
 // `radflow image info|convert`: runs locally through radflow-worker, no server needed.
 int image(const std::string& server, const Args& args);
+// `radflow embed`: encoder embeddings of images as .npy, locally through radflow-worker.
+int embed(const std::string& server, const Args& args);
 
 std::string usage();
 

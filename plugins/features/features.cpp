@@ -1,0 +1,154 @@
+// features: runs a frozen encoder over every image of a dataset once and writes a
+// feature set (plugins/ml/eval/feature_set.h) — CLS, mean patch token and optionally
+// per-block patch tokens, with each image's labels, demographics, report and masks —
+// that the evaluation plugins (probe, segment, report-gen, demographic-correlation)
+// take as their `features` input.
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "plugins/ml/data/manifest.h"
+#include "plugins/ml/eval/encoder_features.h"
+#include "plugins/ml/eval/feature_set.h"
+#include "radflow/plugin.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace ml = radflow::ml;
+using radflow::ml::eval::FeatureRow;
+
+int cpus() {
+  const char* env = std::getenv("RADFLOW_CPUS");
+  return std::max(1, env ? std::atoi(env) : 1);
+}
+
+FeatureRow row_of(const ml::data::Manifest& manifest, const ml::data::Record& record) {
+  FeatureRow row;
+  row.path = manifest.resolve(record.path);
+  row.split = ml::data::split_name(record.split);
+  row.labels = record.labels;
+  row.age = record.age;
+  row.sex = record.sex;
+  row.report = record.report;
+  for (const auto& [structure, path] : record.masks) row.masks[structure] = manifest.resolve(path);
+  for (const auto& [key, value] : record.extra) row.extra[key] = value;
+  return row;
+}
+
+int run(radflow::sdk::Context& ctx) {
+  at::set_num_threads(cpus());
+  auto encoder = ml::eval::load_encoder(ctx.input("encoder"));
+  if (!encoder.ok()) {
+    ctx.fail(encoder.status().message());
+    return RF_RUN_FAILED;
+  }
+  const ml::ViTConfig& config = encoder->model->config();
+
+  const fs::path dataset = ctx.input("dataset");
+  const fs::path manifest_path = fs::is_directory(dataset) ? dataset / "manifest.csv" : dataset;
+  if (!fs::is_regular_file(manifest_path)) {
+    ctx.fail("dataset has no manifest: " + manifest_path.string() +
+             " not found (expected the dataset plugin's output folder)");
+    return RF_RUN_FAILED;
+  }
+  auto manifest = ml::data::read_manifest(manifest_path.string(), {ml::data::SplitRule::kOptional});
+  if (!manifest.ok()) {
+    ctx.fail(manifest.status().to_string());
+    return RF_RUN_FAILED;
+  }
+  const auto splits = ctx.param<std::vector<std::string>>("splits", {});
+  ml::eval::FeatureSet set;
+  std::vector<std::string> paths;
+  for (const auto& record : manifest->records) {
+    FeatureRow row = row_of(*manifest, record);
+    if (!splits.empty() && std::find(splits.begin(), splits.end(), row.split) == splits.end()) continue;
+    paths.push_back(row.path);
+    set.rows.push_back(std::move(row));
+  }
+  if (paths.empty()) {
+    ctx.fail("no images to encode in " + manifest_path.string() +
+             (splits.empty() ? "" : " for splits " + ctx.params()["splits"].dump()));
+    return RF_RUN_FAILED;
+  }
+
+  ml::eval::EncoderFeatureOptions options;
+  options.image_size = ctx.param<int64_t>("image_size", config.image_size);
+  options.patch_layers = ctx.param<std::vector<int64_t>>("patch_layers", {});
+  options.batch_size = ctx.param<size_t>("batch_size", 16);
+  options.threads = static_cast<size_t>(cpus());
+  options.device = ctx.device();
+  const auto start = std::chrono::steady_clock::now();
+  int64_t batch_index = 0;
+  options.on_batch = [&](size_t done, size_t total) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ctx.metric("images_per_second", batch_index++, seconds > 0 ? done / seconds : 0.0);
+    ctx.progress(static_cast<double>(done) / total,
+                 "encoded " + std::to_string(done) + "/" + std::to_string(total) + " images");
+    return !ctx.cancelled();
+  };
+  ctx.log_info("encoding " + std::to_string(paths.size()) + " images of " + manifest_path.string() +
+               " at " + std::to_string(options.image_size) + " px with a ViT of width " +
+               std::to_string(config.embed_dim) + ", depth " + std::to_string(config.depth) +
+               ", patch " + std::to_string(config.patch_size));
+  auto features = ml::eval::compute_encoder_features(encoder->model, paths, options);
+  if (!features.ok()) {
+    if (features.status().code() == "cancelled") return RF_RUN_CANCELLED;
+    ctx.fail(features.status().message());
+    return RF_RUN_FAILED;
+  }
+  set.cls = features->cls;
+  set.mean_patch = features->mean_patch;
+  set.patch_tokens = features->patch_tokens;
+  set.grid_h = features->grid_h;
+  set.grid_w = features->grid_w;
+  set.meta = {{"encoder", encoder->file},
+              {"encoder_digest", "sha256:" + encoder->digest},
+              {"arch", {{"dim", config.embed_dim}, {"depth", config.depth}, {"patch", config.patch_size},
+                        {"heads", config.num_heads}, {"registers", config.num_register_tokens}}},
+              {"image_size", features->image_size},
+              {"dim", config.embed_dim},
+              {"grid", {features->grid_h, features->grid_w}},
+              {"patch_layers", nlohmann::json::array()},
+              {"dataset", manifest_path.string()},
+              {"count", paths.size()},
+              {"preprocess", "microsoft/rad-dino"}};
+  const std::string out = ctx.output_path("features");
+  radflow::Status written = ml::eval::write_feature_set(out, set);
+  if (!written.ok()) {
+    ctx.fail(written.to_string());
+    return RF_RUN_FAILED;
+  }
+  ctx.register_output("features", out);
+  ctx.progress(1.0, "done");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ctx.log_info("wrote features of " + std::to_string(paths.size()) + " images (" +
+               std::to_string(seconds > 0 ? paths.size() / seconds : 0.0) + " images/s)");
+  return RF_RUN_OK;
+}
+
+}  // namespace
+
+constexpr const char* kParamsSchema = R"json({"type":"object","properties":{
+    "image_size":{"type":"integer","minimum":1,
+                  "description":"input side in pixels, a multiple of the patch size (default: the encoder config's image_size)"},
+    "patch_layers":{"type":"array","items":{"type":"integer"},"default":[],
+                    "description":"blocks whose normed patch tokens to keep (negative from the end, e.g. [-4,-3,-2,-1]); [] keeps none"},
+    "batch_size":{"type":"integer","minimum":1,"maximum":4096,"default":16},
+    "splits":{"type":"array","items":{"type":"string","enum":["train","val","test",""]},
+              "description":"splits to encode (default: every image)"}},
+  "additionalProperties":false})json";
+
+constexpr const char* kInputs = R"json([
+  {"name":"encoder","description":"a folder with model.safetensors (+ config.json), e.g. pretrain's encoder, or a .safetensors file"},
+  {"name":"dataset","description":"a dataset folder with manifest.csv (the dataset or synth-cxr plugin's output)"}])json";
+
+constexpr const char* kOutputs = R"json([
+  {"name":"features","description":"a feature set folder: features.safetensors (cls, mean_patch), patches.safetensors (optional), rows.jsonl, meta.json"}])json";
+
+RADFLOW_PLUGIN("features", "0.1.0",
+               "Frozen-encoder features of every image of a dataset (CLS, mean patch token, "
+               "optional per-block patch tokens) with their labels, report and masks, for the "
+               "evaluation plugins.",
+               kParamsSchema, kInputs, kOutputs, run)
