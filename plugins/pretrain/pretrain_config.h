@@ -1,0 +1,43 @@
+// PretrainConfig: the pretrain plugin's params resolved into everything an SslTrainer
+// needs (ViT, DINO head, schedules, trainer options), with the per-arch defaults
+// applied: "tiny" gets the values that make a small CPU model learn in minutes,
+// "small" / "base" keep DINOv2's. Split from pretrain.cpp so tests can build the same
+// trainer the plugin builds (tests/ml/eval/pretrain_resume_test.cpp).
+//
+// Value type; the functions are pure (no I/O) and safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "plugins/ml/ssl/ssl_trainer.h"
+
+namespace radflow::plugins::pretrain {
+
+struct PretrainConfig {
+  std::string arch;                // tiny | small | base
+  std::string device = "cpu";      // only "cpu" trains today
+  int64_t image_size = 56;
+  int64_t iterations = 100;        // 0: write the initialised teacher, no step
+  int64_t batch_size = 8;          // per rank
+  int64_t checkpoint_every = 50;
+  uint64_t seed = 0;
+  double peak_lr = 0;              // the absolute peak lr the schedules reach
+  ml::ViTConfig vit;
+  ml::ssl::DinoHeadOptions head;
+  ml::ssl::SslScheduleConfig schedule;  // base_lr already set so that it peaks at peak_lr
+  ml::ssl::SslTrainerOptions options;   // collective left null
+};
+
+// Reads and checks `params` (a JSON object) for a run on `world_size` ranks. Errors:
+// "invalid_params" naming the param (wrong type, out of range, an arch param given
+// for small/base, a crop size that is not a multiple of the patch size, ...).
+Result<PretrainConfig> pretrain_config(const nlohmann::json& params, int64_t world_size);
+
+// The JSON schema of the params, every param described.
+const char* pretrain_params_schema();
+
+}  // namespace radflow::plugins::pretrain
