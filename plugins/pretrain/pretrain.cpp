@@ -47,14 +47,27 @@ torch::Tensor load_image(const std::string& path, int64_t size) {
       .clone();
 }
 
-// All training images as [N, 1, S, S]. Preloaded (a random batch per step needs random
-// access; decoding a few hundred DICOMs takes about a second), with a progress line.
-torch::Tensor load_training_images(radflow::sdk::Context& ctx, const ml::data::Manifest& manifest,
-                                   int64_t size, bool log) {
+// The training images' paths in manifest order; with fraction < 1, a subset of
+// round(fraction * n) (at least 1) drawn with the seed, kept in manifest order.
+std::vector<std::string> training_paths(const ml::data::Manifest& manifest, double fraction, uint64_t seed) {
   std::vector<std::string> paths;
   for (const auto& record : manifest.records) {
     if (record.split == ml::data::Split::kTrain) paths.push_back(manifest.resolve(record.path));
   }
+  if (fraction >= 1 || paths.empty()) return paths;
+  const auto keep = std::max<int64_t>(1, std::llround(fraction * static_cast<double>(paths.size())));
+  auto gen = at::detail::createCPUGenerator(seed ^ 0x7261646672616374ULL);
+  auto order = torch::randperm(static_cast<int64_t>(paths.size()), gen, torch::kInt64).slice(0, 0, keep);
+  auto chosen = std::get<0>(order.sort());
+  std::vector<std::string> subset;
+  for (int64_t i = 0; i < keep; ++i) subset.push_back(paths[static_cast<size_t>(chosen[i].item<int64_t>())]);
+  return subset;
+}
+
+// All training images as [N, 1, S, S]. Preloaded (a random batch per step needs random
+// access; decoding a few hundred DICOMs takes about a second), with a progress line.
+torch::Tensor load_training_images(radflow::sdk::Context& ctx, const std::vector<std::string>& paths,
+                                   int64_t size, bool log) {
   std::vector<torch::Tensor> images;
   const size_t report_every = std::max<size_t>(1, paths.size() / 4);
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -122,7 +135,12 @@ int run(radflow::sdk::Context& ctx) {
 
   auto manifest = ml::data::read_manifest((fs::path(ctx.input("dataset")) / "manifest.csv").string());
   if (!manifest.ok()) return fail(ctx, manifest.status().to_string());
-  const torch::Tensor all = load_training_images(ctx, *manifest, config.image_size, leader);
+  const auto paths = training_paths(*manifest, config.train_fraction, config.seed);
+  if (leader && config.train_fraction < 1) {
+    ctx.log_info("train_fraction " + std::to_string(config.train_fraction) + ": training on " +
+                 std::to_string(paths.size()) + " images");
+  }
+  const torch::Tensor all = load_training_images(ctx, paths, config.image_size, leader);
   const int64_t n_images = all.defined() ? all.size(0) : 0;
   if (n_images < 2) {
     return fail(ctx, "the dataset has " + std::to_string(n_images) +
@@ -146,6 +164,17 @@ int run(radflow::sdk::Context& ctx) {
                  std::to_string(config.peak_lr));
   }
   ssl::SslTrainer trainer(config.vit, config.head, config.head, config.schedule, config.options);
+  if (!config.init_checkpoint.empty()) {
+    // Continued pretraining (RAD-DINO starts from DINOv2): the same weights into the
+    // student and the teacher backbone; the heads start fresh, as in the paper.
+    for (ml::VisionTransformer* backbone : {&trainer.student()->backbone, &trainer.teacher()->backbone}) {
+      auto loaded = ml::load_checkpoint(*backbone, config.init_checkpoint);
+      if (!loaded.ok()) {
+        return fail(ctx, "param 'init_checkpoint' (" + config.init_checkpoint + "): " + loaded.status().to_string());
+      }
+    }
+    if (leader) ctx.log_info("initialised the backbone from " + config.init_checkpoint);
+  }
 
   // Resumable: the trainer state lives beside the attempts, not inside one; every rank
   // loads the same folder.

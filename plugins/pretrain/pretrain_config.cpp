@@ -64,7 +64,8 @@ const std::set<std::string>& known_params() {
       "lr", "checkpoint_every", "seed", "embed_dim", "depth", "heads", "patch_size", "layerscale_init",
       "teacher_targets", "teacher_temp", "warmup_teacher_temp", "teacher_momentum", "weight_decay",
       "weight_decay_end", "global_crop_scale", "local_crop_scale", "blur_probabilities", "blur_sigma_max",
-      "solarize_probability", "koleo_weight", "ibot_weight", "drop_path"};
+      "solarize_probability", "koleo_weight", "ibot_weight", "drop_path", "init_checkpoint",
+      "train_fraction"};
   return names;
 }
 
@@ -87,6 +88,9 @@ PretrainConfig read(const json& params, int64_t world_size) {
   const int64_t seed = p.get<int64_t>("seed", 0);
   require(seed >= 0, "param 'seed' must be >= 0");
   c.seed = static_cast<uint64_t>(seed);
+  c.init_checkpoint = p.get<std::string>("init_checkpoint", "");
+  c.train_fraction = p.get<double>("train_fraction", 1.0);
+  require(c.train_fraction > 0 && c.train_fraction <= 1, "param 'train_fraction' must be in (0, 1]");
   require(c.image_size >= 28 && c.image_size <= 1024, "param 'image_size' must lie in [28, 1024]");
   require(c.iterations >= 0, "param 'iterations' must be >= 0");
   require(c.batch_size >= 2, "param 'batch_size' must be >= 2 (KoLeo needs two images per rank)");
@@ -110,7 +114,11 @@ PretrainConfig read(const json& params, int64_t world_size) {
     c.vit = c.arch == "small" ? ml::vit_small() : ml::vit_base();
   }
   c.vit.image_size = c.image_size;
-  c.vit.layerscale_init = p.get<double>("layerscale_init", tiny ? 0.1 : 1e-5);
+  // Tiny: 1.0 (blocks contribute from the first step). At DINOv2's 1e-5 every block is
+  // nearly the identity at init, the CLS token barely depends on the image, and the
+  // DINO targets stay uniform for the few hundred iterations a CPU demo has; measured
+  // on synth-cxr, 1.0 beat 0.1 and 1e-5 on the probe after 300 iterations.
+  c.vit.layerscale_init = p.get<double>("layerscale_init", tiny ? 1.0 : 1e-5);
   require(c.vit.layerscale_init >= 0, "param 'layerscale_init' must be >= 0 (0 disables LayerScale)");
   require(c.image_size % c.vit.patch_size == 0,
           "param 'image_size' (" + std::to_string(c.image_size) + ") must be a multiple of the patch size (" +
@@ -225,7 +233,9 @@ const char* pretrain_params_schema() {
   "depth":{"type":"integer","minimum":1,"description":"tiny only: transformer blocks (default 4); an error for small/base"},
   "heads":{"type":"integer","minimum":1,"description":"tiny only: attention heads, dividing embed_dim (default 4); an error for small/base"},
   "patch_size":{"type":"integer","minimum":2,"description":"tiny only: patch size (default 14); an error for small/base"},
-  "layerscale_init":{"type":"number","minimum":0,"description":"LayerScale init (default 0.1 for tiny, 1e-5 otherwise; 0 disables)"},
+  "layerscale_init":{"type":"number","minimum":0,"description":"LayerScale init (default 1 for tiny, 1e-5 otherwise; 0 disables)"},
+  "init_checkpoint":{"type":"string","minLength":1,"description":"continue from these weights (model.safetensors in the Hugging Face Dinov2 or DINOv2 layout, e.g. microsoft/rad-dino or facebook/dinov2-base) instead of a random init; the architecture must match arch (the first mismatching tensor is named)"},
+  "train_fraction":{"type":"number","exclusiveMinimum":0,"maximum":1,"default":1,"description":"share of the training images used, a subset drawn with the seed (data-scale ablations)"},
   "teacher_targets":{"type":"string","enum":["centering","sinkhorn"],"default":"centering",
     "description":"teacher target normalisation: EMA centering + softmax (DINO) or Sinkhorn-Knopp (DINOv2)"},
   "teacher_temp":{"type":"number","exclusiveMinimum":0,"description":"teacher temperature after warm-up (default 0.04 for tiny, 0.07 otherwise)"},

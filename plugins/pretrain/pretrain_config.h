@@ -25,6 +25,8 @@ struct PretrainConfig {
   int64_t batch_size = 8;          // per rank
   int64_t checkpoint_every = 50;
   uint64_t seed = 0;
+  std::string init_checkpoint;     // empty: DINOv2's random init; else weights to continue from
+  double train_fraction = 1.0;     // share of the training images used (a seeded subset)
   double peak_lr = 0;              // the absolute peak lr the schedules reach
   ml::ViTConfig vit;
   ml::ssl::DinoHeadOptions head;
