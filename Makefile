@@ -35,6 +35,7 @@ stop:
 bench: build
 	bench/orchestrator_overhead.sh $(BUILD_DIR)
 	cmake --build $(BUILD_DIR) --target bench_dashboard
+	if [ "$(WITH_TORCH)" = ON ]; then bench/pretrain_step/run.sh $(BUILD_DIR); fi
 
 clean:
 	rm -rf $(BUILD_DIR)
