@@ -144,7 +144,8 @@ Result<ProcessGroupConfig> process_group_config_from_env(const std::map<std::str
   auto port = parse_int(env, "MASTER_PORT", config.master_port, multi);
   if (!port.ok()) return port.status();
   config.master_port = port.value();
-  if (config.master_port < 1 || config.master_port > 65535) {
+  // A single process never rendezvous: the scheduler gives one-rank steps port 0.
+  if (multi && (config.master_port < 1 || config.master_port > 65535)) {
     return Status::error("invalid_env", "MASTER_PORT must be in [1, 65535]");
   }
   if (auto it = env.find("MASTER_ADDR"); it != env.end() && !it->second.empty()) config.master_addr = it->second;

@@ -96,6 +96,11 @@ TEST(ProcessGroupConfig, ReadsTheExecutorsEnvironment) {
   ASSERT_TRUE(single.ok());
   EXPECT_EQ(single.value().world_size, 1);
   EXPECT_EQ(single.value().rank, 0);
+  // What the scheduler sets for a one-rank step: port 0 means "no rendezvous".
+  auto one_rank = process_group_config_from_env({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"LOCAL_RANK", "0"},
+                                                 {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "0"}});
+  ASSERT_TRUE(one_rank.ok()) << one_rank.status().to_string();
+  EXPECT_EQ(one_rank.value().world_size, 1);
 }
 
 TEST(ProcessGroupConfig, RejectsMissingOrBadValues) {
