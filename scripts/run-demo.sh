@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: starts radflowd in the background (database under ./var) unless one is
-# already serving, submits workflows/demo.json, follows it to the end, prints the
-# summary and the dashboard URL. The daemon keeps serving; `make stop` stops it.
+# already serving, submits workflows/demo.json (workflows/demo-lite.json when radflow was
+# built without LibTorch), follows it to the end, prints the summary, the comparison of
+# the pretrained and randomly initialised encoders, and the dashboard URL. The daemon
+# keeps serving; `make stop` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +36,19 @@ else
   healthy || { echo "radflowd did not answer at ${url}" >&2; exit 1; }
 fi
 
+workflow=workflows/demo.json
+if [[ ! -f "${build_dir}/plugins/pretrain.so" ]]; then
+  workflow=workflows/demo-lite.json
+  echo "radflow was built without LibTorch: running ${workflow} (no pretraining or evaluation)"
+fi
 status=0
-"${bin}/radflow" --server "${url}" submit workflows/demo.json --wait || status=$?
+output=$("${bin}/radflow" --server "${url}" submit "${workflow}" --wait | tee /dev/stderr) || status=$?
+run_id=$(sed -n 's/^run \([0-9]*\) submitted.*/\1/p' <<<"${output}" | head -n 1)
+if [[ ${status} -eq 0 && ${workflow} == workflows/demo.json && -n ${run_id} ]]; then
+  echo
+  echo "What self-supervision bought (run ${run_id}, test split):"
+  python3 scripts/demo-table.py "${url}" "${run_id}"
+fi
 echo
 echo "Dashboard: ${url}/"
 echo "The daemon keeps serving in the background; stop it with: make stop"
