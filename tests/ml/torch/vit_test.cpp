@@ -234,6 +234,23 @@ TEST(ViTTest, VitBaseHasDinov2ParameterCount) {
   EXPECT_EQ(m->named_parameters().size(), 175u);
 }
 
+// RAD-DINO's setting: ViT-B/14 at 518 px is a 37 x 37 patch grid (one forward, ~0.3
+// TFLOP: a few seconds on two cores).
+TEST(ViTTest, VitBaseAt518GivesClsAnd1369PatchTokens) {
+  torch::NoGradGuard no_grad;
+  at::set_num_threads(2);
+  ViTConfig config = vit_base();
+  ASSERT_EQ(config.image_size, 518);
+  VisionTransformer m(config);
+  m->eval();
+  const ViTOutput out = m->forward(torch::rand({1, 3, 518, 518}));
+  EXPECT_EQ(out.cls.sizes(), (std::vector<int64_t>{1, 768}));
+  EXPECT_EQ(out.patch_tokens.sizes(), (std::vector<int64_t>{1, 1369, 768}));
+  EXPECT_EQ(out.grid_h, 37);
+  EXPECT_EQ(out.grid_w, 37);
+  EXPECT_TRUE(torch::isfinite(out.patch_tokens).all().item<bool>());
+}
+
 TEST(ViTTest, FusedAttentionMatchesManual) {
   if (!fused_attention_available()) GTEST_SKIP() << "LibTorch < 2: no scaled_dot_product_attention";
   auto m = tiny(vit_tiny_test(2, 1));
