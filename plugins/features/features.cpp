@@ -101,6 +101,7 @@ int run(radflow::sdk::Context& ctx) {
   set.cls = features->cls;
   set.mean_patch = features->mean_patch;
   set.patch_tokens = features->patch_tokens;
+  set.layer_cls = features->layer_cls;
   set.grid_h = features->grid_h;
   set.grid_w = features->grid_w;
   set.meta = {{"encoder", encoder->file},

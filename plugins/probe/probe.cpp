@@ -38,6 +38,35 @@ ProbeSplit split_of(const FeatureSet& set, const torch::Tensor& features, const 
   return {features.index_select(0, rows), labels};
 }
 
+// DINOv2's linear-evaluation features: the CLS tokens of the last `last_blocks` blocks
+// concatenated (1: the final CLS alone), then, for "cls+mean", the final block's mean
+// patch token appended.
+radflow::Result<torch::Tensor> probe_features(const FeatureSet& set, const std::string& pool,
+                                              int64_t last_blocks) {
+  std::vector<torch::Tensor> parts;
+  if (last_blocks <= 1) {
+    parts.push_back(set.cls);
+  } else {
+    const int64_t depth = set.meta.contains("arch") ? set.meta["arch"].value("depth", int64_t{0}) : 0;
+    std::vector<int64_t> wanted;
+    for (int64_t k = depth - last_blocks; k < depth; ++k) wanted.push_back(k);
+    for (int64_t k : wanted) {
+      auto it = set.layer_cls.find(k);
+      if (depth < last_blocks || it == set.layer_cls.end()) {
+        return radflow::Status::error(
+            "missing_layers", "param 'last_blocks' = " + std::to_string(last_blocks) + " needs the CLS tokens of the last " +
+                                  std::to_string(last_blocks) + " blocks of a " + std::to_string(depth) +
+                                  "-block encoder; the feature set has " + std::to_string(set.layer_cls.size()) +
+                                  " block(s): set patch_layers to [-" + std::to_string(last_blocks) +
+                                  ", ..., -1] on the features step");
+      }
+      parts.push_back(it->second);
+    }
+  }
+  if (pool == "cls+mean") parts.push_back(set.mean_patch);
+  return torch::cat(parts, 1);
+}
+
 int run(radflow::sdk::Context& ctx) {
   at::set_num_threads(std::max(1, std::atoi(std::getenv("RADFLOW_CPUS") ? std::getenv("RADFLOW_CPUS") : "1")));
   auto set = radflow::ml::eval::read_feature_set(ctx.input("features"));
@@ -46,8 +75,13 @@ int run(radflow::sdk::Context& ctx) {
     return RF_RUN_FAILED;
   }
   const std::string pool = ctx.param<std::string>("pool", "cls+mean");
-  const torch::Tensor features =
-      pool == "cls" ? set->cls : torch::cat({set->cls, set->mean_patch}, 1);
+  const int64_t last_blocks = ctx.param<int64_t>("last_blocks", 1);
+  auto built = probe_features(*set, pool, last_blocks);
+  if (!built.ok()) {
+    ctx.fail(built.status().message());
+    return RF_RUN_FAILED;
+  }
+  const torch::Tensor features = built.value();
   std::vector<std::string> findings = set->findings();
   if (ctx.has_param("findings")) {
     findings = ctx.params()["findings"].get<std::vector<std::string>>();
@@ -80,6 +114,7 @@ int run(radflow::sdk::Context& ctx) {
     return RF_RUN_FAILED;
   }
   nlohmann::json report = {{"pool", pool},
+                           {"last_blocks", last_blocks},
                            {"macro_auroc", finite_or_null(result->macro_auroc)},
                            {"macro_auprc", finite_or_null(result->macro_auprc)},
                            {"macro_findings", result->macro_count},
@@ -135,6 +170,8 @@ int run(radflow::sdk::Context& ctx) {
 constexpr const char* kParamsSchema = R"json({"type":"object","properties":{
     "pool":{"type":"string","enum":["cls","cls+mean"],"default":"cls+mean",
             "description":"features: the CLS token, or CLS with the mean patch token appended"},
+    "last_blocks":{"type":"integer","minimum":1,"maximum":48,"default":1,
+                   "description":"concatenate the CLS tokens of this many last blocks (DINOv2's linear eval uses 4; needs patch_layers covering them on the features step)"},
     "findings":{"type":"array","items":{"type":"string"},
                 "description":"findings to probe (default: every label column)"},
     "weight_decays":{"type":"array","items":{"type":"number","minimum":0},"minItems":1,

@@ -117,7 +117,7 @@ Result<EncoderFeatures> compute_encoder_features(VisionTransformer& model, size_
   ViTForwardOptions forward;
   forward.intermediate_layers = layers;
   std::vector<torch::Tensor> cls, mean;
-  std::map<int64_t, std::vector<torch::Tensor>> patches;
+  std::map<int64_t, std::vector<torch::Tensor>> patches, layer_cls;
   EncoderFeatures out;
   size_t done = 0;
   while (!loader.done()) {
@@ -131,7 +131,10 @@ Result<EncoderFeatures> compute_encoder_features(VisionTransformer& model, size_
     }
     cls.push_back(result.cls.to(torch::kCPU));
     mean.push_back(result.patch_tokens.mean(1).to(torch::kCPU));
-    for (const auto& layer : result.intermediates) patches[layer.layer].push_back(layer.patch_tokens.to(torch::kCPU));
+    for (const auto& layer : result.intermediates) {
+      patches[layer.layer].push_back(layer.patch_tokens.to(torch::kCPU));
+      layer_cls[layer.layer].push_back(layer.cls.to(torch::kCPU));
+    }
     out.grid_h = result.grid_h;
     out.grid_w = result.grid_w;
     done += batch.samples.size();
@@ -142,6 +145,7 @@ Result<EncoderFeatures> compute_encoder_features(VisionTransformer& model, size_
   out.cls = torch::cat(cls).contiguous();
   out.mean_patch = torch::cat(mean).contiguous();
   for (auto& [layer, parts] : patches) out.patch_tokens[layer] = torch::cat(parts).contiguous();
+  for (auto& [layer, parts] : layer_cls) out.layer_cls[layer] = torch::cat(parts).contiguous();
   out.image_size = options.image_size;
   return out;
 }

@@ -59,6 +59,7 @@ struct EncoderFeatures {
   torch::Tensor cls;         // [N, D] float32, CPU
   torch::Tensor mean_patch;  // [N, D]: mean over the patch tokens after the final norm
   std::map<int64_t, torch::Tensor> patch_tokens;  // resolved block -> [N, P, D]
+  std::map<int64_t, torch::Tensor> layer_cls;     // same blocks -> [N, D], CLS after the final norm
   int64_t grid_h = 0, grid_w = 0;
   int64_t image_size = 0;
 };

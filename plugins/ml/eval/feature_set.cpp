@@ -90,8 +90,16 @@ Status write_feature_set(const std::string& dir, const FeatureSet& set) {
   if (cls.size(0) != static_cast<int64_t>(set.rows.size()) || !cls.sizes().equals(mean_patch.sizes())) {
     return invalid(dir, "cls, mean_patch and rows disagree in size");
   }
-  RF_RETURN_IF_ERROR(st::write_safetensors((fs::path(dir) / "features.safetensors").string(),
-                                           {f32_entry("cls", cls), f32_entry("mean_patch", mean_patch)}));
+  std::vector<torch::Tensor> layer_cls;
+  std::vector<st::TensorToWrite> entries = {f32_entry("cls", cls), f32_entry("mean_patch", mean_patch)};
+  for (const auto& [layer, tokens] : set.layer_cls) {
+    layer_cls.push_back(tokens.to(torch::kFloat32).contiguous());
+    if (!layer_cls.back().sizes().equals(cls.sizes())) {
+      return invalid(dir, "cls of layer " + std::to_string(layer) + " must be [rows, D] like cls");
+    }
+    entries.push_back(f32_entry("cls_layer_" + std::to_string(layer), layer_cls.back()));
+  }
+  RF_RETURN_IF_ERROR(st::write_safetensors((fs::path(dir) / "features.safetensors").string(), entries));
   nlohmann::json meta = set.meta;
   if (!set.patch_tokens.empty()) {
     RF_RETURN_IF_ERROR(write_patch_tokens(dir, set));
@@ -118,6 +126,19 @@ Result<FeatureSet> read_feature_set(const std::string& dir, bool with_patch_toke
   RF_ASSIGN_OR_RETURN(st::SafetensorsFile file, st::SafetensorsFile::open(tensors));
   RF_ASSIGN_OR_RETURN(set.cls, read_tensor(file, "cls"));
   RF_ASSIGN_OR_RETURN(set.mean_patch, read_tensor(file, "mean_patch"));
+  for (const std::string& name : file.names()) {
+    if (name.rfind("cls_layer_", 0) != 0) continue;
+    int64_t layer = 0;
+    try {
+      layer = std::stoll(name.substr(10));
+    } catch (const std::exception&) {
+      return invalid(tensors, "tensor " + name + " is not named cls_layer_<index>");
+    }
+    RF_ASSIGN_OR_RETURN(set.layer_cls[layer], read_tensor(file, name));
+    if (!set.layer_cls[layer].sizes().equals(set.cls.sizes())) {
+      return invalid(tensors, name + " must have the shape of cls");
+    }
+  }
   const std::string rows_path = (fs::path(dir) / "rows.jsonl").string();
   std::ifstream rows(rows_path);
   if (!rows) return invalid(rows_path, "missing");

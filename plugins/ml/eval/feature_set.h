@@ -2,7 +2,9 @@
 // dataset and read by every evaluation plugin (probe, demographic-correlation, ...).
 //
 // On disk, a folder:
-//   features.safetensors  "cls" [N, D] and "mean_patch" [N, D], float32
+//   features.safetensors  "cls" [N, D] and "mean_patch" [N, D], float32; with patch
+//                         tokens also "cls_layer_<k>" [N, D], block k's CLS token
+//                         (after the final norm), for the probe's last-blocks features
 //   patches.safetensors   optional: "layer_<k>" [N, P, D] float32, the patch tokens of
 //                         block k (0-based; after the final norm for the last block),
 //                         P = grid_h * grid_w in row-major order
@@ -42,6 +44,8 @@ struct FeatureSet {
   torch::Tensor mean_patch;  // [N, D] float32
   // Optional patch tokens: block index -> [N, P, D] float32; grid_h * grid_w == P.
   std::map<int64_t, torch::Tensor> patch_tokens;
+  // Optional, small, always read: block index -> [N, D] CLS token of that block.
+  std::map<int64_t, torch::Tensor> layer_cls;
   int64_t grid_h = 0, grid_w = 0;
   std::vector<FeatureRow> rows;
   nlohmann::json meta = nlohmann::json::object();

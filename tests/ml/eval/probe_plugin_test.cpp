@@ -116,6 +116,34 @@ TEST_F(ProbePluginTest, ClsPoolingCannotSeeWhatOnlyThePatchesCarry) {
   }
 }
 
+// DINOv2's linear eval: CLS tokens of the last blocks concatenated. "nodule" is made
+// readable only from block 0's CLS token of a 2-block encoder.
+TEST_F(ProbePluginTest, LastBlocksConcatenatesTheirClsTokens) {
+  FeatureSet set = synthetic_set(1000, 5);
+  set.meta["arch"] = {{"depth", 2}};
+  auto gen = at::detail::createCPUGenerator(9);
+  set.layer_cls[0] = torch::randn({1000, 16}, gen);
+  set.layer_cls[1] = set.cls;
+  set.mean_patch = torch::randn({1000, 16}, gen);  // nodule no longer in the mean patch
+  for (int64_t i = 0; i < 1000; ++i) set.rows[i].labels["nodule"] = set.layer_cls[0][i][2].item<float>() > 0.4f;
+  ASSERT_TRUE(write_feature_set(dir_ + "/features", set).ok());
+  auto nodule_auroc = [&](int64_t last_blocks) {
+    json end = run_probe(dir_ + "/features", {{"last_blocks", last_blocks}, {"bootstrap", 0},
+                                              {"weight_decays", {1e-3}}, {"findings", {"nodule"}}});
+    EXPECT_EQ(end["status"], "succeeded") << end.dump();
+    std::ifstream report_file(dir_ + "/out/report.json");
+    json report = json::parse(report_file);
+    EXPECT_EQ(report["last_blocks"], last_blocks);
+    return report["findings"][0]["auroc"].get<double>();
+  };
+  EXPECT_GT(nodule_auroc(2), 0.9);
+  EXPECT_LT(nodule_auroc(1), 0.65);
+
+  json too_many = run_probe(dir_ + "/features", {{"last_blocks", 4}});
+  EXPECT_EQ(too_many["status"], "failed");
+  EXPECT_NE(too_many["message"].get<std::string>().find("set patch_layers"), std::string::npos) << too_many.dump();
+}
+
 TEST_F(ProbePluginTest, BadInputsFailWithAClearMessage) {
   ASSERT_TRUE(write_feature_set(dir_ + "/features", synthetic_set(200, 1)).ok());
   json missing = run_probe(dir_ + "/features", {{"findings", {"pneumothorax"}}});

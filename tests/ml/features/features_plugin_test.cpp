@@ -47,6 +47,10 @@ TEST_F(FeaturesPluginTest, FeaturesEqualADirectForwardWithPatchLayersAndRows) {
   EXPECT_TRUE(torch::allclose(set->patch_tokens[2], expected.intermediates[0].patch_tokens, 1e-5, 1e-5));
   EXPECT_TRUE(torch::allclose(set->patch_tokens[0], expected.intermediates[1].patch_tokens, 1e-5, 1e-5));
   EXPECT_FALSE(torch::allclose(set->patch_tokens[0], set->patch_tokens[2], 1e-3, 1e-3));
+  // Per-block CLS tokens for the probe's last-blocks features; the last block's is the final CLS.
+  ASSERT_EQ(set->layer_cls.size(), 2u);
+  EXPECT_TRUE(torch::allclose(set->layer_cls[0], expected.intermediates[1].cls, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(set->layer_cls[2], set->cls, 1e-5, 1e-5));
 
   // Rows in manifest order, carrying what the evaluation plugins need.
   ASSERT_EQ(set->rows.size(), static_cast<size_t>(n));
