@@ -20,7 +20,9 @@ packages=(
 if [[ "${RADFLOW_WITH_TORCH:-ON}" != "OFF" ]]; then
   # libopenblas0-openmp: without it LibTorch falls back to reference BLAS (~50x slower).
   # libgloo-dev: LibTorch's c10d headers include Gloo's.
-  packages+=(libtorch-dev libopenblas0-openmp libgloo-dev)
+  # python3-torch: the same libtorch build for Python, which `make bench` runs as the
+  # reference beside the C++ training step (bench/pretrain_step/reference.py).
+  packages+=(libtorch-dev libopenblas0-openmp libgloo-dev python3-torch)
 fi
 
 # The dashboard is bundled with Node.js at build time and tested in Chromium.

@@ -72,8 +72,9 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
     const ml::ViTOutput out = teacher->backbone->forward(crops.global_crops);
     watch.lap("teacher backbone forward");
     const torch::Tensor patches = out.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices);
-    const torch::Tensor cls_logits = teacher->dino_head->forward(out.cls);
-    const torch::Tensor patch_logits = teacher->patch_head()->forward(patches);
+    const std::vector<torch::Tensor> logits = teacher->head_logits({out.cls}, patches);
+    const torch::Tensor& cls_logits = logits[0];
+    const torch::Tensor& patch_logits = logits[1];
     watch.lap("teacher heads forward");
     teacher_cls_probs = dino_center.softmax_centered(cls_logits, v.teacher_temp);
     teacher_patch_probs = ibot_center.softmax_centered(patch_logits, v.teacher_temp);
@@ -92,10 +93,11 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
   SslLossInputs in;
   in.n_global_crops = 2;
   in.n_local_crops = options.crops.n_local_crops;
-  in.student_global_logits = student->dino_head->forward(global.cls);
-  in.student_local_logits = student->dino_head->forward(local_cls);
-  in.student_masked_patch_logits =
-      student->patch_head()->forward(global.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices));
+  const std::vector<torch::Tensor> logits = student->head_logits(
+      {global.cls, local_cls}, global.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices));
+  in.student_global_logits = logits[0];
+  in.student_local_logits = logits[1];
+  in.student_masked_patch_logits = logits[2];
   watch.lap("student heads forward");
   in.teacher_global_probs = teacher_cls_probs;
   in.student_global_cls = global.cls;

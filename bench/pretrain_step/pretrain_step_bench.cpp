@@ -24,6 +24,7 @@
 
 #include "bench/pretrain_step/phase_profile.h"
 #include "bench/pretrain_step/step_flops.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/ssl/ssl_trainer.h"
 
 namespace {
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
     if (args.threads <= 0) args.threads = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
   }
   at::set_num_threads(static_cast<int>(args.threads));
+  radflow::ml::keep_freed_buffers_for_reuse();  // as every ML plugin does (cpu_runtime.h)
   std::printf("threads %lld, torch %s\n", static_cast<long long>(args.threads), TORCH_VERSION);
 
   const double mm_rate = matmul_rate(args.matmul_size);
@@ -106,6 +108,7 @@ int main(int argc, char** argv) {
   options.crops.global_crop_size = shape.global_crop;
   options.crops.local_crop_size = shape.local_crop;
   options.crops.n_local_crops = shape.n_local_crops;
+  options.student_drop_path_rate = shape.student_drop_path;  // DINOv2 default, subset form
   ssl::SslTrainer trainer(vit, head, head, schedule, options);
 
   torch::manual_seed(42);

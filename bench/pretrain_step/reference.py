@@ -4,7 +4,8 @@ way dinov2/ (ssl_meta_arch.py, layers/, loss/) writes it, on fixed pre-made crop
 
 Model: ViT-S/14 at 224 (patch conv, CLS, learnable pos embed resized bicubically for
 the 7x7 local grid, mask token, 12 pre-norm blocks with LayerScale 1e-5 and drop path
-0.3 as per-sample multiply, final LayerNorm), the shared DINO/iBOT head (384 -> 2048 ->
+0.3 in DINOv2's subset form (drop_add_residual_stochastic_depth: each branch runs on
+floor(0.7 n) of a crop batch's n crops), final LayerNorm), the shared DINO/iBOT head (384 -> 2048 ->
 2048 -> 256, L2-normalise, weight-normalised 256 -> 65536), an EMA teacher.
 Loss: DINO CLS loss over 2 global + 4 local crops with centering (teacher temp 0.04),
 iBOT masked-patch loss (its own center), KoLeo 0.1 per global crop; backward, clip 3.0
@@ -30,11 +31,13 @@ K, HIDDEN, BOTTLENECK = 65536, 2048, 256
 B, N_GLOBAL, N_LOCAL, LOCAL = 16, 2, 4, 98
 
 
-def drop_path(x, rate, training):
-    if rate == 0.0 or not training:
-        return x
-    keep = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1 - rate)
-    return x * keep / (1 - rate)
+def add_residual_on_subset(x, branch, rate):
+    """dinov2/layers/block.py drop_add_residual_stochastic_depth."""
+    b = x.shape[0]
+    keep = max(int(b * (1 - rate)), 1)
+    index = torch.randperm(b, device=x.device)[:keep]
+    residual = branch(x[index])
+    return torch.index_add(x.flatten(1), 0, index, residual.to(x.dtype).flatten(1), alpha=b / keep).view_as(x)
 
 
 class Attention(nn.Module):
@@ -63,8 +66,13 @@ class Block(nn.Module):
         self.drop = drop
 
     def forward(self, x):
-        x = x + drop_path(self.attn(self.norm1(x)) * self.ls1, self.drop, self.training)
-        return x + drop_path(self.mlp(self.norm2(x)) * self.ls2, self.drop, self.training)
+        attn = lambda t: self.attn(self.norm1(t)) * self.ls1
+        mlp = lambda t: self.mlp(self.norm2(t)) * self.ls2
+        if self.training and self.drop > 0:
+            x = add_residual_on_subset(x, attn, self.drop)
+            return add_residual_on_subset(x, mlp, self.drop)
+        x = x + attn(x)
+        return x + mlp(x)
 
 
 class ViT(nn.Module):

@@ -5,16 +5,17 @@
 # plus the machine's fp32 matmul rate. Prints a table; figures go to BENCHMARKS.md.
 #
 # Usage: bench/pretrain_step/run.sh [BUILD_DIR]
-# Knobs (environment): STEPS (timed steps, default 1), WARMUP (default 1),
+# Knobs (environment): STEPS (timed steps, default 3), WARMUP (default 2: the first
+# steps grow the heap to its peak, and the second is still slower than the rest),
 # THREADS (default RADFLOW_CPUS or nproc), PYTHON (default /usr/bin/python3),
-# PROFILE=0 to skip the C++ per-phase replay (one more step). One step took about two
-# minutes on the 2 development cores while other builds shared them, so the defaults
-# (1 warm-up + 1 timed + 1 replay in C++, 1 + 1 in Python) take roughly 8-10 minutes.
+# PROFILE=0 to skip the C++ per-phase replay (one more step). A step takes about 9 s on
+# the 2 quiet development cores, so the defaults take about 2 minutes; under load (a
+# parallel build) everything is several times slower.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD_DIR="${1:-$ROOT/build}"
-STEPS="${STEPS:-1}"
-WARMUP="${WARMUP:-1}"
+STEPS="${STEPS:-3}"
+WARMUP="${WARMUP:-2}"
 THREADS="${THREADS:-${RADFLOW_CPUS:-$(nproc)}}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 [ -x "$PYTHON" ] || PYTHON=python3
@@ -34,7 +35,10 @@ PROFILE_FLAG=""; [ "${PROFILE:-1}" = 0 ] && PROFILE_FLAG="--no-profile"
 HAVE_PY=0
 if "$PYTHON" -c 'import torch' 2>/dev/null; then
   HAVE_PY=1
-  "$PYTHON" "$ROOT/bench/pretrain_step/reference.py" --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" \
+  # The same glibc malloc policy the C++ side sets with mallopt (cpu_runtime.h): large
+  # freed buffers stay in the heap instead of being unmapped and faulted in again.
+  MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
+    "$PYTHON" "$ROOT/bench/pretrain_step/reference.py" --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" \
     | tee "$PY_LOG"
 else
   echo "Python reference skipped: $PYTHON cannot import torch."

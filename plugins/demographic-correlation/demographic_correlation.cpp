@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/demographic-correlation/comparison_table.h"
 #include "plugins/demographic-correlation/encoder_inputs.h"
 #include "plugins/demographic-correlation/field_probe.h"
@@ -82,7 +83,7 @@ void write_predictions(std::ostream& out, const std::string& encoder, const dc::
 }
 
 int run(radflow::sdk::Context& ctx) {
-  at::set_num_threads(std::max(1, std::atoi(std::getenv("RADFLOW_CPUS") ? std::getenv("RADFLOW_CPUS") : "1")));
+  radflow::ml::configure_cpu_runtime();
   std::vector<std::pair<std::string, std::string>> bound;
   for (const auto& input : dc::feature_input_names()) {
     if (ctx.has_input(input)) bound.emplace_back(input, ctx.input(input));

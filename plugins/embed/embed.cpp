@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/eval/encoder_features.h"
 #include "plugins/ml/image/image_writer.h"
@@ -17,11 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace ml = radflow::ml;
-
-int cpus() {
-  const char* env = std::getenv("RADFLOW_CPUS");
-  return std::max(1, env ? std::atoi(env) : 1);
-}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -64,7 +60,7 @@ std::vector<std::string> list_images(const fs::path& dir) {
 }
 
 int run(radflow::sdk::Context& ctx) {
-  at::set_num_threads(cpus());
+  const int cpus = ml::configure_cpu_runtime();
   const std::string pool = ctx.param<std::string>("pool", "cls");
   if (pool != "cls" && pool != "cls+mean") {
     ctx.fail("pool must be \"cls\" or \"cls+mean\", got \"" + pool + "\"");
@@ -98,7 +94,7 @@ int run(radflow::sdk::Context& ctx) {
   ml::eval::EncoderFeatureOptions options;
   options.image_size = ctx.param<int64_t>("image_size", encoder->model->config().image_size);
   options.batch_size = ctx.param<size_t>("batch_size", 16);
-  options.threads = static_cast<size_t>(cpus());
+  options.threads = static_cast<size_t>(cpus);
   options.device = ctx.device();
   options.on_batch = [&](size_t done, size_t total) {
     ctx.progress(static_cast<double>(done) / total,

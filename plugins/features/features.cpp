@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/eval/encoder_features.h"
 #include "plugins/ml/eval/feature_set.h"
@@ -17,11 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ml = radflow::ml;
 using radflow::ml::eval::FeatureRow;
-
-int cpus() {
-  const char* env = std::getenv("RADFLOW_CPUS");
-  return std::max(1, env ? std::atoi(env) : 1);
-}
 
 FeatureRow row_of(const ml::data::Manifest& manifest, const ml::data::Record& record) {
   FeatureRow row;
@@ -37,7 +33,7 @@ FeatureRow row_of(const ml::data::Manifest& manifest, const ml::data::Record& re
 }
 
 int run(radflow::sdk::Context& ctx) {
-  at::set_num_threads(cpus());
+  const int cpus = ml::configure_cpu_runtime();
   auto encoder = ml::eval::load_encoder(ctx.input("encoder"));
   if (!encoder.ok()) {
     ctx.fail(encoder.status().message());
@@ -76,7 +72,7 @@ int run(radflow::sdk::Context& ctx) {
   options.image_size = ctx.param<int64_t>("image_size", config.image_size);
   options.patch_layers = ctx.param<std::vector<int64_t>>("patch_layers", {});
   options.batch_size = ctx.param<size_t>("batch_size", 16);
-  options.threads = static_cast<size_t>(cpus());
+  options.threads = static_cast<size_t>(cpus);
   options.device = ctx.device();
   const auto start = std::chrono::steady_clock::now();
   int64_t batch_index = 0;

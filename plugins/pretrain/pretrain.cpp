@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/image/display.h"
 #include "plugins/ml/image/image_reader.h"
@@ -118,8 +119,7 @@ int fail(radflow::sdk::Context& ctx, const std::string& message) {
 }
 
 int run(radflow::sdk::Context& ctx) {
-  const char* cpus = std::getenv("RADFLOW_CPUS");
-  at::set_num_threads(std::max(1, cpus ? std::atoi(cpus) : 1));
+  ml::configure_cpu_runtime();
   auto env = ssl::process_group_config_from_env();
   if (!env.ok()) return fail(ctx, "bad multi-rank environment: " + env.status().to_string());
   ssl::ProcessGroupConfig pg = env.value();
@@ -128,10 +128,18 @@ int run(radflow::sdk::Context& ctx) {
   auto parsed = radflow::plugins::pretrain::pretrain_config(ctx.params(), pg.world_size);
   if (!parsed.ok()) return fail(ctx, parsed.status().message());
   PretrainConfig config = parsed.value();
-  if (config.device == "cuda") {
-    return fail(ctx, "device 'cuda' is not supported yet: the SSL trainer has no device placement; use device 'cpu'");
-  }
   const std::string rank_name = "rank " + std::to_string(pg.rank) + " of " + std::to_string(pg.world_size);
+  if (config.device == "cuda") {
+    // The scheduler gives the step its GPUs (CUDA_VISIBLE_DEVICES) and each rank its
+    // device, cuda:<rank mod gpus>: ctx.device().
+    const std::string placed = ctx.device();
+    if (placed.rfind("cuda", 0) != 0 || !torch::cuda::is_available()) {
+      return fail(ctx, "param 'device' is cuda but this worker sees no CUDA device (placed on " + placed +
+                           ", LibTorch " + (torch::cuda::is_available() ? "with" : "without") +
+                           " CUDA): give the step resources.gpus, or use device cpu");
+    }
+    config.options.device = torch::Device(placed);
+  }
 
   auto manifest = ml::data::read_manifest((fs::path(ctx.input("dataset")) / "manifest.csv").string());
   if (!manifest.ok()) return fail(ctx, manifest.status().to_string());
@@ -161,7 +169,8 @@ int run(radflow::sdk::Context& ctx) {
                  std::to_string(config.vit.depth) + " deep) on " + std::to_string(n_images) +
                  " training images at " + std::to_string(config.image_size) + " px, " +
                  std::to_string(pg.world_size) + " rank(s) x " + std::to_string(B) + " images, peak lr " +
-                 std::to_string(config.peak_lr));
+                 std::to_string(config.peak_lr) + ", on " + config.options.device.str() +
+                 (config.options.device.is_cuda() && config.options.bf16_autocast ? " (bf16 autocast)" : ""));
   }
   ssl::SslTrainer trainer(config.vit, config.head, config.head, config.schedule, config.options);
   if (!config.init_checkpoint.empty()) {

@@ -65,7 +65,7 @@ const std::set<std::string>& known_params() {
       "teacher_targets", "teacher_temp", "warmup_teacher_temp", "teacher_momentum", "weight_decay",
       "weight_decay_end", "global_crop_scale", "local_crop_scale", "blur_probabilities", "blur_sigma_max",
       "solarize_probability", "koleo_weight", "ibot_weight", "drop_path", "init_checkpoint",
-      "train_fraction"};
+      "train_fraction", "precision"};
   return names;
 }
 
@@ -81,6 +81,10 @@ PretrainConfig read(const json& params, int64_t world_size) {
   const bool tiny = c.arch == "tiny";
   c.device = p.get<std::string>("device", "cpu");
   require(c.device == "cpu" || c.device == "cuda", "param 'device' must be cpu or cuda");
+  const std::string precision = p.get<std::string>("precision", c.device == "cuda" ? "bf16" : "fp32");
+  require(precision == "bf16" || precision == "fp32", "param 'precision' must be bf16 or fp32");
+  require(precision == "fp32" || c.device == "cuda",
+          "param 'precision' bf16 needs device cuda (bf16 autocast is for GPUs; the CPU trains in fp32)");
   c.image_size = p.get<int64_t>("image_size", 56);
   c.iterations = p.get<int64_t>("iterations", 100);
   c.batch_size = p.get<int64_t>("batch_size", 8);
@@ -160,8 +164,12 @@ PretrainConfig read(const json& params, int64_t world_size) {
 
   ml::ssl::SslTrainerOptions& o = c.options;
   o.seed = c.seed;
+  o.bf16_autocast = precision == "bf16";  // the device itself is chosen at run time (pretrain.cpp)
   o.global_batch_size = global_batch;
-  const std::string targets = p.get<std::string>("teacher_targets", "centering");
+  // Tiny defaults to Sinkhorn-Knopp: its targets are balanced over the prototypes from the
+  // first step, where EMA centering spends the first hundreds of tiny steps flattening
+  // them (the loss then rises while the student learns). DINOv2's default stays for small/base.
+  const std::string targets = p.get<std::string>("teacher_targets", tiny ? "sinkhorn" : "centering");
   require(targets == "centering" || targets == "sinkhorn", "param 'teacher_targets' must be centering or sinkhorn");
   o.teacher_targets = targets == "sinkhorn" ? ml::ssl::TeacherTargets::kSinkhorn : ml::ssl::TeacherTargets::kCentering;
   o.student_drop_path_rate = p.get<double>("drop_path", tiny ? 0.0 : 0.3);
@@ -212,7 +220,9 @@ const char* pretrain_params_schema() {
   "arch":{"type":"string","enum":["tiny","small","base"],"default":"tiny",
     "description":"ViT size: tiny (CPU scale; shape set by embed_dim/depth/heads/patch_size), small (ViT-S/14) or base (ViT-B/14). Per-arch defaults below: 'tiny' values make a small CPU model learn in minutes, small/base keep DINOv2's."},
   "device":{"type":"string","enum":["cpu","cuda"],"default":"cpu",
-    "description":"where to train; only cpu is supported yet (cuda fails: the trainer has no device placement)"},
+    "description":"where to train: cpu, or cuda (each rank on one GPU of the step's resources.gpus, NCCL between ranks)"},
+  "precision":{"type":"string","enum":["bf16","fp32"],
+    "description":"bf16: forward passes and losses under bf16 autocast, weights and optimizer in fp32 (default on cuda; cuda only); fp32 (default on cpu)"},
   "image_size":{"type":"integer","minimum":28,"maximum":1024,"default":56,
     "description":"global crop size in pixels, a multiple of the patch size; local crops are about half of it"},
   "iterations":{"type":"integer","minimum":0,"maximum":10000000,"default":100,
@@ -236,8 +246,8 @@ const char* pretrain_params_schema() {
   "layerscale_init":{"type":"number","minimum":0,"description":"LayerScale init (default 1 for tiny, 1e-5 otherwise; 0 disables)"},
   "init_checkpoint":{"type":"string","minLength":1,"description":"continue from these weights (model.safetensors in the Hugging Face Dinov2 or DINOv2 layout, e.g. microsoft/rad-dino or facebook/dinov2-base) instead of a random init; the architecture must match arch (the first mismatching tensor is named)"},
   "train_fraction":{"type":"number","exclusiveMinimum":0,"maximum":1,"default":1,"description":"share of the training images used, a subset drawn with the seed (data-scale ablations)"},
-  "teacher_targets":{"type":"string","enum":["centering","sinkhorn"],"default":"centering",
-    "description":"teacher target normalisation: EMA centering + softmax (DINO) or Sinkhorn-Knopp (DINOv2)"},
+  "teacher_targets":{"type":"string","enum":["centering","sinkhorn"],
+    "description":"teacher target normalisation: EMA centering + softmax (DINOv2's default config) or Sinkhorn-Knopp, 3 iterations (DINOv2's ViT-L/g configs); default sinkhorn for tiny, centering otherwise"},
   "teacher_temp":{"type":"number","exclusiveMinimum":0,"description":"teacher temperature after warm-up (default 0.04 for tiny, 0.07 otherwise)"},
   "warmup_teacher_temp":{"type":"number","exclusiveMinimum":0,"default":0.04,"description":"teacher temperature at iteration 0, ramped linearly over the first 3 of 10 schedule epochs"},
   "teacher_momentum":{"type":"number","minimum":0,"maximum":1,"description":"EMA momentum at the start, cosine to 1 (default 0.99 for tiny, 0.992 otherwise)"},

@@ -19,7 +19,7 @@ namespace radflow::plugins::pretrain {
 
 struct PretrainConfig {
   std::string arch;                // tiny | small | base
-  std::string device = "cpu";      // only "cpu" trains today
+  std::string device = "cpu";      // cpu | cuda (one GPU per rank: cuda:LOCAL_RANK of the visible ones)
   int64_t image_size = 56;
   int64_t iterations = 100;        // 0: write the initialised teacher, no step
   int64_t batch_size = 8;          // per rank

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/ml/eval/linear_probe.h"
 #include "radflow/plugin.hpp"
@@ -68,7 +69,7 @@ radflow::Result<torch::Tensor> probe_features(const FeatureSet& set, const std::
 }
 
 int run(radflow::sdk::Context& ctx) {
-  at::set_num_threads(std::max(1, std::atoi(std::getenv("RADFLOW_CPUS") ? std::getenv("RADFLOW_CPUS") : "1")));
+  radflow::ml::configure_cpu_runtime();
   auto set = radflow::ml::eval::read_feature_set(ctx.input("features"));
   if (!set.ok()) {
     ctx.fail(set.status().to_string());

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/ml/metrics/bleu.h"
 #include "plugins/ml/metrics/rouge.h"
@@ -66,7 +67,7 @@ int fail(radflow::sdk::Context& ctx, const std::string& message) {
 }
 
 int run(radflow::sdk::Context& ctx) {
-  at::set_num_threads(std::max(1, std::atoi(std::getenv("RADFLOW_CPUS") ? std::getenv("RADFLOW_CPUS") : "1")));
+  radflow::ml::configure_cpu_runtime();
   const auto started = std::chrono::steady_clock::now();
   auto set = radflow::ml::eval::read_feature_set(ctx.input("features"), /*with_patch_tokens=*/true);
   if (!set.ok()) return fail(ctx, set.status().to_string());

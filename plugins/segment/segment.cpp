@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/segment/mask_scores.h"
 #include "plugins/segment/segment_outputs.h"
@@ -40,8 +41,7 @@ std::vector<uint8_t> bytes_of(const torch::Tensor& t) {
 }
 
 int run(radflow::sdk::Context& ctx) {
-  const char* cpus = std::getenv("RADFLOW_CPUS");
-  at::set_num_threads(std::max(1, std::atoi(cpus ? cpus : "1")));
+  radflow::ml::configure_cpu_runtime();
   auto set = radflow::ml::eval::read_feature_set(ctx.input("features"), /*with_patch_tokens=*/true);
   if (!set.ok()) return fail(ctx, set.status().to_string());
   if (set->patch_tokens.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/check.h"
+#include "plugins/ml/ssl/soft_cross_entropy.h"
 
 namespace radflow::ml::ssl {
 namespace {
@@ -66,9 +67,8 @@ torch::Tensor ibot_patch_loss(const torch::Tensor& student_masked_logits,
   }
   RF_CHECK(weight.dim() == 1 && weight.size(0) == student_masked_logits.size(0),
            "ibot_patch_loss: one weight per masked patch");
-  const torch::Tensor lsm = torch::log_softmax(student_masked_logits.to(torch::kFloat) / student_temp, -1);
-  const torch::Tensor per_patch = (teacher_masked_probs.to(torch::kFloat) * lsm).sum(-1);
-  return -(per_patch * weight.to(per_patch.device(), torch::kFloat)).sum() / static_cast<double>(m.size(0));
+  const torch::Tensor per_patch = soft_cross_entropy(student_masked_logits, teacher_masked_probs, student_temp);
+  return (per_patch * weight.to(per_patch.device(), torch::kFloat)).sum() / static_cast<double>(m.size(0));
 }
 
 torch::Tensor koleo_loss(const torch::Tensor& features, double eps) {

@@ -3,12 +3,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
 #include "plugins/ml/ssl/teacher_ema.h"
+#include "plugins/ml/torch/cuda_autocast.h"
 
 namespace radflow::ml::ssl {
 namespace {
@@ -87,6 +89,22 @@ SslModelImpl::SslModelImpl(const ViTConfig& vit, const DinoHeadOptions& dino, co
   if (separate_ibot_head) ibot_head = register_module("ibot_head", DinoHead(with_in_dim(ibot, vit.embed_dim)));
 }
 
+std::vector<torch::Tensor> SslModelImpl::head_logits(const std::vector<torch::Tensor>& cls_tokens,
+                                                     const torch::Tensor& masked_patch_tokens) {
+  std::vector<torch::Tensor> out;
+  if (ibot_head) {
+    for (const auto& cls : cls_tokens) out.push_back(dino_head->forward(cls));
+    out.push_back(ibot_head->forward(masked_patch_tokens));
+    return out;
+  }
+  std::vector<torch::Tensor> rows = cls_tokens;
+  rows.push_back(masked_patch_tokens);
+  std::vector<int64_t> sizes;
+  for (const auto& r : rows) sizes.push_back(r.size(0));
+  for (auto& part : dino_head->forward(torch::cat(rows, 0)).split_with_sizes(sizes, 0)) out.push_back(part);
+  return out;
+}
+
 SslTrainer::SslTrainer(const ViTConfig& vit, const DinoHeadOptions& dino_head, const DinoHeadOptions& ibot_head,
                        const SslScheduleConfig& schedule, const SslTrainerOptions& options)
     : options_(options),
@@ -101,11 +119,14 @@ SslTrainer::SslTrainer(const ViTConfig& vit, const DinoHeadOptions& dino_head, c
   torch::manual_seed(step_seed(options.seed, -1, 0));  // parameter init
   ViTConfig student_vit = vit;
   student_vit.drop_path_rate = options.student_drop_path_rate;
+  student_vit.drop_path_on_subset = true;  // DINOv2 student: the list path always drops on a subset
   ViTConfig teacher_vit = vit;
   teacher_vit.drop_path_rate = 0.0;  // eval mode anyway; keeps the layouts equal
   student_ = SslModel(student_vit, dino_head, ibot_head, options.separate_ibot_head);
   teacher_ = SslModel(teacher_vit, dino_head, ibot_head, options.separate_ibot_head);
   init_teacher_from_student(*teacher_, *student_);
+  student_->to(options.device);  // before the optimizer takes the parameters
+  teacher_->to(options.device);
   student_->train();
 
   std::vector<ParamGroupEntry> entries =
@@ -146,7 +167,10 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
     SslRng image_rng(keyed_seed(options_.seed, iteration_, kImageDomain, static_cast<uint64_t>(offset + i)));
     per_image.push_back(augmentation_(images[i].to(torch::kFloat), image_rng));
   }
-  const MultiCrops crops = stack_crops(per_image);
+  MultiCrops crops = stack_crops(per_image);
+  const torch::Device device = options_.device;
+  crops.global_crops = crops.global_crops.to(device);
+  if (crops.local_crops.defined()) crops.local_crops = crops.local_crops.to(device);
   // Every rank draws the masks of all 2 * global_batch crops (stratified over the global
   // batch, as one process would) and keeps the rows of its images' two global crops.
   SslRng mask_rng(step_seed(options_.seed, iteration_, 0));
@@ -155,6 +179,13 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
     const torch::Tensor mine = torch::arange(offset, offset + batch, torch::kLong);
     masks = select_crops(masks, torch::cat({mine, mine + global_batch}));
   }
+  masks.masks = masks.masks.to(device);
+  masks.mask_indices = masks.mask_indices.to(device);
+  if (masks.masks_weight.defined()) masks.masks_weight = masks.masks_weight.to(device);
+  // Forward passes and losses under bf16 autocast on CUDA; the backward follows the
+  // dtypes the forward chose.
+  std::optional<CudaAutocastGuard> autocast;
+  autocast.emplace(device.is_cuda() && options_.bf16_autocast);
 
   // Teacher targets from the unmasked global crops.
   torch::Tensor teacher_cls_probs, teacher_patch_probs;
@@ -162,8 +193,10 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
     torch::NoGradGuard no_grad;
     const ViTOutput out = teacher_->backbone->forward(crops.global_crops);
     const torch::Tensor patches = out.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices);
-    const torch::Tensor cls_logits = teacher_->dino_head->forward(out.cls);
-    const torch::Tensor patch_logits = teacher_->patch_head()->forward(patches);
+    // Targets, centers and Sinkhorn sums in float32 whatever the autocast dtype.
+    const std::vector<torch::Tensor> logits = teacher_->head_logits({out.cls}, patches);
+    const torch::Tensor cls_logits = logits[0].to(torch::kFloat);
+    const torch::Tensor patch_logits = logits[1].to(torch::kFloat);
     if (options_.teacher_targets == TeacherTargets::kSinkhorn) {
       teacher_cls_probs = sinkhorn_knopp(cls_logits, v.teacher_temp, options_.sinkhorn_iterations, collective);
       teacher_patch_probs = sinkhorn_knopp(patch_logits, v.teacher_temp, options_.sinkhorn_iterations, collective);
@@ -200,17 +233,21 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
   SslLossInputs in;
   in.n_global_crops = 2;
   in.n_local_crops = n_local;
-  in.student_global_logits = student_->dino_head->forward(global.cls);
-  if (n_local > 0) in.student_local_logits = student_->dino_head->forward(student_->backbone->forward(crops.local_crops).cls);
+  const torch::Tensor masked_patches = global.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices);
+  std::vector<torch::Tensor> cls_tokens{global.cls};
+  if (n_local > 0) cls_tokens.push_back(student_->backbone->forward(crops.local_crops).cls);
+  const std::vector<torch::Tensor> logits = student_->head_logits(cls_tokens, masked_patches);
+  in.student_global_logits = logits[0];
+  if (n_local > 0) in.student_local_logits = logits[1];
+  in.student_masked_patch_logits = logits.back();
   in.teacher_global_probs = teacher_cls_probs;
   in.student_global_cls = global.cls;
-  in.student_masked_patch_logits =
-      student_->patch_head()->forward(global.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices));
   in.teacher_masked_patch_probs = teacher_patch_probs;
   in.masks = masks.masks;
   in.masks_weight = masks.masks_weight;
   in.student_temp = options_.student_temp;
   const SslLossTerms terms = ssl_loss(in, options_.loss_weights);
+  autocast.reset();
 
   optimizer_->optimizer().zero_grad();
   terms.total.backward();
@@ -238,11 +275,13 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
   stats.n_masked_patches = masks.n_masked_patches;
   if (distributed) {
     // Each rank's losses are means over its shard: their average is the global batch's.
-    torch::Tensor logged = torch::tensor({stats.total_loss, stats.dino_local_loss, stats.dino_global_loss,
-                                          stats.koleo_loss, stats.ibot_loss}, torch::kDouble);
-    torch::Tensor masked = torch::tensor({stats.n_masked_patches}, torch::kLong);
-    std::vector<torch::Tensor> both{logged, masked};
+    // On the training device: NCCL reduces CUDA tensors only.
+    std::vector<torch::Tensor> both{
+        torch::tensor({stats.total_loss, stats.dino_local_loss, stats.dino_global_loss, stats.koleo_loss,
+                       stats.ibot_loss}, torch::kDouble).to(device),
+        torch::tensor({stats.n_masked_patches}, torch::kLong).to(device)};
     collective->all_reduce_sum(both);
+    torch::Tensor logged = both[0].cpu(), masked = both[1].cpu();
     logged /= static_cast<double>(world);
     stats.total_loss = logged[0].item<double>();
     stats.dino_local_loss = logged[1].item<double>();
@@ -303,9 +342,9 @@ Status SslTrainer::load(const std::string& folder) {
     };
     const torch::Tensor dino = center("dino_center", dino_center_);
     const torch::Tensor ibot = center("ibot_center", ibot_center_);
-    torch::load(student_, (fs::path(folder) / "student.pt").string());
-    torch::load(teacher_, (fs::path(folder) / "teacher.pt").string());
-    torch::load(optimizer_->optimizer(), (fs::path(folder) / "optimizer.pt").string());
+    torch::load(student_, (fs::path(folder) / "student.pt").string(), options_.device);
+    torch::load(teacher_, (fs::path(folder) / "teacher.pt").string(), options_.device);
+    torch::load(optimizer_->optimizer(), (fs::path(folder) / "optimizer.pt").string(), options_.device);
     dino_center_.set_center(dino);
     ibot_center_.set_center(ibot);
     iteration_ = j.at("iteration").get<int64_t>();

@@ -67,6 +67,13 @@ struct SslTrainerOptions {
   // Cross-rank reductions; null (or world size 1): a single process. Shared so the
   // options stay copyable; the trainer keeps it alive.
   std::shared_ptr<Collective> collective;
+  // Where the student, teacher and optimizer state live. Images arrive on the CPU and
+  // are augmented there; the crops and masks then move to the device.
+  torch::Device device = torch::kCPU;
+  // On CUDA, run the forward passes and losses under bf16 autocast (DINOv2's mixed
+  // precision; the parameters, gradients and optimizer state stay float32). Ignored
+  // on the CPU, which trains in float32.
+  bool bf16_autocast = true;
 };
 
 // The SSL model of one side (student or teacher), named as DINOv2's state dict:
@@ -77,6 +84,13 @@ class SslModelImpl : public torch::nn::Module {
                const DinoHeadOptions& ibot_head, bool separate_ibot_head);
   // The head used for masked patch tokens.
   DinoHead& patch_head() { return ibot_head ? ibot_head : dino_head; }
+  // Head logits for several CLS token batches (DINO head) and the masked patch tokens
+  // (iBOT head), in that order. With the shared head (DINOv2's default) all rows go
+  // through it in one call, as DINOv2 concatenates them: the weight-normalised last
+  // layer is formed once per step and side, and the matmuls are larger. Same values
+  // as separate calls.
+  std::vector<torch::Tensor> head_logits(const std::vector<torch::Tensor>& cls_tokens,
+                                         const torch::Tensor& masked_patch_tokens);
 
   VisionTransformer backbone{nullptr};
   DinoHead dino_head{nullptr};

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "plugins/ml/torch/attention_core.h"
+
 #ifndef TORCH_VERSION_MAJOR
 #error "torch/torch.h should define TORCH_VERSION_MAJOR (torch/version.h)"
 #endif
@@ -38,6 +40,19 @@ torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training) {
   return x * mask / keep;
 }
 
+torch::Tensor add_residual_on_subset(const torch::Tensor& x,
+                                     const std::function<torch::Tensor(const torch::Tensor&)>& branch,
+                                     double rate) {
+  const int64_t b = x.size(0);
+  const int64_t keep = std::max<int64_t>(static_cast<int64_t>(static_cast<double>(b) * (1.0 - rate)), 1);
+  const torch::Tensor index =
+      torch::randperm(b, torch::TensorOptions().dtype(torch::kLong).device(x.device())).narrow(0, 0, keep);
+  const torch::Tensor residual = branch(x.index_select(0, index));
+  return torch::index_add(x.flatten(1), 0, index, residual.flatten(1).to(x.scalar_type()),
+                          static_cast<double>(b) / static_cast<double>(keep))
+      .view_as(x);
+}
+
 LayerScaleImpl::LayerScaleImpl(int64_t dim, double init_value) {
   gamma = register_parameter("gamma", torch::full({dim}, init_value));
 }
@@ -56,12 +71,16 @@ void AttentionImpl::set_backend(AttentionBackend backend) {
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), n = x.size(1), c = x.size(2);
   const int64_t head_dim = c / num_heads_;
-  // [3, B, heads, N, head_dim]
-  auto qkv_out = qkv(x).reshape({b, n, 3, num_heads_, head_dim}).permute({2, 0, 3, 1, 4});
-  auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
-  torch::Tensor out;
+  const torch::Tensor projected = qkv(x);
   bool fused = backend_ == AttentionBackend::kFused ||
                (backend_ == AttentionBackend::kAuto && fused_attention_available());
+  const bool cpu_core = backend_ == AttentionBackend::kCpuCore ||
+                        (backend_ == AttentionBackend::kAuto && !fused && attention_core_supports(projected));
+  if (cpu_core) return proj(attention_core(projected, num_heads_));
+  // [3, B, heads, N, head_dim]
+  auto qkv_out = projected.reshape({b, n, 3, num_heads_, head_dim}).permute({2, 0, 3, 1, 4});
+  auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
+  torch::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
   if (fused) out = at::scaled_dot_product_attention(q, k, v);
 #else
@@ -82,7 +101,8 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden_dim) {
   fc2 = register_module("fc2", torch::nn::Linear(hidden_dim, dim));
 }
 
-BlockImpl::BlockImpl(const ViTConfig& config, double drop_path_rate) : drop_path_rate_(drop_path_rate) {
+BlockImpl::BlockImpl(const ViTConfig& config, double drop_path_rate)
+    : drop_path_rate_(drop_path_rate), drop_path_on_subset_(config.drop_path_on_subset) {
   const int64_t d = config.embed_dim;
   auto ln = [&] { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(config.layer_norm_eps)); };
   norm1 = register_module("norm1", ln());
@@ -93,13 +113,24 @@ BlockImpl::BlockImpl(const ViTConfig& config, double drop_path_rate) : drop_path
   if (config.layerscale_init > 0) ls2 = register_module("ls2", LayerScale(d, config.layerscale_init));
 }
 
+torch::Tensor BlockImpl::attention_branch(const torch::Tensor& x) {
+  const torch::Tensor h = attn(norm1(x));
+  return ls1 ? ls1(h) : h;
+}
+
+torch::Tensor BlockImpl::mlp_branch(const torch::Tensor& x) {
+  const torch::Tensor h = mlp(norm2(x));
+  return ls2 ? ls2(h) : h;
+}
+
 torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
-  auto h = attn(norm1(x));
-  if (ls1) h = ls1(h);
-  auto y = x + drop_path(h, drop_path_rate_, is_training());
-  h = mlp(norm2(y));
-  if (ls2) h = ls2(h);
-  return y + drop_path(h, drop_path_rate_, is_training());
+  if (drop_path_on_subset_ && is_training() && drop_path_rate_ > 0.0) {
+    const torch::Tensor y =
+        add_residual_on_subset(x, [this](const torch::Tensor& t) { return attention_branch(t); }, drop_path_rate_);
+    return add_residual_on_subset(y, [this](const torch::Tensor& t) { return mlp_branch(t); }, drop_path_rate_);
+  }
+  const torch::Tensor y = x + drop_path(attention_branch(x), drop_path_rate_, is_training());
+  return y + drop_path(mlp_branch(y), drop_path_rate_, is_training());
 }
 
 }  // namespace radflow::ml

@@ -9,15 +9,19 @@
 // training (drop path draws random numbers); eval-mode forward is read-only.
 #pragma once
 
+#include <functional>
+
 #include <torch/torch.h>
 
 #include "plugins/ml/torch/vit_config.h"
 
 namespace radflow::ml {
 
-// Which attention kernel a block uses. kFused (torch's scaled_dot_product_attention)
-// exists only in LibTorch >= 2; kAuto picks it there and kManual on 1.x.
-enum class AttentionBackend { kAuto, kManual, kFused };
+// Which attention kernel a block uses. kManual: matmul + softmax + matmul in ATen ops.
+// kFused: torch's scaled_dot_product_attention, LibTorch >= 2 only. kCpuCore:
+// attention_core.h, CPU float32 only. kAuto picks kFused on LibTorch >= 2, else
+// kCpuCore where it applies, else kManual.
+enum class AttentionBackend { kAuto, kManual, kFused, kCpuCore };
 
 // True when this build of LibTorch offers scaled_dot_product_attention.
 bool fused_attention_available();
@@ -30,6 +34,13 @@ void trunc_normal_(torch::Tensor& t, double mean, double std, double a, double b
 // is zeroed with probability `rate` and survivors are scaled by 1/(1-rate). Identity
 // in eval mode or at rate 0.
 torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training);
+
+// DINOv2's drop_add_residual_stochastic_depth: x + branch on a random subset of the
+// batch, max(floor(B (1 - rate)), 1) samples, scaled by B / subset; the other samples
+// pass through unchanged and cost nothing. `branch` maps [b, ...] to [b, ...].
+torch::Tensor add_residual_on_subset(const torch::Tensor& x,
+                                     const std::function<torch::Tensor(const torch::Tensor&)>& branch,
+                                     double rate);
 
 class LayerScaleImpl : public torch::nn::Module {
  public:
@@ -63,7 +74,8 @@ class MlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
-// x = x + DropPath(LS1(Attn(LN1(x)))); x = x + DropPath(LS2(MLP(LN2(x)))).
+// x = x + DropPath(LS1(Attn(LN1(x)))); x = x + DropPath(LS2(MLP(LN2(x)))), the drop
+// path per sample or on a subset (ViTConfig::drop_path_on_subset).
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const ViTConfig& config, double drop_path_rate);
@@ -78,7 +90,10 @@ class BlockImpl : public torch::nn::Module {
   double drop_path_rate() const { return drop_path_rate_; }
 
  private:
+  torch::Tensor attention_branch(const torch::Tensor& x);
+  torch::Tensor mlp_branch(const torch::Tensor& x);
   double drop_path_rate_;
+  bool drop_path_on_subset_;
 };
 TORCH_MODULE(Block);
 

@@ -45,6 +45,12 @@ struct ViTConfig {
   double layerscale_init = 1e-5;  // 0 disables LayerScale (no ls1/ls2 parameters)
   double drop_path_rate = 0.0;
   DropPathMode drop_path_mode = DropPathMode::kUniform;
+  // How a dropped branch is skipped in training (not part of the architecture, not
+  // saved): false multiplies each sample's branch by a Bernoulli mask (timm's DropPath);
+  // true is DINOv2's compute-saving form, used for its SSL student: the branch runs on
+  // a random subset of max(floor(B (1 - rate)), 1) samples and is added back scaled by
+  // B / subset. Same expectation; the subset form skips the dropped samples' compute.
+  bool drop_path_on_subset = false;
   bool qkv_bias = true;
   double layer_norm_eps = 1e-6;
   PosEmbedInterpolation pos_embed_interpolation = PosEmbedInterpolation::kDinov2Offset;

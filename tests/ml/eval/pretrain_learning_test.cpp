@@ -48,37 +48,28 @@ class PretrainLearningTest : public ::testing::Test {
 std::string PretrainLearningTest::dir_, PretrainLearningTest::dataset_;
 
 // The tiny defaults (make run's demo settings) at 56 px, judged over windows of 50
-// iterations. What falls is what the student controls: the DINO cross-entropy minus
-// the teacher targets' own entropy (the student-teacher KL divergence, averaged over
-// crop pairs) and the KoLeo term. The total loss itself does not fall in 300 tiny
-// iterations: centering spreads the teacher's targets (their entropy rises towards
-// log K), which raises the cross-entropy floor faster than the student closes the gap
-// (measured: total 7.24 over the first 50 iterations, 7.72 over the last 50).
-// Collapse is judged on the teacher's own monitors: targets far from both the uniform
-// (log K) and the one-hot (all images on one prototype) collapse, and features that
-// keep spreading.
-TEST_F(PretrainLearningTest, ThreeHundredIterationsLowerTheDivergenceWithoutCollapse) {
+// iterations: the total loss falls, and so does each of its terms. (The tiny defaults
+// use Sinkhorn-Knopp targets; with EMA centering the total rises over these 300 steps
+// while the student-teacher divergence falls: pretrain/README.md.) Collapse is judged
+// on the teacher's own monitors: targets far from both the uniform (log K) and the
+// one-hot (all images on one prototype) collapse, and features that keep spreading.
+TEST_F(PretrainLearningTest, ThreeHundredIterationsLowerTheLossWithoutCollapse) {
   const int64_t iterations = 300, prototypes = 256;
   auto events = run_attempt("pretrain",
                             {{"iterations", iterations}, {"batch_size", 16}, {"image_size", 56},
                              {"prototypes", prototypes}, {"checkpoint_every", 300}, {"seed", 0}},
                             inputs(), dir_ + "/learn/attempt-1", {{"RADFLOW_CPUS", "2"}});
   ASSERT_EQ(events.back()["status"], "succeeded") << end_message(events);
-  const auto local = series(events, "loss.dino_local"), global = series(events, "loss.dino_global");
   const auto entropy = series(events, "collapse.teacher_entropy");
-  ASSERT_EQ(local.size(), static_cast<size_t>(iterations));
   ASSERT_EQ(entropy.size(), static_cast<size_t>(iterations));
-  std::vector<double> divergence;
-  for (size_t i = 0; i < local.size(); ++i) divergence.push_back(local[i] + global[i] - entropy[i]);
-  const size_t n = divergence.size();
-  EXPECT_LT(mean(divergence, n - 50, n), mean(divergence, 0, 50))
-      << "student-teacher divergence did not fall: " << mean(divergence, 0, 50) << " -> "
-      << mean(divergence, n - 50, n);
-  const auto koleo = series(events, "loss.koleo");
-  EXPECT_LT(mean(koleo, n - 50, n), mean(koleo, 0, 50));
-  const auto total = series(events, "loss.total");
-  EXPECT_EQ(total.size(), n);
-  for (double v : total) ASSERT_TRUE(std::isfinite(v));
+  const size_t n = entropy.size();
+  for (const char* metric : {"loss.total", "loss.dino_global", "loss.dino_local", "loss.ibot", "loss.koleo"}) {
+    const auto values = series(events, metric);
+    ASSERT_EQ(values.size(), n) << metric;
+    for (double v : values) ASSERT_TRUE(std::isfinite(v)) << metric;
+    EXPECT_LT(mean(values, n - 50, n), mean(values, 0, 50))
+        << metric << " did not fall: " << mean(values, 0, 50) << " -> " << mean(values, n - 50, n);
+  }
 
   const double log_k = std::log(static_cast<double>(prototypes));
   const auto batch_entropy = series(events, "collapse.teacher_batch_entropy");

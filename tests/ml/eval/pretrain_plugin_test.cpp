@@ -64,7 +64,8 @@ TEST_F(PretrainPluginTest, BadParamsFailNamingTheParam) {
   const json inputs = {{"dataset", dir_ + "/empty"}};
   const std::vector<std::pair<json, std::string>> cases = {
       {{{"arch", "small"}, {"embed_dim", 96}}, "param 'embed_dim' applies to arch tiny only"},
-      {{{"device", "cuda"}}, "device 'cuda' is not supported yet"},
+      {{{"precision", "bf16"}}, "param 'precision' bf16 needs device cuda"},
+      {{{"device", "cuda"}, {"precision", "fp16"}}, "param 'precision' must be bf16 or fp32"},
       {{{"teacher_targets", "softmax"}}, "param 'teacher_targets' must be centering or sinkhorn"},
       {{{"global_crop_scale", {0.5}}}, "param 'global_crop_scale' must be an array of 2 numbers"},
       {{{"image_size", 60}}, "must be a multiple of the patch size"},
@@ -77,6 +78,18 @@ TEST_F(PretrainPluginTest, BadParamsFailNamingTheParam) {
     EXPECT_NE(end_message(events).find(expected), std::string::npos)
         << params.dump() << " -> " << events.back().dump();
   }
+}
+
+// Where no GPU is visible, device cuda fails before any work and says what to do.
+TEST_F(PretrainPluginTest, CudaWithoutAVisibleGpuFailsClearly) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a CUDA device is visible here";
+  fs::create_directories(dir_ + "/empty");
+  std::ofstream(dir_ + "/empty/manifest.csv") << "path,split\n";
+  auto events = run_attempt("pretrain", {{"device", "cuda"}}, {{"dataset", dir_ + "/empty"}}, dir_ + "/cuda/attempt-1");
+  EXPECT_EQ(events.back()["status"], "failed");
+  const std::string message = end_message(events);
+  EXPECT_NE(message.find("sees no CUDA device"), std::string::npos) << message;
+  EXPECT_NE(message.find("resources.gpus"), std::string::npos) << message;
 }
 
 }  // namespace

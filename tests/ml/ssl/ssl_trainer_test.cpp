@@ -126,6 +126,28 @@ TEST(SslTrainer, OneStepGivesFiniteTermsThatAddUp) {
   EXPECT_GT(s.images_per_second, 0.0);
 }
 
+// On a GPU: modules and optimizer state live on the device, a bf16-autocast step gives
+// finite terms that add up, and the weights stay float32. Skipped without CUDA.
+TEST(SslTrainer, TrainsOnCudaUnderBf16Autocast) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  SslTrainerOptions o = tiny_options();
+  o.device = torch::Device(torch::kCUDA, 0);
+  o.bf16_autocast = true;
+  SslTrainer trainer(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 10), o);
+  for (int i = 0; i < 2; ++i) {
+    const StepStats s = trainer.step(synthetic_images(8, 64, 1 + i));
+    for (double v : {s.total_loss, s.dino_local_loss, s.dino_global_loss, s.koleo_loss, s.ibot_loss}) {
+      EXPECT_TRUE(std::isfinite(v));
+    }
+    EXPECT_NEAR(s.total_loss, s.dino_local_loss + s.dino_global_loss + 0.1 * s.koleo_loss + s.ibot_loss, 1e-3);
+  }
+  for (const auto& p : trainer.student()->parameters()) {
+    EXPECT_TRUE(p.device().is_cuda());
+    EXPECT_EQ(p.scalar_type(), torch::kFloat);
+  }
+  for (const auto& p : trainer.teacher()->parameters()) EXPECT_TRUE(p.device().is_cuda());
+}
+
 TEST(SslTrainer, SinkhornWithSeparateIbotHeadLeavesCentersAlone) {
   OneThread one_thread;
   SslTrainerOptions options = tiny_options();

@@ -226,6 +226,43 @@ TEST(ViTTest, InitFollowsDinov2) {
   EXPECT_LE(t.abs().max().item<double>(), 0.5);
 }
 
+// DINOv2's subset form: rate 0.3 of 10 samples runs the branch on 7, adds it back
+// scaled by 10/7, and leaves the other 3 untouched; gradients reach only the 7.
+TEST(ViTTest, DropPathOnSubsetRunsTheBranchOnKeptSamplesOnly) {
+  torch::manual_seed(8);
+  const torch::Tensor x = torch::randn({10, 3, 4});
+  const torch::Tensor w = torch::full({1}, 2.0).requires_grad_(true);
+  int64_t branch_batch = 0;
+  const torch::Tensor y = add_residual_on_subset(
+      x, [&](const torch::Tensor& t) { branch_batch = t.size(0); return t * w; }, 0.3);
+  EXPECT_EQ(branch_batch, 7);
+  const torch::Tensor changed = (y - x).abs().flatten(1).amax(1) > 0;
+  EXPECT_EQ(changed.sum().item<int64_t>(), 7);
+  const torch::Tensor kept = changed.nonzero().flatten();
+  EXPECT_TRUE(torch::allclose(y.index_select(0, kept), x.index_select(0, kept) * (1.0 + 2.0 * 10.0 / 7.0)));
+  y.sum().backward();
+  EXPECT_NEAR(w.grad().item<double>(), x.index_select(0, kept).sum().item<double>() * 10.0 / 7.0, 1e-3);
+  // Never an empty subset: rate 0.95 of 3 samples still runs one.
+  add_residual_on_subset(x.narrow(0, 0, 3), [&](const torch::Tensor& t) { branch_batch = t.size(0); return t; }, 0.95);
+  EXPECT_EQ(branch_batch, 1);
+}
+
+TEST(ViTTest, SubsetDropPathTrainsAndIsIdentityFreeInEval) {
+  ViTConfig c = vit_tiny_test(2, 0);
+  c.drop_path_rate = 0.5;
+  c.drop_path_on_subset = true;
+  torch::manual_seed(9);
+  VisionTransformer m(c);
+  const torch::Tensor images = torch::randn({4, 3, 56, 56});
+  m->train();
+  const ViTOutput out = m->forward(images);
+  out.cls.sum().backward();
+  EXPECT_TRUE(m->blocks[0]->as<Block>()->attn->qkv->weight.grad().defined());
+  m->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(m->forward(images).cls, m->forward(images).cls));  // no randomness in eval
+}
+
 TEST(ViTTest, VitBaseHasDinov2ParameterCount) {
   VisionTransformer m(vit_base());
   int64_t count = 0;
