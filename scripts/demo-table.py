@@ -32,7 +32,17 @@ def fetch(url):
         return json.load(response)
 
 
-def last_values(server, run, step):
+def metric_sources(server, run):
+    """Step name -> (run, step) holding its metrics: a cached step's are its source's."""
+    sources = {}
+    for step in fetch(f"{server}/api/v1/runs/{run}")["steps"]:
+        origin = step.get("cached_from") or {}
+        sources[step["name"]] = (origin.get("run_id", run), origin.get("step", step["name"]))
+    return sources
+
+
+def last_values(server, run, step, sources):
+    run, step = sources.get(step, (run, step))
     try:
         series = fetch(f"{server}/api/v1/runs/{run}/steps/{step}/metrics")["series"]
     except Exception:  # a step that did not run has no metrics
@@ -56,10 +66,11 @@ def main():
             better = "pretrained" if (pretrained > random) == higher else "random init"
         lines.append(f"| {label} | {cell(pretrained)} | {cell(random)} | {better} |")
 
+    sources = metric_sources(server, run)
     for label, kind, metric, higher in ROWS:
-        values = [last_values(server, run, f"{kind}-{suffix}").get(metric) for _, suffix in ENCODERS]
+        values = [last_values(server, run, f"{kind}-{suffix}", sources).get(metric) for _, suffix in ENCODERS]
         add(label, values[0], values[1], higher)
-    demographics = last_values(server, run, "demographics")
+    demographics = last_values(server, run, "demographics", sources)
     for label, metric, higher in DEMOGRAPHIC_ROWS:
         values = [demographics.get(f"{name}.{metric}") for name, _ in ENCODERS]
         add(label, values[0], values[1], higher)

@@ -128,6 +128,10 @@ CREATE TABLE plugin_descriptors (
       R"sql(
 ALTER TABLE runs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';
 )sql",
+      // 3: the digest of the plugin library each step was validated against (cache key).
+      R"sql(
+ALTER TABLE steps ADD COLUMN plugin_sha256 TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

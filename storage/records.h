@@ -28,6 +28,7 @@ struct NewStep {
   std::string name;
   std::string plugin;
   std::string plugin_version;
+  std::string plugin_sha256;  // of the library that validated the step; in the cache key
   std::string params_json = "{}";
   std::string resources_json = "{}";
   int retries = 0;
@@ -65,6 +66,7 @@ struct StepRecord {
   std::string name;
   std::string plugin;
   std::string plugin_version;
+  std::string plugin_sha256;  // of the library that validated the step; in the cache key
   std::string params_json;
   std::string resources_json;
   int retries = 0;

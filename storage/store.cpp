@@ -106,8 +106,8 @@ Result<int64_t> Store::create_run(const NewRun &run) {
                           db.prepare("INSERT INTO steps (run_id, name, plugin, plugin_version, "
                                      "params_json, "
                                      "resources_json, retries, timeout_s, cache, priority, "
-                                     "position, status) "
-                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+                                     "position, plugin_sha256, status) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
                                      "insert step " + step.name));
       RF_RETURN_IF_ERROR(insert_step.bind(1, run_id)
                              .bind(2, step.name)
@@ -120,6 +120,7 @@ Result<int64_t> Store::create_run(const NewRun &run) {
                              .bind(9, step.cache ? 1 : 0)
                              .bind(10, step.priority)
                              .bind(11, step.position)
+                             .bind(12, step.plugin_sha256)
                              .run());
       const int64_t step_id = db.last_insert_rowid();
       for (const NewStepInput &input : step.inputs) {

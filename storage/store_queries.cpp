@@ -52,7 +52,7 @@ const char *const kStepColumns =
     "resources_json, retries, "
     "timeout_s, cache, priority, position, status, reason, message, progress, "
     "progress_message, "
-    "cache_key, cached_from_step, started_ms, finished_ms FROM steps ";
+    "cache_key, cached_from_step, started_ms, finished_ms, plugin_sha256 FROM steps ";
 
 StepRecord read_step(const Statement &s) {
   StepRecord step;
@@ -61,6 +61,7 @@ StepRecord read_step(const Statement &s) {
   step.name = s.column_text(2);
   step.plugin = s.column_text(3);
   step.plugin_version = s.column_text(4);
+  step.plugin_sha256 = s.column_text(21);
   step.params_json = s.column_text(5);
   step.resources_json = s.column_text(6);
   step.retries = static_cast<int>(s.column_int64(7));

@@ -62,6 +62,11 @@ void ApiServer::add_run_routes() {
       if (!attempts.ok()) return reply_status(res, attempts.status());
       s["attempts"] = nlohmann::json::array();
       for (const auto& attempt : *attempts) s["attempts"].push_back(attempt_json(attempt));
+      // Where a cached step's outputs, metrics and logs really come from.
+      if (step.cached_from_step) {
+        auto source = ctx_.store->get_step(step.cached_from_step);
+        if (source.ok()) s["cached_from"] = {{"run_id", source->run_id}, {"step", source->name}};
+      }
       auto why = waiting.find(step.name);
       s["waiting"] = why == waiting.end() ? nlohmann::json() : nlohmann::json(why->second);
       step_list.push_back(std::move(s));

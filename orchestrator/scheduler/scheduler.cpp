@@ -70,6 +70,7 @@ Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& w
     step.name = spec.name;
     step.plugin = spec.plugin;
     step.plugin_version = spec.plugin_version;
+    step.plugin_sha256 = spec.plugin_sha256;
     step.params_json = spec.params.dump();
     step.resources_json = resources_to_json(spec.resources).dump();
     step.retries = spec.retries;
@@ -132,6 +133,7 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
     step.spec.name = row.name;
     step.spec.plugin = row.plugin;
     step.spec.plugin_version = row.plugin_version;
+    step.spec.plugin_sha256 = row.plugin_sha256;
     step.spec.params = nlohmann::json::parse(row.params_json, nullptr, false);
     step.spec.resources = resources_from_json(row.resources_json);
     step.spec.retries = row.retries;

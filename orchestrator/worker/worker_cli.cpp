@@ -103,17 +103,23 @@ void write_result(const std::string& path, const AttemptOutcome& result) {
   }
 }
 
-// OpenMP threads (LibTorch's and OpenBLAS's) spin between parallel regions by default.
-// Workers share cores with each other and with the daemon, and a spinning thread then
-// starves the ones doing work: on the 2-core development machine under a parallel
-// build, a small matmul ran 100x slower (0.6 against 56 GFLOP/s) until the waits were
-// made passive. Set before the plugin is loaded, because the OpenMP runtime reads it
-// once when it starts; a value in the environment wins.
-void prefer_passive_openmp_waits() { ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0); }
+// OpenMP threads (LibTorch's and OpenBLAS's, libgomp) spin for 300,000 iterations
+// between parallel regions before they sleep. Workers share cores with each other and
+// with the daemon, and spinning threads then starve the ones doing work. Measured on
+// the 2-core development machine with both cores busy elsewhere, a 197x64x197 matmul:
+// 0.7 GFLOP/s spinning by default, 16 with a 10,000-iteration spin, 91 with passive
+// waits. But passive waits put a wake-up in every parallel region: the tiny demo ViT
+// trained 2x slower with them on a quiet machine, and at the same speed as the
+// default with the short spin. So the worker shortens the spin. Set before the plugin
+// is loaded, because libgomp reads it once when it starts; either variable in the
+// environment wins.
+void shorten_openmp_spin_waits() {
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("GOMP_SPINCOUNT", "10000", /*overwrite=*/0);
+}
 
 int attempt(const std::string& spec_file) {
   install_signal_handlers();
-  prefer_passive_openmp_waits();
+  shorten_openmp_spin_waits();
   Result<AttemptSpec> spec = read_attempt_spec(spec_file);
   const int fd = spec.ok() ? spec->events_fd : events_fd_of_raw_spec(spec_file);
   // Plugins may start child processes; they must not hold the daemon's pipe open.

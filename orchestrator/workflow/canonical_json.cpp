@@ -68,9 +68,10 @@ std::string step_cache_key(const StepSpec& spec,
                spec.name);
   std::string encoded;
   // The version tag lets the encoding change later without colliding with old keys.
-  append_field("radflow-step-cache-v1", &encoded);
+  append_field("radflow-step-cache-v2", &encoded);
   append_field(spec.plugin, &encoded);
   append_field(spec.plugin_version, &encoded);
+  append_field(spec.plugin_sha256, &encoded);
   append_field(canonical_json(spec.params), &encoded);
   append_field(std::to_string(spec.inputs.size()), &encoded);
   for (size_t i = 0; i < spec.inputs.size(); ++i) {

@@ -23,7 +23,8 @@ namespace radflow {
 std::string canonical_json(const nlohmann::json& value);
 
 // The step cache key: lower-case sha256 hex of a versioned, length-prefixed
-// encoding of the plugin name, plugin version, canonical params and, for each
+// encoding of the plugin name, plugin version, the plugin library's sha256 (so a
+// rebuilt plugin with an unchanged version misses the cache), canonical params and, for each
 // bound input in input-name order (spec.inputs' order), the input name and the
 // digest of the artifact it reads. Two steps share a key exactly when all of
 // these are equal. `input_digests_in_input_name_order` must have one digest per

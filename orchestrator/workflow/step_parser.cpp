@@ -262,6 +262,7 @@ ParsedStep parse_step(const std::string& name, const json& raw, const json* run_
     } else {
       step.plugin = &found->second;
       step.spec.plugin_version = found->second.version;
+      step.spec.plugin_sha256 = found->second.sha256;
     }
   }
   parse_params(raw, pointer, run_params, &step, errors);

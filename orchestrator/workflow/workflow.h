@@ -28,6 +28,7 @@ struct StepSpec {
   std::string name;
   std::string plugin;
   std::string plugin_version;  // of the plugin that validated it
+  std::string plugin_sha256;   // of its library file: a rebuilt plugin misses the cache
   nlohmann::json params = nlohmann::json::object();  // schema defaults filled in
   std::vector<InputBinding> inputs;                  // sorted by input name
   Resources resources;

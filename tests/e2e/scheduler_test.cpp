@@ -244,6 +244,7 @@ TEST(Scheduler, IdenticalWorkflowIsServedFromTheCacheAndAParamChangeInvalidatesD
     EXPECT_EQ(step["reason"], "cache_hit");
     EXPECT_EQ(step["attempts"].size(), 0u);
     EXPECT_EQ(step["cached_from_step"], Daemon::step_of(first, name)["id"]);
+    EXPECT_EQ(step["cached_from"], (nlohmann::json{{"run_id", first["id"]}, {"step", name}})) << step.dump();
     EXPECT_NE(step["message"].get<std::string>().find("run 1"), std::string::npos);
   }
   auto c1 = daemon.get("/api/v1/runs/1/steps/c/outputs");

@@ -240,6 +240,7 @@ TEST_F(WorkerTest, RanksSeeTheirPlacementAndOnlyRankZeroRegisters) {
   placement["local_rank"] = 0;
   env["RANK"] = "0";
   env["LOCAL_RANK"] = "0";
+  env["OMP_WAIT_POLICY"] = "ACTIVE";  // a wait policy the user set wins over the worker's spin count
   WorkerProcess w0({"--attempt", spec("test-ranks", placement)}, env);
   EXPECT_EQ(finish(w0), 0);
   auto outputs = of_type(w0, "output");
@@ -252,7 +253,14 @@ TEST_F(WorkerTest, RanksSeeTheirPlacementAndOnlyRankZeroRegisters) {
   EXPECT_EQ(rank1["host"]["rank"], 1);
   EXPECT_EQ(rank1["host"]["world_size"], 2);
   EXPECT_EQ(rank1["host"]["device"], "cuda:1");
-  EXPECT_TRUE(fs::exists(out + "/env-0.json"));
+  // Plugins start with a short OpenMP spin unless the environment says otherwise.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
+    EXPECT_EQ(rank1["env"]["GOMP_SPINCOUNT"], "10000");
+  }
+  json rank0 = json::parse(std::ifstream(out + "/env-0.json"));
+  EXPECT_EQ(rank0["env"]["OMP_WAIT_POLICY"], "ACTIVE");
+  EXPECT_TRUE(rank0["env"]["GOMP_SPINCOUNT"].is_null() ||
+              std::getenv("GOMP_SPINCOUNT") != nullptr);  // not added next to a wait policy
 }
 
 TEST_F(WorkerTest, ManyEventsArriveInOrderAcrossBatches) {

@@ -67,6 +67,9 @@ TEST(StepCacheKey, ChangesWithEachIngredient) {
   s.plugin_version = "2.1.1";
   EXPECT_NE(step_cache_key(s, {"d1", "d2"}), key);
   s = base;
+  s.plugin_sha256 = "a rebuilt library";
+  EXPECT_NE(step_cache_key(s, {"d1", "d2"}), key);
+  s = base;
   s.plugin = "train2";
   EXPECT_NE(step_cache_key(s, {"d1", "d2"}), key);
   EXPECT_NE(step_cache_key(base, {"d1", "d3"}), key);
