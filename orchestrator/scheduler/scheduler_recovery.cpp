@@ -40,7 +40,7 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
       Status recorded = store_->set_step_cache(step.id, key, source.id);
       if (!recorded.ok()) spdlog::error("cannot record cache hit: {}", recorded.to_string());
       set_step_status_locked(run, step, "cached", "cache_hit",
-                             "same plugin version, params and inputs as step " + source.name +
+                             "same plugin build, params and inputs as step " + source.name +
                                  " of run " + std::to_string(source.run_id));
       return true;
     }
