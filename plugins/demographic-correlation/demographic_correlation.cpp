@@ -7,10 +7,10 @@
 #include <cmath>
 #include <fstream>
 
-#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/demographic-correlation/comparison_table.h"
 #include "plugins/demographic-correlation/encoder_inputs.h"
 #include "plugins/demographic-correlation/field_probe.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "radflow/plugin.hpp"
 
 namespace {

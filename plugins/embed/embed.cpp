@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/eval/encoder_features.h"
 #include "plugins/ml/image/image_writer.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "radflow/plugin.hpp"
 
 namespace {

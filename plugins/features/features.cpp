@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/eval/encoder_features.h"
 #include "plugins/ml/eval/feature_set.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "radflow/plugin.hpp"
 
 namespace {

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/image/display.h"
 #include "plugins/ml/image/image_reader.h"
@@ -22,6 +21,7 @@
 #include "plugins/ml/ssl/process_group_collective.h"
 #include "plugins/ml/ssl/ssl_trainer.h"
 #include "plugins/ml/torch/checkpoint.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/pretrain/pretrain_config.h"
 #include "radflow/plugin.hpp"
 
@@ -128,7 +128,6 @@ int run(radflow::sdk::Context& ctx) {
   auto parsed = radflow::plugins::pretrain::pretrain_config(ctx.params(), pg.world_size);
   if (!parsed.ok()) return fail(ctx, parsed.status().message());
   PretrainConfig config = parsed.value();
-  const std::string rank_name = "rank " + std::to_string(pg.rank) + " of " + std::to_string(pg.world_size);
   if (config.device == "cuda") {
     // The scheduler gives the step its GPUs (CUDA_VISIBLE_DEVICES) and each rank its
     // device, cuda:<rank mod gpus>: ctx.device().
@@ -140,6 +139,7 @@ int run(radflow::sdk::Context& ctx) {
     }
     config.options.device = torch::Device(placed);
   }
+  const std::string rank_name = "rank " + std::to_string(pg.rank) + " of " + std::to_string(pg.world_size);
 
   auto manifest = ml::data::read_manifest((fs::path(ctx.input("dataset")) / "manifest.csv").string());
   if (!manifest.ok()) return fail(ctx, manifest.status().to_string());

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <fstream>
 
-#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/ml/eval/linear_probe.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "radflow/plugin.hpp"
 
 namespace {

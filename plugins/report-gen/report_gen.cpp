@@ -8,11 +8,11 @@
 #include <cmath>
 #include <fstream>
 
-#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/ml/metrics/bleu.h"
 #include "plugins/ml/metrics/rouge.h"
 #include "plugins/ml/metrics/text_tokenizer.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/report-gen/finding_labeler.h"
 #include "plugins/report-gen/report_decoder.h"
 #include "plugins/report-gen/report_trainer.h"

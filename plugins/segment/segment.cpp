@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/ml/eval/feature_set.h"
+#include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/segment/mask_scores.h"
 #include "plugins/segment/segment_outputs.h"
 #include "plugins/segment/segmentation_data.h"

@@ -184,8 +184,7 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
   if (masks.masks_weight.defined()) masks.masks_weight = masks.masks_weight.to(device);
   // Forward passes and losses under bf16 autocast on CUDA; the backward follows the
   // dtypes the forward chose.
-  std::optional<CudaAutocastGuard> autocast;
-  autocast.emplace(device.is_cuda() && options_.bf16_autocast);
+  std::optional<CudaAutocastGuard> autocast(std::in_place, device.is_cuda() && options_.bf16_autocast);
 
   // Teacher targets from the unmasked global crops.
   torch::Tensor teacher_cls_probs, teacher_patch_probs;

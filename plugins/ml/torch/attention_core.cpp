@@ -35,12 +35,12 @@ class AttentionCoreFunction : public torch::autograd::Function<AttentionCoreFunc
     const int64_t b = qkv.size(0), n = qkv.size(1), c = qkv.size(2) / 3;
     const HeadViews views{num_heads, c, c / num_heads};
     const double scale = 1.0 / std::sqrt(static_cast<double>(views.head_dim));
-    torch::Tensor scores = torch::empty({b, num_heads, n, n}, qkv.options());
-    torch::Tensor probs = torch::empty_like(scores);
+    // Only the probabilities are kept (for backward); each pair's scores are a temporary.
+    torch::Tensor probs = torch::empty({b, num_heads, n, n}, qkv.options());
     torch::Tensor out = torch::empty({b, n, c}, qkv.options());
     for_each_head(b, num_heads, [&](int64_t image, int64_t head) {
       const torch::Tensor x = qkv[image];
-      torch::Tensor s = scores[image][head], p = probs[image][head], o = out[image];
+      torch::Tensor s = torch::empty({n, n}, qkv.options()), p = probs[image][head], o = out[image];
       at::addmm_out(s, s, views.part(x, 0, head), views.part(x, 1, head).t(), /*beta=*/0, /*alpha=*/scale);
       at::_softmax_out(p, s, 1, false);
       torch::Tensor o_head = views.out(o, head);
