@@ -2,13 +2,19 @@
 // data_dir/artifacts/sha256/<first 2 hex>/<digest>.
 //
 // put() takes ownership of a file or folder: it hashes it, then moves it into
-// place (rename, or copy + delete across filesystems), or deletes it when the
-// same content is already stored (dedup). A file's digest is the sha256 of its
+// place, or deletes it when the same content is already stored (dedup). Only
+// a private source is renamed in: when any of its files has another hard link
+// (st_nlink > 1) the content is copied instead (as across filesystems), so the
+// store never chmods nor shares an inode with a file someone else holds; the
+// source's own names are then removed. A file's digest is the sha256 of its
 // bytes; a folder's is the sha256 of its manifest, one line per regular file in
 // byte-sorted relative-path order: "<relpath>\t<file sha256>\t<size>\n" (empty
 // folders are not part of it; symlinks and other special files are refused).
-// Stored files are read-only; folders stay writable so the store can be
-// cleaned.
+//
+// Stored artifacts are immutable: files 0444, folders 0555 (mode is not part
+// of the digest). put() fsyncs every stored file and folder and the folders
+// that name them before it returns, so a step recorded as done after put()
+// survives power loss. verify() re-hashes a stored artifact.
 //
 // Thread-safe: concurrent put()s, even of the same content, are safe (the final
 // rename is atomic; a loser finds the winner's copy and deletes its own
@@ -18,11 +24,20 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
+#include "storage/records.h"
 
 namespace radflow::storage {
+
+enum class GcMode { kDryRun, kDelete };
+
+// Unreferenced stored artifacts younger than this are left alone: put()
+// stores content before its artifact row is added.
+constexpr int64_t kGcGraceMs = 10 * 60 * 1000;
 
 struct StoredArtifact {
   std::string digest;      // lower-case hex sha256
@@ -51,12 +66,33 @@ class ArtifactStore {
   // artifact; "not_found" when the artifact or the file is missing.
   Result<std::string> resolve(const std::string &digest, const std::string &relative_path) const;
 
+  // Re-hashes stored artifact `digest` and compares: OK when the content
+  // still has that digest; "corrupt_artifact" (naming the path and what it
+  // hashes to now) when it changed; "not_found" when it is missing;
+  // "bad_path" for a malformed digest. Reads every byte (see storage/README.md
+  // for its speed).
+  Status verify(const std::string &digest) const;
+
+  // Garbage collection, called by Store::collect_garbage with the digests
+  // artifact rows reference (sorted). Removes every other stored artifact, and
+  // every staging leftover, whose last put() is older than min_age_ms; kDryRun
+  // only reports. put() refreshes a reused artifact under the same lock, so
+  // content that a concurrent put() is about to reference is never removed.
+  Result<GcReport> collect_unreferenced(const std::vector<std::string> &referenced, GcMode mode,
+                                        int64_t min_age_ms);
+
   const std::string &root() const { return root_; }
 
  private:
   explicit ArtifactStore(std::string root) : root_(std::move(root)) {}
+  // Copies `source` into staging, then renames the copy to `target`.
+  Status copy_in(const std::string &source, const std::string &target, const std::string &digest);
+  // After content landed at `target`: folders 0555, mtime now (the GC's age),
+  // everything fsynced. Caller holds mu_.
+  Status seal(const std::string &target);
 
   std::string root_;  // data_dir/artifacts
+  std::mutex mu_;     // orders put()'s final step against the GC's removals
 };
 
 // The digest put() would give `path`, without moving anything. Also reports

@@ -1,5 +1,6 @@
 #include "storage/migrations.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,52 @@ ALTER TABLE runs ADD COLUMN submitted_by TEXT NOT NULL DEFAULT '';
       R"sql(
 ALTER TABLE steps ADD COLUMN plugin_sha256 TEXT NOT NULL DEFAULT '';
 )sql",
+      // 4: rows that must be unique are. A database written before may hold
+      // duplicates (crash recovery registered an output twice); the lowest id
+      // of each group is kept and whatever pointed at a duplicate is moved to it,
+      // so no log, metric or lineage row is lost.
+      R"sql(
+CREATE TEMP TABLE attempt_dups AS
+  SELECT a.id AS dup, k.keep AS keep FROM attempts a
+  JOIN (SELECT step_id, number, MIN(id) AS keep FROM attempts GROUP BY step_id, number) k
+    ON k.step_id = a.step_id AND k.number = a.number
+  WHERE a.id <> k.keep;
+UPDATE logs SET attempt_id = (SELECT keep FROM attempt_dups WHERE dup = logs.attempt_id)
+  WHERE attempt_id IN (SELECT dup FROM attempt_dups);
+UPDATE metrics SET attempt_id = (SELECT keep FROM attempt_dups WHERE dup = metrics.attempt_id)
+  WHERE attempt_id IN (SELECT dup FROM attempt_dups);
+UPDATE artifacts SET producer_attempt_id =
+    (SELECT keep FROM attempt_dups WHERE dup = artifacts.producer_attempt_id)
+  WHERE producer_attempt_id IN (SELECT dup FROM attempt_dups);
+INSERT OR IGNORE INTO attempt_inputs (attempt_id, input_name, artifact_id)
+  SELECT d.keep, i.input_name, i.artifact_id FROM attempt_inputs i
+  JOIN attempt_dups d ON d.dup = i.attempt_id ORDER BY i.attempt_id;
+DELETE FROM attempts WHERE id IN (SELECT dup FROM attempt_dups);
+DROP TABLE attempt_dups;
+CREATE UNIQUE INDEX attempts_unique_number ON attempts(step_id, number);
+
+CREATE TEMP TABLE artifact_dups AS
+  SELECT a.id AS dup, k.keep AS keep FROM artifacts a
+  JOIN (SELECT producer_attempt_id, output_name, MIN(id) AS keep FROM artifacts
+        WHERE producer_attempt_id IS NOT NULL AND output_name IS NOT NULL
+        GROUP BY producer_attempt_id, output_name) k
+    ON k.producer_attempt_id = a.producer_attempt_id AND k.output_name = a.output_name
+  WHERE a.id <> k.keep;
+UPDATE attempt_inputs SET artifact_id =
+    (SELECT keep FROM artifact_dups WHERE dup = attempt_inputs.artifact_id)
+  WHERE artifact_id IN (SELECT dup FROM artifact_dups);
+DELETE FROM artifacts WHERE id IN (SELECT dup FROM artifact_dups);
+DROP TABLE artifact_dups;
+CREATE UNIQUE INDEX artifacts_unique_output ON artifacts(producer_attempt_id, output_name);
+)sql",
+      // 5: a cancel request survives a restart; tags get a column of their own
+      // (filled from the submitted workflow) so run lists need not read it.
+      R"sql(
+ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+UPDATE runs SET tags_json = json_extract(workflow_json, '$.tags')
+  WHERE json_valid(workflow_json) AND json_type(workflow_json, '$.tags') = 'array';
+)sql",
   };
   return kMigrations;
 }
@@ -140,7 +187,9 @@ ALTER TABLE steps ADD COLUMN plugin_sha256 TEXT NOT NULL DEFAULT '';
 
 int latest_schema_version() { return static_cast<int>(migrations().size()); }
 
-Status migrate(Database &db) {
+Status migrate(Database &db) { return migrate_to(db, latest_schema_version()); }
+
+Status migrate_to(Database &db, int target) {
   RF_ASSIGN_OR_RETURN(int64_t version,
                       db.query_int64("PRAGMA user_version", "read schema version"));
   const int latest = latest_schema_version();
@@ -149,7 +198,7 @@ Status migrate(Database &db) {
                                               " is newer than this build's " +
                                               std::to_string(latest));
   }
-  for (int next = static_cast<int>(version) + 1; next <= latest; ++next) {
+  for (int next = static_cast<int>(version) + 1; next <= std::min(target, latest); ++next) {
     const std::string purpose = "migrate schema to version " + std::to_string(next);
     RF_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE", purpose));
     // PRAGMA user_version takes no bound parameters, hence the literal.

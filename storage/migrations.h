@@ -19,5 +19,7 @@ int latest_schema_version();
 // Applies every migration past the database's user_version. A database newer
 // than this build (user_version > latest) is refused with "storage_error".
 Status migrate(Database &db);
+// Applies migrations up to `version` only (tests build old databases with it).
+Status migrate_to(Database &db, int version);
 
 }  // namespace radflow::storage

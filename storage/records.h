@@ -58,6 +58,13 @@ struct RunRecord {
   int64_t finished_ms = 0;
   std::string message;
   std::string submitted_by;
+  // The workflow's "tags" as a JSON array ("[]" when it has none). Stored in
+  // its own column so run lists need not read workflow_json (which list_runs
+  // leaves empty).
+  std::string tags_json = "[]";
+  // record_cancel_request() was called: the run must end cancelled, even
+  // after a daemon restart. requeue_steps() clears it.
+  bool cancel_requested = false;
 };
 
 struct StepRecord {
@@ -129,6 +136,63 @@ struct ArtifactRecord {
   int64_t producer_attempt_id = 0;  // 0: none (for example an imported file)
   int64_t step_id = 0;              // 0: none
   std::string output_name;          // empty: none
+};
+
+// How an attempt ended (the fields finish_attempt() takes).
+struct AttemptEnd {
+  std::string status;
+  std::string reason;
+  std::string message;
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+};
+
+// A step's new status (the fields set_step_status() takes).
+struct StepStatusChange {
+  std::string status;
+  std::string reason;
+  std::string message;
+};
+
+// Which attempts' points metric_series() reads. A retried step starts its
+// curves again in each attempt.
+struct AttemptSelector {
+  enum class Kind {
+    kLatest,  // the attempt with the highest id among the step's points
+    kNumber,  // attempt `number` (1-based); not_found when the step has none
+    kAll,     // every point of every attempt
+  };
+  Kind kind = Kind::kLatest;
+  int number = 0;
+
+  static AttemptSelector latest() { return {}; }
+  static AttemptSelector attempt(int number) { return {Kind::kNumber, number}; }
+  static AttemptSelector all() { return {Kind::kAll, 0}; }
+};
+
+// What delete_run() removed. Artifact rows another run still uses are kept
+// (see Store::delete_run).
+struct DeleteReport {
+  int64_t run_id = 0;
+  int64_t steps = 0;
+  int64_t attempts = 0;
+  int64_t logs = 0;
+  int64_t metrics = 0;
+  int64_t artifacts_deleted = 0;
+  int64_t artifacts_kept = 0;  // re-homed to another run's cached step or detached
+  // Digests no artifact row references any more: collect_garbage() frees them.
+  std::vector<std::string> released_digests;
+};
+
+// What collect_garbage() freed (or, on a dry run, would free).
+struct GcReport {
+  bool dry_run = false;
+  int64_t referenced_digests = 0;    // distinct digests artifact rows hold
+  int64_t files = 0;                 // regular files under the removed entries
+  int64_t bytes = 0;                 // their sizes
+  std::vector<std::string> digests;  // unreferenced stored artifacts removed
+  int64_t staging_entries = 0;       // leftovers of interrupted put()s removed
+  int64_t skipped_young = 0;         // unreferenced, but younger than the grace period
 };
 
 // Lineage: attempt read `artifact` as its input `input_name`.

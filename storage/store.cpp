@@ -14,8 +14,6 @@ namespace radflow::storage {
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 10000;
-
 bool is_terminal(const std::string &status) {
   static const std::set<std::string> kTerminal = {"succeeded", "failed", "cancelled",
                                                   "cached",    "lost",   "skipped"};
@@ -28,11 +26,39 @@ Status not_found(const std::string &what, int64_t id) {
 
 // Settings every connection needs; journal_mode is persistent, the rest are
 // not.
-Status configure(Database &db) {
-  RF_RETURN_IF_ERROR(
-      db.exec("PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), "set busy timeout"));
+Status configure(Database &db, const StoreOptions &options) {
+  RF_RETURN_IF_ERROR(db.exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms),
+                             "set busy timeout"));
   RF_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys = ON", "enable foreign keys"));
-  return db.exec("PRAGMA synchronous = NORMAL", "set synchronous mode");
+  return db.exec(options.durability == Durability::kFull ? "PRAGMA synchronous = FULL"
+                                                         : "PRAGMA synchronous = NORMAL",
+                 "set synchronous mode");
+}
+
+// PRAGMA quick_check before anything else touches the file: a damaged
+// database refused at open is better than one that fails (or loses rows)
+// mid-run.
+Status check_integrity(Database &db, const std::string &path) {
+  auto damaged = [&](const std::string &what) {
+    return Status::error(
+        "storage_error",
+        "database " + path + " is damaged (" + what +
+            "); radflow will not use it. Stop radflowd, then restore radflow.db from a backup, "
+            "or move radflow.db, radflow.db-wal and radflow.db-shm aside to start with an empty "
+            "database (its runs are then no longer listed)");
+  };
+  auto stmt = db.prepare("PRAGMA quick_check(5)", "check database integrity");
+  if (!stmt.ok()) return damaged(stmt.status().message());
+  std::string problems;
+  while (true) {
+    Result<bool> row = stmt->step();
+    if (!row.ok()) return damaged(row.status().message());
+    if (!*row) break;
+    const std::string line = stmt->column_text(0);
+    if (line == "ok") continue;
+    problems += (problems.empty() ? "" : "; ") + line;
+  }
+  return problems.empty() ? Status() : damaged("quick_check: " + problems);
 }
 
 // Turns "UPDATE ... WHERE id = ?" touching nothing into not_found.
@@ -45,9 +71,97 @@ Result<int64_t> updated_or_not_found(Database &db, Status status, const std::str
 
 Status as_status(const Result<int64_t> &result) { return result.status(); }
 
+// The workflow's "tags" array as JSON text, "[]" when it has none.
+std::string tags_of(const std::string &workflow_json) {
+  nlohmann::json workflow = nlohmann::json::parse(workflow_json, nullptr, false);
+  if (workflow.is_object() && workflow.contains("tags") && workflow["tags"].is_array()) {
+    return workflow["tags"].dump();
+  }
+  return "[]";
+}
+
+Result<int64_t> write_step_status(Database &db, int64_t step_id, const StepStatusChange &change) {
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      db.prepare("UPDATE steps SET status = ?1, reason = ?2, message = ?3, "
+                                 "started_ms = CASE WHEN ?1 = 'running' AND started_ms IS "
+                                 "NULL THEN ?4 "
+                                 "ELSE started_ms END, "
+                                 "finished_ms = CASE WHEN ?5 THEN ?4 ELSE finished_ms END "
+                                 "WHERE id = ?6",
+                                 "set step status"));
+  Status ran = stmt.bind(1, change.status)
+                   .bind(2, change.reason)
+                   .bind(3, change.message)
+                   .bind(4, now_ms())
+                   .bind(5, is_terminal(change.status) ? 1 : 0)
+                   .bind(6, step_id)
+                   .run();
+  return updated_or_not_found(db, ran, "step", step_id);
+}
+
+Result<int64_t> write_attempt_end(Database &db, int64_t attempt_id, const AttemptEnd &end) {
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      db.prepare("UPDATE attempts SET status = ?, reason = ?, message = ?, "
+                                 "exit_code = ?, signal = ?, finished_ms = ? WHERE id = ?",
+                                 "finish attempt"));
+  Status ran = stmt.bind(1, end.status)
+                   .bind(2, end.reason)
+                   .bind(3, end.message)
+                   .bind(4, end.exit_code)
+                   .bind(5, end.signal)
+                   .bind(6, now_ms())
+                   .bind(7, attempt_id)
+                   .run();
+  return updated_or_not_found(db, ran, "attempt", attempt_id);
+}
+
+// The (producer_attempt_id, output_name) unique index makes a second
+// registration a no-op; the existing row answers it.
+Result<int64_t> write_artifact(Database &db, const ArtifactRecord &artifact) {
+  {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("INSERT INTO artifacts (digest, kind, size_bytes, created_ms, "
+                                   "producer_attempt_id, step_id, output_name) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                   "add artifact " + artifact.digest));
+    stmt.bind(1, artifact.digest)
+        .bind(2, artifact.kind)
+        .bind(3, artifact.size_bytes)
+        .bind(4, artifact.created_ms != 0 ? artifact.created_ms : now_ms())
+        .bind_id(5, artifact.producer_attempt_id)
+        .bind_id(6, artifact.step_id);
+    if (artifact.output_name.empty()) {
+      stmt.bind_null(7);
+    } else {
+      stmt.bind(7, artifact.output_name);
+    }
+    RF_RETURN_IF_ERROR(stmt.run());
+    if (db.changes() > 0) return db.last_insert_rowid();
+  }
+  RF_ASSIGN_OR_RETURN(Statement existing,
+                      db.prepare("SELECT id, digest FROM artifacts WHERE producer_attempt_id = ? "
+                                 "AND output_name = ?",
+                                 "find registered artifact " + artifact.output_name));
+  existing.bind(1, artifact.producer_attempt_id).bind(2, artifact.output_name);
+  RF_ASSIGN_OR_RETURN(bool row, existing.step());
+  if (!row) return Status::error("storage_error", "add artifact " + artifact.digest + ": not stored");
+  if (existing.column_text(1) != artifact.digest) {
+    return Status::error("conflict", "attempt " + std::to_string(artifact.producer_attempt_id) +
+                                         " already registered output " + artifact.output_name +
+                                         " as " + existing.column_text(1) + ", not " +
+                                         artifact.digest);
+  }
+  return existing.column_int64(0);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string &data_dir) {
+  return open(data_dir, StoreOptions{});
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string &data_dir,
+                                           const StoreOptions &options) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec)
@@ -56,7 +170,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string &data_dir) {
 
   RF_ASSIGN_OR_RETURN(std::unique_ptr<Database> write_db,
                       Database::open(path, Database::Mode::kReadWrite));
-  RF_RETURN_IF_ERROR(configure(*write_db));
+  RF_RETURN_IF_ERROR(check_integrity(*write_db, path));
+  RF_RETURN_IF_ERROR(configure(*write_db, options));
   RF_ASSIGN_OR_RETURN(std::string journal,
                       write_db->query_text("PRAGMA journal_mode = WAL", "enable WAL"));
   if (journal != "wal") {
@@ -68,37 +183,44 @@ Result<std::unique_ptr<Store>> Store::open(const std::string &data_dir) {
   // query_only, so a bug cannot write behind the writer thread's back.
   RF_ASSIGN_OR_RETURN(std::unique_ptr<Database> read_db,
                       Database::open(path, Database::Mode::kReadWrite));
-  RF_RETURN_IF_ERROR(configure(*read_db));
+  RF_RETURN_IF_ERROR(configure(*read_db, options));
   RF_RETURN_IF_ERROR(read_db->exec("PRAGMA query_only = ON", "make reader query-only"));
-  return std::unique_ptr<Store>(new Store(path, std::move(write_db), std::move(read_db)));
+  return std::unique_ptr<Store>(
+      new Store(path, std::move(write_db), std::move(read_db), options.writer_limits));
 }
 
 Store::Store(std::string database_path, std::unique_ptr<Database> write_db,
-             std::unique_ptr<Database> read_db)
+             std::unique_ptr<Database> read_db, const WriterLimits &limits)
     : database_path_(std::move(database_path)),
       write_db_(std::move(write_db)),
-      writer_(std::make_unique<StoreWriter>(write_db_.get())),
+      writer_(std::make_unique<StoreWriter>(write_db_.get(), limits)),
       read_db_(std::move(read_db)) {}
 
 Store::~Store() = default;  // writer_ drains and joins before write_db_ closes
+
+uint64_t Store::failed_writes() const { return writer_->failed_writes(); }
+
+WriterStats Store::writer_stats() { return writer_->stats(); }
 
 void Store::flush() { writer_->flush(); }
 
 Result<int64_t> Store::create_run(const NewRun &run) {
   // The writer wraps the job in a savepoint, so a failure part-way (say a
   // duplicate step name) leaves no run row behind.
-  return writer_->run([&run](Database &db) -> Result<int64_t> {
+  const std::string tags = tags_of(run.workflow_json);
+  return writer_->run([&run, &tags](Database &db) -> Result<int64_t> {
     const int64_t now = now_ms();
     RF_ASSIGN_OR_RETURN(Statement insert_run,
                         db.prepare("INSERT INTO runs (name, status, workflow_json, params_json, "
-                                   "created_ms, message, submitted_by) "
-                                   "VALUES (?, 'queued', ?, ?, ?, '', ?)",
+                                   "created_ms, message, submitted_by, tags_json) "
+                                   "VALUES (?, 'queued', ?, ?, ?, '', ?, ?)",
                                    "insert run"));
     RF_RETURN_IF_ERROR(insert_run.bind(1, run.name)
                            .bind(2, run.workflow_json)
                            .bind(3, run.params_json)
                            .bind(4, now)
                            .bind(5, run.submitted_by)
+                           .bind(6, tags)
                            .run());
     const int64_t run_id = db.last_insert_rowid();
     for (const NewStep &step : run.steps) {
@@ -162,24 +284,9 @@ Status Store::set_run_status(int64_t run_id, const std::string &status,
 
 Status Store::set_step_status(int64_t step_id, const std::string &status, const std::string &reason,
                               const std::string &message) {
-  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
-    RF_ASSIGN_OR_RETURN(Statement stmt,
-                        db.prepare("UPDATE steps SET status = ?1, reason = ?2, message = ?3, "
-                                   "started_ms = CASE WHEN ?1 = 'running' AND started_ms IS "
-                                   "NULL THEN ?4 "
-                                   "ELSE started_ms END, "
-                                   "finished_ms = CASE WHEN ?5 THEN ?4 ELSE finished_ms END "
-                                   "WHERE id = ?6",
-                                   "set step status"));
-    Status ran = stmt.bind(1, status)
-                     .bind(2, reason)
-                     .bind(3, message)
-                     .bind(4, now_ms())
-                     .bind(5, is_terminal(status) ? 1 : 0)
-                     .bind(6, step_id)
-                     .run();
-    return updated_or_not_found(db, ran, "step", step_id);
-  }));
+  StepStatusChange change{status, reason, message};
+  return as_status(writer_->run(
+      [=](Database &db) -> Result<int64_t> { return write_step_status(db, step_id, change); }));
 }
 
 void Store::set_step_progress(int64_t step_id, double fraction, const std::string &message) {
@@ -232,21 +339,9 @@ Status Store::set_attempt_pids(int64_t attempt_id, const std::vector<int64_t> &p
 Status Store::finish_attempt(int64_t attempt_id, const std::string &status,
                              const std::string &reason, const std::string &message,
                              std::optional<int> exit_code, std::optional<int> signal) {
-  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
-    RF_ASSIGN_OR_RETURN(Statement stmt,
-                        db.prepare("UPDATE attempts SET status = ?, reason = ?, message = ?, "
-                                   "exit_code = ?, signal = ?, finished_ms = ? WHERE id = ?",
-                                   "finish attempt"));
-    Status ran = stmt.bind(1, status)
-                     .bind(2, reason)
-                     .bind(3, message)
-                     .bind(4, exit_code)
-                     .bind(5, signal)
-                     .bind(6, now_ms())
-                     .bind(7, attempt_id)
-                     .run();
-    return updated_or_not_found(db, ran, "attempt", attempt_id);
-  }));
+  AttemptEnd end{status, reason, message, exit_code, signal};
+  return as_status(writer_->run(
+      [=](Database &db) -> Result<int64_t> { return write_attempt_end(db, attempt_id, end); }));
 }
 
 void Store::append_logs(std::vector<LogRecord> logs) {
@@ -269,7 +364,7 @@ void Store::append_logs(std::vector<LogRecord> logs) {
         }
         return int64_t{0};
       },
-      "append " + std::to_string(shared->size()) + " logs");
+      "append " + std::to_string(shared->size()) + " logs", shared->size());
 }
 
 void Store::append_metrics(std::vector<MetricPoint> points) {
@@ -291,30 +386,12 @@ void Store::append_metrics(std::vector<MetricPoint> points) {
         }
         return int64_t{0};
       },
-      "append " + std::to_string(shared->size()) + " metrics");
+      "append " + std::to_string(shared->size()) + " metrics", shared->size());
 }
 
 Result<int64_t> Store::add_artifact(const ArtifactRecord &artifact) {
-  return writer_->run([artifact](Database &db) -> Result<int64_t> {
-    RF_ASSIGN_OR_RETURN(Statement stmt,
-                        db.prepare("INSERT INTO artifacts (digest, kind, size_bytes, created_ms, "
-                                   "producer_attempt_id, step_id, output_name) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                   "add artifact " + artifact.digest));
-    stmt.bind(1, artifact.digest)
-        .bind(2, artifact.kind)
-        .bind(3, artifact.size_bytes)
-        .bind(4, artifact.created_ms != 0 ? artifact.created_ms : now_ms())
-        .bind_id(5, artifact.producer_attempt_id)
-        .bind_id(6, artifact.step_id);
-    if (artifact.output_name.empty()) {
-      stmt.bind_null(7);
-    } else {
-      stmt.bind(7, artifact.output_name);
-    }
-    RF_RETURN_IF_ERROR(stmt.run());
-    return db.last_insert_rowid();
-  });
+  return writer_->run(
+      [artifact](Database &db) -> Result<int64_t> { return write_artifact(db, artifact); });
 }
 
 Status Store::add_attempt_input(int64_t attempt_id, const std::string &input_name,
@@ -364,6 +441,58 @@ Result<std::vector<int64_t>> Store::mark_lost_attempts() {
   });
   RF_RETURN_IF_ERROR(done.status());
   return std::move(*lost);
+}
+
+Result<std::vector<int64_t>> Store::finish_attempt_with_outputs(
+    int64_t attempt_id, const AttemptEnd &end, int64_t step_id, const StepStatusChange &step,
+    const std::vector<ArtifactRecord> &outputs) {
+  auto ids = std::make_shared<std::vector<int64_t>>();
+  Result<int64_t> done = writer_->run([=](Database &db) -> Result<int64_t> {
+    ids->clear();
+    RF_RETURN_IF_ERROR(write_attempt_end(db, attempt_id, end).status());
+    for (ArtifactRecord artifact : outputs) {
+      if (artifact.producer_attempt_id == 0) artifact.producer_attempt_id = attempt_id;
+      if (artifact.step_id == 0) artifact.step_id = step_id;
+      RF_ASSIGN_OR_RETURN(int64_t id, write_artifact(db, artifact));
+      ids->push_back(id);
+    }
+    RF_RETURN_IF_ERROR(write_step_status(db, step_id, step).status());
+    return int64_t{0};
+  });
+  RF_RETURN_IF_ERROR(done.status());
+  return std::move(*ids);
+}
+
+Status Store::requeue_steps(int64_t run_id, const std::vector<int64_t> &step_ids,
+                            const std::string &reason, const std::string &message) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    for (int64_t step_id : step_ids) {
+      RF_ASSIGN_OR_RETURN(Statement stmt,
+                          db.prepare("UPDATE steps SET status = 'queued', reason = ?, "
+                                     "message = ?, finished_ms = NULL, progress = 0, "
+                                     "progress_message = '' WHERE id = ? AND run_id = ?",
+                                     "requeue step"));
+      Status ran = stmt.bind(1, reason).bind(2, message).bind(3, step_id).bind(4, run_id).run();
+      RF_RETURN_IF_ERROR(updated_or_not_found(db, ran, "step", step_id).status());
+    }
+    RF_ASSIGN_OR_RETURN(Statement run,
+                        db.prepare("UPDATE runs SET status = 'running', message = ?, "
+                                   "started_ms = IFNULL(started_ms, ?), finished_ms = NULL, "
+                                   "cancel_requested = 0 WHERE id = ?",
+                                   "requeue run"));
+    Status ran = run.bind(1, message).bind(2, now_ms()).bind(3, run_id).run();
+    return updated_or_not_found(db, ran, "run", run_id);
+  }));
+}
+
+Status Store::record_cancel_request(int64_t run_id) {
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare("UPDATE runs SET cancel_requested = 1 WHERE id = ?",
+                                   "record cancel request"));
+    Status ran = stmt.bind(1, run_id).run();
+    return updated_or_not_found(db, ran, "run", run_id);
+  }));
 }
 
 }  // namespace radflow::storage

@@ -6,9 +6,17 @@
 // whatever is queued in one transaction. Methods returning Status or Result
 // block until their write committed, so a read on any thread afterwards sees
 // it. append_logs, append_metrics and set_step_progress return at once (their
-// failures are logged); flush() waits for them. Reads use a separate connection
-// guarded by a mutex; WAL mode gives them a consistent snapshot while the
-// writer works.
+// failures are logged and counted in failed_writes()); flush() waits for them.
+// They block their caller while the writer's queue is full (backpressure, see
+// StoreOptions). Reads use a separate connection guarded by a mutex; WAL mode
+// gives them a consistent snapshot while the writer works.
+//
+// Durability (Durability::kFull, the default): the writer connection runs with
+// synchronous=FULL, so once a blocking write returns OK its transaction is on
+// disk and survives power loss: accepted runs and every state transition.
+// Detached writes (logs, metrics, progress) are durable once flush() returns
+// or a later blocking write returned (batches commit in order). With kNormal a
+// power loss may roll back the last commits (never corrupts).
 //
 // Thread-safe: any thread may call any method. The destructor commits
 // everything queued before it returns. Errors: sqlite failures are
@@ -24,19 +32,36 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/artifact_store.h"
 #include "storage/records.h"
+#include "storage/store_writer.h"
 
 namespace radflow::storage {
 
 class Database;
-class StoreWriter;
+
+enum class Durability {
+  kFull,    // synchronous=FULL: a commit that returned survives power loss
+  kNormal,  // synchronous=NORMAL: the last commits may roll back on power loss
+};
+
+struct StoreOptions {
+  // How long a write waits for a lock another connection (say the sqlite3
+  // shell) holds before failing with storage_error.
+  int busy_timeout_ms = 10000;
+  Durability durability = Durability::kFull;
+  WriterLimits writer_limits;  // the writer queue's cap (backpressure)
+};
 
 class Store {
  public:
-  // Creates data_dir when missing, opens (creating) data_dir/radflow.db, sets
-  // WAL, synchronous=NORMAL, foreign keys and a busy timeout, and migrates the
-  // schema.
+  // Creates data_dir when missing, opens (creating) data_dir/radflow.db, runs
+  // PRAGMA quick_check (a damaged file is refused with a storage_error naming
+  // it and what to do), sets WAL, synchronous, foreign keys and the busy
+  // timeout, and migrates the schema.
   static Result<std::unique_ptr<Store>> open(const std::string &data_dir);
+  static Result<std::unique_ptr<Store>> open(const std::string &data_dir,
+                                             const StoreOptions &options);
   ~Store();
   Store(const Store &) = delete;
   Store &operator=(const Store &) = delete;
@@ -65,7 +90,10 @@ class Store {
   void append_logs(std::vector<LogRecord> logs);
   void append_metrics(std::vector<MetricPoint> points);
   // Returns the new artifact row's id (rows are per registration, digests
-  // repeat).
+  // repeat). An attempt registers each output name once: registering the same
+  // (producer_attempt_id, output_name) again with the same digest returns the
+  // existing row's id (crash recovery does this); with another digest it fails
+  // with "conflict".
   Result<int64_t> add_artifact(const ArtifactRecord &artifact);
   Status add_attempt_input(int64_t attempt_id, const std::string &input_name, int64_t artifact_id);
   Status put_plugin_descriptor(const std::string &sha256, const std::string &descriptor_json);
@@ -75,9 +103,60 @@ class Store {
   // Blocks until every write queued before the call has committed.
   void flush();
 
+  // ---- multi-row state changes, each ONE transaction (all or nothing) ----
+  // Ends an attempt (as finish_attempt), registers its outputs (as
+  // add_artifact; a record's producer_attempt_id and step_id default to
+  // attempt_id and step_id when 0) and sets its step's status (as
+  // set_step_status). Returns the artifact ids in the order of `outputs`.
+  Result<std::vector<int64_t>> finish_attempt_with_outputs(int64_t attempt_id,
+                                                           const AttemptEnd &end, int64_t step_id,
+                                                           const StepStatusChange &step,
+                                                           const std::vector<ArtifactRecord> &outputs);
+  // Retry / resume: every step in `step_ids` (all of run `run_id`, else
+  // not_found and nothing changes) becomes "queued" with `reason` and
+  // `message`, its finished_ms and progress cleared; the run becomes
+  // "running" with `message`, its finished_ms cleared and its cancel request
+  // withdrawn.
+  Status requeue_steps(int64_t run_id, const std::vector<int64_t> &step_ids,
+                       const std::string &reason, const std::string &message);
+  // Persists that the run was asked to cancel (RunRecord::cancel_requested),
+  // so a daemon restarted before the cancel finished still cancels it.
+  // Idempotent; not_found for an unknown run.
+  Status record_cancel_request(int64_t run_id);
+  Result<bool> run_cancel_requested(int64_t run_id);
+
+  // ---- deletion and retention ----
+  // Deletes a finished run: the run, its steps, step inputs, attempts, logs,
+  // metrics, attempt inputs and artifact rows, in one transaction. Refuses
+  // with "run_active" while it is queued or running; not_found when unknown.
+  // Never breaks another run: a step of another run served from the cache by
+  // one of this run's steps inherits that step's artifact rows (the lowest-id
+  // such step becomes their owner and loses its cached_from_step; the other
+  // cached steps point at it), and an artifact row another run's attempt read
+  // (attempt_inputs) is kept, detached (step and producer cleared). Stored
+  // blobs are not touched: collect_garbage() frees those no row references.
+  Result<DeleteReport> delete_run(int64_t run_id);
+  // Removes stored artifacts (data_dir/artifacts/sha256/...) whose digest no
+  // artifact row holds, and staging leftovers, when older than min_age_ms.
+  // kDryRun reports what would go and removes nothing. Safe while the daemon
+  // runs (put() refreshes a blob it reuses, so a fresh one is never taken).
+  Result<GcReport> collect_garbage(ArtifactStore &artifacts, GcMode mode,
+                                   int64_t min_age_ms = kGcGraceMs);
+  // Deletes log lines older than `older_than_ms` (ts_ms, ms since the epoch)
+  // of runs that are not queued or running. Returns how many went.
+  Result<int64_t> prune_logs(int64_t older_than_ms);
+
+  // ---- writer health ----
+  // Detached writes (append_logs, append_metrics, set_step_progress) that
+  // failed since open; each was also logged.
+  uint64_t failed_writes() const;
+  // Queue depth, high-water marks and counters of the writer.
+  WriterStats writer_stats();
+
   // ---- reads ----
   Result<RunRecord> get_run(int64_t run_id);
-  // Newest first. An empty `status` lists every run.
+  // Newest first. An empty `status` lists every run. Summaries: workflow_json
+  // is left empty (get_run reads it); tags_json is filled.
   Result<std::vector<RunRecord>> list_runs(const std::optional<std::string> &status, int limit,
                                            int offset);
   Result<int64_t> count_runs(const std::optional<std::string> &status);
@@ -97,6 +176,13 @@ class Store {
   Result<std::vector<LogRecord>> logs_of_step(int64_t step_id, int64_t after_log_id, int limit);
   // Ordered by name, then iteration.
   Result<std::vector<MetricPoint>> metrics_of_step(int64_t step_id);
+  // The step's metric curves, downsampled in SQL: per name, ordered by
+  // iteration, at most max_points points evenly strided over the series with
+  // the first and last kept (index k * (n - 1) / (max_points - 1)); every
+  // point when max_points < 2 or the series is short. Ordered by name, then
+  // iteration. not_found when `attempts` names an attempt the step lacks.
+  Result<std::vector<MetricPoint>> metric_series(int64_t step_id, const AttemptSelector &attempts,
+                                                 int max_points);
   // The step's outputs: artifacts registered by the step itself or, for a
   // cached step, by the step it was served from; per output name the latest
   // registration. Ordered by output name.
@@ -109,7 +195,9 @@ class Store {
 
  private:
   Store(std::string database_path, std::unique_ptr<Database> write_db,
-        std::unique_ptr<Database> read_db);
+        std::unique_ptr<Database> read_db, const WriterLimits &limits);
+  // The distinct digests artifact rows hold.
+  Result<std::vector<std::string>> referenced_digests();
 
   std::string database_path_;
   std::unique_ptr<Database> write_db_;  // used only by writer_'s thread

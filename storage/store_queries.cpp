@@ -30,7 +30,12 @@ Result<std::vector<T>> collect(Statement &stmt,
 const char *const kRunColumns =
     "SELECT id, name, status, workflow_json, params_json, created_ms, "
     "started_ms, finished_ms, "
-    "message, submitted_by FROM runs ";
+    "message, submitted_by, tags_json, cancel_requested FROM runs ";
+// Run lists leave the submitted workflow (the largest column) unread.
+const char *const kRunSummaryColumns =
+    "SELECT id, name, status, '' AS workflow_json, params_json, created_ms, "
+    "started_ms, finished_ms, "
+    "message, submitted_by, tags_json, cancel_requested FROM runs ";
 
 RunRecord read_run(const Statement &s) {
   RunRecord run;
@@ -44,6 +49,8 @@ RunRecord read_run(const Statement &s) {
   run.finished_ms = s.column_int64(7);
   run.message = s.column_text(8);
   run.submitted_by = s.column_text(9);
+  run.tags_json = s.column_text(10);
+  run.cancel_requested = s.column_int64(11) != 0;
   return run;
 }
 
@@ -110,6 +117,11 @@ AttemptRecord read_attempt(const Statement &s) {
   return attempt;
 }
 
+MetricPoint read_metric(const Statement &s) {
+  return MetricPoint{s.column_int64(0), s.column_int64(1), s.column_text(2), s.column_int64(3),
+                     s.column_double(4)};  // NULL (a stored NaN) reads back as NaN
+}
+
 const char *const kArtifactColumns =
     "SELECT id, digest, kind, size_bytes, created_ms, producer_attempt_id, "
     "step_id, output_name "
@@ -169,7 +181,7 @@ Result<RunRecord> Store::get_run(int64_t run_id) {
 Result<std::vector<RunRecord>> Store::list_runs(const std::optional<std::string> &status, int limit,
                                                 int offset) {
   std::lock_guard<std::mutex> lock(read_mu_);
-  RF_ASSIGN_OR_RETURN(Statement stmt, read_db_->prepare(std::string(kRunColumns) +
+  RF_ASSIGN_OR_RETURN(Statement stmt, read_db_->prepare(std::string(kRunSummaryColumns) +
                                                             "WHERE (?1 IS NULL OR status = ?1) "
                                                             "ORDER BY id DESC LIMIT ?2 OFFSET ?3",
                                                         "list runs"));
@@ -292,10 +304,67 @@ Result<std::vector<MetricPoint>> Store::metrics_of_step(int64_t step_id) {
                                         "ORDER BY name, iteration, rowid",
                                         "read metrics of step"));
   stmt.bind(1, step_id);
-  return collect<MetricPoint>(stmt, [](const Statement &s) {
-    return MetricPoint{s.column_int64(0), s.column_int64(1), s.column_text(2), s.column_int64(3),
-                       s.column_double(4)};  // NULL (a stored NaN) reads back as NaN
-  });
+  return collect<MetricPoint>(stmt, read_metric);
+}
+
+Result<std::vector<MetricPoint>> Store::metric_series(int64_t step_id,
+                                                     const AttemptSelector &attempts,
+                                                     int max_points) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  int64_t attempt_id = 0;
+  if (attempts.kind == AttemptSelector::Kind::kNumber) {
+    RF_ASSIGN_OR_RETURN(Statement find,
+                        read_db_->prepare("SELECT id FROM attempts WHERE step_id = ? AND "
+                                          "number = ?",
+                                          "find attempt of step"));
+    find.bind(1, step_id).bind(2, attempts.number);
+    RF_ASSIGN_OR_RETURN(bool row, find.step());
+    if (!row) {
+      return Status::error("not_found", "step " + std::to_string(step_id) + " has no attempt " +
+                                            std::to_string(attempts.number));
+    }
+    attempt_id = find.column_int64(0);
+  }
+  // ?2 selects the attempt: 0 latest, 1 all, 2 attempt id ?3. Row i (0-based)
+  // of a series of n is kept when some k gives i = floor(k (n-1) / (m-1)):
+  // the smallest k reaching i is ceil(i (m-1) / (n-1)), all in integers.
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db_->prepare(
+          "WITH picked AS (SELECT rowid AS r, step_id, attempt_id, name, iteration, value "
+          "  FROM metrics WHERE step_id = ?1 AND ("
+          "    ?2 = 1 OR (?2 = 2 AND attempt_id = ?3) OR (?2 = 0 AND IFNULL(attempt_id, 0) = "
+          "      (SELECT IFNULL(MAX(attempt_id), 0) FROM metrics WHERE step_id = ?1)))), "
+          "numbered AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY name ORDER BY iteration, r) "
+          "  - 1 AS i, COUNT(*) OVER (PARTITION BY name) AS n FROM picked) "
+          "SELECT step_id, attempt_id, name, iteration, value FROM numbered "
+          "WHERE ?4 < 2 OR n <= ?4 OR ((i * (?4 - 1) + n - 2) / (n - 1)) * (n - 1) / (?4 - 1) = i "
+          "ORDER BY name, i",
+          "read metric series of step"));
+  const int mode = attempts.kind == AttemptSelector::Kind::kLatest ? 0
+                   : attempts.kind == AttemptSelector::Kind::kAll  ? 1
+                                                                    : 2;
+  stmt.bind(1, step_id).bind(2, mode).bind(3, attempt_id).bind(4, max_points);
+  return collect<MetricPoint>(stmt, read_metric);
+}
+
+Result<bool> Store::run_cancel_requested(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare("SELECT cancel_requested FROM runs WHERE id = ?",
+                                        "read cancel request"));
+  stmt.bind(1, run_id);
+  RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+  if (!row) return not_found("run", run_id);
+  return stmt.column_int64(0) != 0;
+}
+
+Result<std::vector<std::string>> Store::referenced_digests() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare("SELECT DISTINCT digest FROM artifacts ORDER BY digest",
+                                        "read referenced digests"));
+  return collect<std::string>(stmt, [](const Statement &s) { return s.column_text(0); });
 }
 
 Result<std::vector<ArtifactRecord>> Store::outputs_of_step(int64_t step_id) {

@@ -2,11 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace radflow::storage {
 
-StoreWriter::StoreWriter(Database *db) : db_(db) {
+StoreWriter::StoreWriter(Database *db, WriterLimits limits) : db_(db), limits_(limits) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -19,23 +20,53 @@ StoreWriter::~StoreWriter() {
   thread_.join();
 }
 
+void StoreWriter::enqueue_locked(Pending pending) {
+  queued_rows_ += pending.rows;
+  queue_.push_back(std::move(pending));
+  peak_jobs_ = std::max(peak_jobs_, queue_.size());
+  peak_rows_ = std::max(peak_rows_, queued_rows_);
+}
+
 std::future<Result<int64_t>> StoreWriter::submit(Job job) {
   auto done = std::make_shared<std::promise<Result<int64_t>>>();
   std::future<Result<int64_t>> future = done->get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Pending{std::move(job), std::move(done), {}});
+    enqueue_locked(Pending{std::move(job), std::move(done), {}, 1});
   }
   wake_.notify_one();
   return future;
 }
 
-void StoreWriter::submit_detached(Job job, std::string purpose) {
+void StoreWriter::submit_detached(Job job, std::string purpose, size_t rows) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Pending{std::move(job), nullptr, std::move(purpose)});
+    std::unique_lock<std::mutex> lock(mu_);
+    auto has_room = [&] {
+      // An empty queue admits anything, so one oversized job cannot wait forever.
+      return queue_.empty() || (queue_.size() < limits_.max_queued_jobs &&
+                                queued_rows_ + rows <= limits_.max_queued_rows);
+    };
+    if (!has_room()) {
+      ++producer_waits_;
+      wake_.notify_one();
+      room_.wait(lock, has_room);
+    }
+    enqueue_locked(Pending{std::move(job), nullptr, std::move(purpose), rows});
   }
   wake_.notify_one();
+}
+
+WriterStats StoreWriter::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  WriterStats stats;
+  stats.queued_jobs = queue_.size();
+  stats.queued_rows = queued_rows_;
+  stats.peak_queued_jobs = peak_jobs_;
+  stats.peak_queued_rows = peak_rows_;
+  stats.producer_waits = producer_waits_;
+  stats.batches_committed = batches_committed_.load();
+  stats.failed_writes = failed_writes_.load();
+  return stats;
 }
 
 void StoreWriter::flush() {
@@ -53,7 +84,9 @@ void StoreWriter::loop() {
       if (queue_.empty()) return;  // stopping, and nothing is left to drain
       batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();
+      queued_rows_ = 0;
     }
+    room_.notify_all();
     run_batch(batch);
     batch.clear();
   }
@@ -88,6 +121,7 @@ void StoreWriter::run_batch(std::vector<Pending> &batch) {
     if (batch[i].done) {
       batch[i].done->set_value(std::move(result));
     } else if (!result.ok()) {
+      failed_writes_.fetch_add(1);
       spdlog::error("storage: {} failed: {}", batch[i].purpose, result.status().to_string());
     }
   }

@@ -18,11 +18,9 @@ nlohmann::json time_or_null(int64_t ms) { return ms > 0 ? nlohmann::json(ms) : n
 
 nlohmann::json run_summary_json(const storage::RunRecord& run) {
   int64_t end = run.finished_ms > 0 ? run.finished_ms : 0;
-  nlohmann::json tags = nlohmann::json::array();
-  auto workflow = nlohmann::json::parse(run.workflow_json, nullptr, false);
-  if (workflow.is_object() && workflow.contains("tags") && workflow["tags"].is_array()) {
-    tags = workflow["tags"];
-  }
+  // Tags have their own column: run lists do not read the workflow.
+  nlohmann::json tags = nlohmann::json::parse(run.tags_json, nullptr, false);
+  if (!tags.is_array()) tags = nlohmann::json::array();
   return {
       {"submitted_by", run.submitted_by},
       {"tags", tags},

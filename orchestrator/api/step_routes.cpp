@@ -82,30 +82,24 @@ void ApiServer::add_step_routes() {
     if (!step.ok()) return reply_status(res, step.status());
     auto max_points = query_int(req, res, "max_points", 0, 1000000);
     if (!max_points) return;
-    auto points = ctx_.store->metrics_of_step(step->id);
-    if (!points.ok()) return reply_status(res, points.status());
     // A retried step's attempts each start their curves again: serve one attempt's
     // (the latest by default, ?attempt=N for another, ?attempt=all for every point).
+    // The store downsamples in SQL, so a long run's curve never loads whole.
     const std::string which = req.has_param("attempt") ? req.get_param_value("attempt") : "";
-    if (which != "all") {
-      int64_t attempt_id = 0;
-      if (which.empty()) {
-        for (const auto& p : *points) attempt_id = std::max(attempt_id, p.attempt_id);
-      } else {
-        auto attempts = ctx_.store->attempts_of_step(step->id);
-        if (!attempts.ok()) return reply_status(res, attempts.status());
-        for (const auto& a : *attempts) {
-          if (std::to_string(a.number) == which) attempt_id = a.id;
-        }
-        if (attempt_id == 0) {
-          return http::reply_errors(res, 404, {{"not_found", "step " + step->name +
-                                                                 " has no attempt " + which, "?attempt"}});
-        }
-      }
-      points->erase(std::remove_if(points->begin(), points->end(),
-                                   [&](const auto& p) { return p.attempt_id != attempt_id; }),
-                    points->end());
+    auto selector = storage::AttemptSelector::latest();
+    if (which == "all") {
+      selector = storage::AttemptSelector::all();
+    } else if (!which.empty()) {
+      const int number = std::atoi(which.c_str());
+      selector = storage::AttemptSelector::attempt(std::to_string(number) == which ? number : 0);
     }
+    auto points = ctx_.store->metric_series(step->id, selector, static_cast<int>(*max_points));
+    if (!points.ok() && selector.kind == storage::AttemptSelector::Kind::kNumber &&
+        points.status().code() == "not_found") {
+      return http::reply_errors(
+          res, 404, {{"not_found", "step " + step->name + " has no attempt " + which, "?attempt"}});
+    }
+    if (!points.ok()) return reply_status(res, points.status());
     reply_json(res, 200, metric_series_json(*points, static_cast<size_t>(*max_points)));
   });
 

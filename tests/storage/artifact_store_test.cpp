@@ -18,16 +18,7 @@ using testing::read_file;
 using testing::TempDir;
 using testing::write_file;
 
-class ArtifactStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto opened = ArtifactStore::open(dir_.sub("data"));
-    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
-    store_ = std::move(*opened);
-  }
-  TempDir dir_;
-  std::unique_ptr<ArtifactStore> store_;
-};
+using ArtifactStoreTest = testing::ArtifactStoreFixture;
 
 TEST_F(ArtifactStoreTest, FileIsMovedUnderItsDigestAndMadeReadOnly) {
   write_file(dir_.sub("out.bin"), "weights");

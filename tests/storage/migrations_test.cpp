@@ -90,3 +90,66 @@ TEST(Migrations, OpenFailsAsStorageErrorOnUnusablePath) {
 
 }  // namespace
 }  // namespace radflow::storage
+
+namespace radflow::storage {
+namespace {
+
+// A version-3 database with the duplicates old builds could write.
+TEST(Migrations, UniqueConstraintsKeepLowestIdAndMoveReferences) {
+  TempDir dir;
+  const std::string path = dir.sub("radflow.db");
+  {
+    auto db = Database::open(path, Database::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(migrate_to(**db, 3).ok());
+    ASSERT_TRUE((*db)->exec(R"sql(
+INSERT INTO runs (id, name, status, workflow_json, params_json, created_ms)
+  VALUES (1, 'r', 'succeeded', '{"tags":["a","b"]}', '{}', 1),
+         (2, 'plain', 'failed', 'not json', '{}', 1);
+INSERT INTO steps (id, run_id, name, plugin, plugin_version, params_json, resources_json,
+                   retries, timeout_s, cache, priority, position, status)
+  VALUES (10, 1, 's', 'p', '1', '{}', '{}', 0, 0, 1, 0, 0, 'succeeded');
+INSERT INTO attempts (id, step_id, number, status, started_ms)
+  VALUES (100, 10, 1, 'lost', 1), (101, 10, 1, 'succeeded', 1), (102, 10, 2, 'succeeded', 1);
+INSERT INTO logs (step_id, attempt_id, ts_ms, level, stream, message)
+  VALUES (10, 101, 1, 'info', 'plugin', 'from the duplicate');
+INSERT INTO metrics (step_id, attempt_id, name, iteration, value) VALUES (10, 101, 'loss', 0, 1);
+INSERT INTO artifacts (id, digest, kind, size_bytes, created_ms, producer_attempt_id, step_id,
+                       output_name)
+  VALUES (1000, 'd1', 'file', 1, 1, 101, 10, 'model'),
+         (1001, 'd1', 'file', 1, 1, 100, 10, 'model'),
+         (1002, 'd2', 'file', 1, 1, 102, 10, 'model');
+INSERT INTO attempt_inputs (attempt_id, input_name, artifact_id)
+  VALUES (102, 'x', 1001), (101, 'y', 1000);
+)sql",
+                            "seed duplicates")
+                    .ok());
+  }
+  auto store = Store::open(dir.path());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto attempts = (*store)->attempts_of_step(10);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].id, 100);  // the lowest id of number 1 stays
+  EXPECT_EQ((*attempts)[1].id, 102);
+  auto logs = (*store)->logs_of_step(10, 0, 10);
+  ASSERT_EQ(logs->size(), 1u);
+  EXPECT_EQ((*logs)[0].attempt_id, 100);  // moved, not lost
+  EXPECT_EQ((*store)->metrics_of_step(10)->at(0).attempt_id, 100);
+  // 1000 and 1001 were both attempt 1's "model" once 101 folded into 100.
+  EXPECT_EQ((*store)->get_artifact(1001).status().code(), "not_found");
+  EXPECT_EQ((*store)->get_artifact(1000)->producer_attempt_id, 100);
+  auto inputs = (*store)->inputs_of_attempt(102);
+  ASSERT_EQ(inputs->size(), 1u);
+  EXPECT_EQ((*inputs)[0].artifact.id, 1000);
+  EXPECT_EQ((*store)->inputs_of_attempt(100)->size(), 1u);  // 101's input moved over
+  // The constraints hold from now on.
+  EXPECT_FALSE((*store)->create_attempt(10, 2, "").ok());
+  // Tags were copied out of the submitted workflow.
+  EXPECT_EQ((*store)->get_run(1)->tags_json, R"(["a","b"])");
+  EXPECT_EQ((*store)->get_run(2)->tags_json, "[]");
+  EXPECT_FALSE((*store)->get_run(1)->cancel_requested);
+}
+
+}  // namespace
+}  // namespace radflow::storage

@@ -2,30 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
+#include <atomic>
 #include <thread>
 #include <vector>
 
 #include "storage/store.h"
 #include "tests/storage/temp_dir.h"
+#include "tests/storage/test_runs.h"
 
 namespace radflow::storage {
 namespace {
 
+using testing::make_step;
 using testing::TempDir;
-
-int64_t make_step(Store &store) {
-  NewRun run;
-  run.name = "logs";
-  run.workflow_json = "{}";
-  NewStep step;
-  step.name = "s";
-  step.plugin = "p";
-  step.plugin_version = "1";
-  run.steps.push_back(step);
-  auto run_id = store.create_run(run);
-  EXPECT_TRUE(run_id.ok());
-  return store.find_step(*run_id, "s")->id;
-}
 
 TEST(StoreWriter, ManyThreadsAppendLogsExactlyOnceInOrder) {
   TempDir dir;
@@ -165,6 +156,98 @@ TEST(StoreWriter, DestructorCommitsQueuedFireAndForgetWrites) {
   auto metrics = (*store)->metrics_of_step(step);
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(metrics->size(), 100u);
+}
+
+
+// Another connection holding the write lock past the busy timeout: blocking
+// writes fail with storage_error, detached ones are counted; both recover.
+TEST(StoreWriter, BusyDatabaseFailsVisibly) {
+  TempDir dir;
+  StoreOptions options;
+  options.busy_timeout_ms = 50;
+  auto store = Store::open(dir.path(), options);
+  ASSERT_TRUE(store.ok());
+  const int64_t step = make_step(**store);
+  const int64_t run = (*store)->get_step(step)->run_id;
+  sqlite3 *other = nullptr;
+  ASSERT_EQ(sqlite3_open((*store)->database_path().c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  Status blocked = (*store)->set_run_status(run, "running", "");
+  EXPECT_EQ(blocked.code(), "storage_error");
+  EXPECT_NE(blocked.message().find("locked"), std::string::npos) << blocked.message();
+  EXPECT_EQ((*store)->failed_writes(), 0u);
+  (*store)->append_logs({LogRecord{0, step, 0, 1, "info", "stdout", "lost?"}});
+  (*store)->append_metrics({MetricPoint{step, 0, "loss", 0, 1.0}});
+  (*store)->flush();
+  EXPECT_EQ((*store)->failed_writes(), 2u);
+
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_TRUE((*store)->set_run_status(run, "running", "").ok());
+  (*store)->append_logs({LogRecord{0, step, 0, 1, "info", "stdout", "kept"}});
+  (*store)->flush();
+  EXPECT_EQ((*store)->logs_of_step(step, 0, 10)->size(), 1u);
+  EXPECT_EQ((*store)->failed_writes(), 2u);
+}
+
+// A producer faster than the commits: it waits for room instead of growing the
+// queue past the cap, nothing is dropped, and a blocking write queued while the
+// queue is full still goes through.
+TEST(StoreWriter, FullQueueBlocksProducersWithoutDroppingRows) {
+  TempDir dir;
+  auto db = Database::open(dir.sub("q.db"), Database::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->exec("CREATE TABLE t (v INTEGER)", "create").ok());
+  constexpr size_t kCapRows = 500;
+  constexpr int kJobs = 400, kRowsPerJob = 10;
+  {
+    StoreWriter writer(db->get(), WriterLimits{1000, kCapRows});
+    std::promise<void> gate;
+    std::shared_future<void> opened = gate.get_future().share();
+    auto held = writer.submit([opened](Database &) -> Result<int64_t> {
+      opened.wait();
+      return int64_t{0};
+    });
+    while (writer.stats().queued_jobs != 0) std::this_thread::yield();  // gate job taken
+    std::atomic<int> submitted{0};
+    std::thread producer([&] {
+      for (int j = 0; j < kJobs; ++j) {
+        writer.submit_detached(
+            [j](Database &d) -> Result<int64_t> {
+              for (int r = 0; r < kRowsPerJob; ++r) {
+                RF_RETURN_IF_ERROR(d.exec(
+                    "INSERT INTO t (v) VALUES (" + std::to_string(j * kRowsPerJob + r) + ")",
+                    "insert"));
+              }
+              return int64_t{0};
+            },
+            "insert rows", kRowsPerJob);
+        submitted.fetch_add(1);
+      }
+    });
+    // The producer fills the queue to the cap and waits there.
+    while (writer.stats().producer_waits == 0) std::this_thread::yield();
+    WriterStats full = writer.stats();
+    EXPECT_EQ(full.queued_rows, kCapRows);
+    EXPECT_EQ(submitted.load(), static_cast<int>(kCapRows / kRowsPerJob));
+    auto urgent = writer.submit([](Database &d) -> Result<int64_t> {
+      RF_RETURN_IF_ERROR(d.exec("INSERT INTO t (v) VALUES (-1)", "urgent"));
+      return int64_t{7};
+    });
+    gate.set_value();
+    EXPECT_EQ(*urgent.get(), 7);
+    producer.join();
+    writer.flush();
+    EXPECT_TRUE(held.get().ok());
+    WriterStats end = writer.stats();
+    EXPECT_LE(end.peak_queued_rows, kCapRows + 1);  // + the urgent blocking write
+    EXPECT_EQ(end.failed_writes, 0u);
+    EXPECT_EQ(end.queued_jobs, 0u);
+  }
+  EXPECT_EQ(*(*db)->query_int64("SELECT COUNT(*) FROM t", "count"), kJobs * kRowsPerJob + 1);
+  EXPECT_EQ(*(*db)->query_int64("SELECT COUNT(DISTINCT v) FROM t", "distinct"),
+            kJobs * kRowsPerJob + 1);
 }
 
 }  // namespace
