@@ -1,6 +1,8 @@
 #include "orchestrator/executor/attempt.h"
 
 #include "orchestrator/executor/attempt_recovery.h"
+#include "orchestrator/executor/process_tree.h"
+#include "orchestrator/executor/rank_output.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -8,11 +10,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cmath>
-#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 
 namespace radflow {
 namespace {
@@ -20,50 +19,32 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-constexpr size_t kStderrTailLines = 20;
-constexpr size_t kMaxLineBytes = 64 * 1024;  // longer lines are split
 // After every rank has exited, how long pipes held open by grandchildren may keep
 // the attempt from finishing.
 constexpr auto kDrainAfterExit = std::chrono::milliseconds(1500);
+// How long stopping a worker's descendants may take before the monitor moves on.
+constexpr auto kKillDescendantsTimeout = std::chrono::milliseconds(2000);
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+std::string absolute_path(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  return ec ? path : absolute.lexically_normal().string();
 }
 
-double number_or_nan(const nlohmann::json& value) {
-  if (value.is_number()) return value.get<double>();
-  if (value.is_string()) {
-    const auto& text = value.get_ref<const std::string&>();
-    if (text == "inf") return std::numeric_limits<double>::infinity();
-    if (text == "-inf") return -std::numeric_limits<double>::infinity();
-  }
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
-// What one rank said and how it ended, gathered by the monitor.
-struct RankState {
-  std::string pending[3];  // partial lines of stdout, stderr, events
-  std::deque<std::string> stderr_tail;
-  std::optional<nlohmann::json> end_event;
-  std::map<std::string, std::string> outputs;
-};
-
-bool rank_failed(const ChildProcess& child, const RankState& state) {
+bool rank_failed(const ChildProcess& child, const RankOutput& output) {
   auto exit = child.exit_info();
   if (!exit) return false;
   if (exit->signal != 0 || exit->exit_code != 0) return true;
-  return !state.end_event || state.end_event->value("status", "") != "succeeded";
+  return !output.end_event() || output.end_event()->status != "succeeded";
 }
 
-AttemptOutcome outcome_of_rank(int rank, const ChildProcess& child, const RankState& state) {
+AttemptOutcome outcome_of_rank(int rank, const ChildProcess& child, const RankOutput& output) {
   AttemptOutcome out;
   const ExitInfo exit = child.exit_info().value_or(ExitInfo{});
   out.exit_code = exit.exit_code;
   out.signal = exit.signal;
-  std::string tail;
-  for (const auto& line : state.stderr_tail) tail += "\n  " + line;
+  const std::string tail = output.stderr_tail();
   if (exit.signal != 0) {
     out.status = "failed";
     out.reason = exit.signal == SIGABRT ? "aborted" : exit.signal == SIGKILL ? "killed" : "crashed";
@@ -71,10 +52,10 @@ AttemptOutcome outcome_of_rank(int rank, const ChildProcess& child, const RankSt
                   signal_name(exit.signal);
     if (exit.signal == SIGKILL) out.message += " (out of memory, or killed from outside)";
     if (!tail.empty()) out.message += "; last stderr lines:" + tail;
-  } else if (state.end_event) {
-    out.status = state.end_event->value("status", "failed");
-    out.reason = state.end_event->value("reason", "worker_exited");
-    out.message = state.end_event->value("message", "");
+  } else if (const auto& end = output.end_event()) {
+    out.status = end->status;
+    out.reason = end->reason;
+    out.message = end->message;
   } else {
     out.status = "failed";
     out.reason = "worker_exited";
@@ -82,7 +63,7 @@ AttemptOutcome outcome_of_rank(int rank, const ChildProcess& child, const RankSt
                   std::to_string(exit.exit_code) + " without reporting a result";
     if (!tail.empty()) out.message += "; last stderr lines:" + tail;
   }
-  out.outputs = state.outputs;
+  out.outputs = output.outputs();
   return out;
 }
 
@@ -99,6 +80,12 @@ RunningAttempt::~RunningAttempt() {
 Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch launch,
                                                                AttemptSink* sink) {
   RF_CHECK(launch.ranks >= 1, "an attempt needs at least one rank");
+  // The workers run in the attempt folder: relative paths would point elsewhere there.
+  for (std::string* path : {&launch.worker_path, &launch.plugin_path, &launch.plugin_dir,
+                            &launch.attempt_dir}) {
+    *path = absolute_path(*path);
+  }
+  for (auto& [name, path] : launch.inputs) path = absolute_path(path);
   std::error_code ec;
   const fs::path dir(launch.attempt_dir);
   fs::create_directories(dir / "outputs", ec);
@@ -141,6 +128,8 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
     }
     ProcessSpec process;
     process.argv = {l.worker_path, "--attempt", spec_path.string()};
+    process.working_dir = dir.string();
+    process.env_passthrough = l.env_passthrough;
     process.env_set = l.env;
     process.env_set["RANK"] = std::to_string(rank);
     process.env_set["LOCAL_RANK"] = std::to_string(rank);
@@ -185,7 +174,8 @@ AttemptOutcome RunningAttempt::wait() {
 
 void RunningAttempt::monitor() {
   const int world = static_cast<int>(ranks_.size());
-  std::vector<RankState> states(world);
+  std::vector<RankOutput> states;
+  for (int r = 0; r < world; ++r) states.emplace_back(r);
   const auto started = Clock::now();
   std::optional<Clock::time_point> deadline;
   if (launch_.timeout_s > 0) {
@@ -199,57 +189,19 @@ void RunningAttempt::monitor() {
   const auto grace = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(launch_.grace_s));
 
-  std::vector<AttemptLogLine> logs;
-  std::vector<AttemptMetric> metrics;
-  std::optional<std::pair<double, std::string>> progress;
-
-  auto handle_line = [&](int rank, int stream, std::string line) {
-    if (stream == 2) {
-      nlohmann::json event = nlohmann::json::parse(line, nullptr, false);
-      if (event.is_discarded() || !event.is_object()) {
-        logs.push_back({rank, now_ms(), "warning", "radflow", "unparseable worker event: " + line});
-        return;
-      }
-      const std::string type = event.value("type", "");
-      if (type == "log") {
-        logs.push_back({rank, event.value("ts_ms", now_ms()), event.value("level", "info"),
-                        "plugin", event.value("message", "")});
-      } else if (type == "metric") {
-        metrics.push_back({rank, event.value("name", ""), event.value("iteration", int64_t{0}),
-                           number_or_nan(event.contains("value") ? event["value"] : nullptr)});
-      } else if (type == "progress" && rank == 0) {
-        progress = std::make_pair(event.value("fraction", 0.0), event.value("message", ""));
-      } else if (type == "output") {
-        states[rank].outputs[event.value("name", "")] = event.value("path", "");
-      } else if (type == "end") {
-        states[rank].end_event = std::move(event);
-      }
-      return;
-    }
-    if (stream == 1) {
-      states[rank].stderr_tail.push_back(line);
-      if (states[rank].stderr_tail.size() > kStderrTailLines) states[rank].stderr_tail.pop_front();
-    }
-    logs.push_back({rank, now_ms(), stream == 1 ? "warning" : "info",
-                    stream == 1 ? "stderr" : "stdout", std::move(line)});
-  };
-
-  auto split_lines = [&](int rank, int stream, bool eof) {
-    std::string& pending = states[rank].pending[stream];
-    size_t start = 0;
-    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-      handle_line(rank, stream, pending.substr(start, nl - start));
-    }
-    pending.erase(0, start);
-    if (pending.size() > kMaxLineBytes || (eof && !pending.empty())) {
-      handle_line(rank, stream, std::move(pending));
-      pending.clear();
-    }
-  };
+  SinkBatch batch;
 
   auto signal_all = [&](int sig) {
     for (auto& child : ranks_) {
       if (!child.exit_info()) child.signal_group(sig);
+    }
+  };
+  // A descendant that called setsid() is out of the group; radflow-worker is a child
+  // subreaper, so while it lives every descendant is still in its tree.
+  auto kill_everything = [&] {
+    for (auto& child : ranks_) {
+      if (!child.exit_info()) kill_descendants(child.pid(), kKillDescendantsTimeout);
+      child.signal_group(SIGKILL);
     }
   };
   auto begin_stop = [&](std::string reason) {
@@ -261,14 +213,14 @@ void RunningAttempt::monitor() {
   char buffer[1 << 16];
   while (true) {
     std::vector<pollfd> fds;
-    std::vector<std::pair<int, int>> owners;  // (rank, stream) per pollfd
+    std::vector<std::pair<int, WorkerStream>> owners;  // per pollfd
     for (int r = 0; r < world; ++r) {
       const int stream_fds[3] = {ranks_[r].stdout_fd(), ranks_[r].stderr_fd(),
                                  ranks_[r].events_fd()};
       for (int s = 0; s < 3; ++s) {
         if (stream_fds[s] >= 0) {
           fds.push_back({stream_fds[s], POLLIN, 0});
-          owners.emplace_back(r, s);
+          owners.emplace_back(r, static_cast<WorkerStream>(s));
         }
       }
     }
@@ -282,10 +234,9 @@ void RunningAttempt::monitor() {
       auto [rank, stream] = owners[i];
       ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
       if (n > 0) {
-        states[rank].pending[stream].append(buffer, static_cast<size_t>(n));
-        split_lines(rank, stream, false);
+        states[rank].append(stream, std::string_view(buffer, static_cast<size_t>(n)), &batch);
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        split_lines(rank, stream, true);
+        states[rank].finish(stream, &batch);
         ranks_[rank].close_fd(fds[i].fd);
       }
     }
@@ -311,18 +262,16 @@ void RunningAttempt::monitor() {
       }
     }
     if (kill_at && now >= *kill_at) {
-      signal_all(SIGKILL);
+      kill_everything();
       kill_at.reset();
     }
 
     if (sink_ != nullptr) {
-      if (!logs.empty()) sink_->on_logs(std::move(logs));
-      if (!metrics.empty()) sink_->on_metrics(std::move(metrics));
-      if (progress) sink_->on_progress(progress->first, progress->second);
+      if (!batch.logs.empty()) sink_->on_logs(std::move(batch.logs));
+      if (!batch.metrics.empty()) sink_->on_metrics(std::move(batch.metrics));
+      if (batch.progress) sink_->on_progress(batch.progress->first, batch.progress->second);
     }
-    logs.clear();
-    metrics.clear();
-    progress.reset();
+    batch = SinkBatch{};
 
     if (all_exited) {
       if (!all_exited_at) all_exited_at = now;
@@ -330,7 +279,7 @@ void RunningAttempt::monitor() {
       if (!pipes_open) break;
       if (now - *all_exited_at > kDrainAfterExit) {
         // Grandchildren keep the pipes open: stop them and finish.
-        for (auto& child : ranks_) child.signal_group(SIGKILL);
+        kill_everything();
         for (auto& child : ranks_) {
           child.close_fd(child.stdout_fd());
           child.close_fd(child.stderr_fd());
@@ -366,7 +315,7 @@ void RunningAttempt::monitor() {
     if (world > 1 && outcome.status != "succeeded") {
       outcome.message = "rank " + std::to_string(decisive) + " failed: " + outcome.message;
     }
-    outcome.outputs = states[0].outputs;
+    outcome.outputs = states[0].outputs();
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -2,6 +2,13 @@
 // monitored by a thread of its own that parses the workers' event lines, captures
 // their stdout/stderr, enforces the timeout and carries out cancellation.
 //
+// Each worker runs in attempt_dir (its working directory) with umask 077, fds 0-3
+// only and an allowlisted environment (process.h). Every string that reaches the
+// AttemptSink or the AttemptOutcome is valid UTF-8 and bounded (rank_output.h). When
+// the attempt is stopped (cancel, timeout, a failed rank) or its pipes stay open
+// after every worker exited, the monitor SIGKILLs each worker's descendants, also
+// those that left its process group with setsid(), as well as the group.
+//
 // Events reach the AttemptSink from the monitor thread, in batches. The sink must
 // outlive the attempt. cancel() and wait() may be called from any thread.
 #pragma once
@@ -36,6 +43,9 @@ struct AttemptLaunch {
   double timeout_s = 0;     // 0 = no limit
   double grace_s = 5;       // SIGTERM -> SIGKILL delay on cancel or timeout
   std::map<std::string, std::string> env;  // extra environment for every rank
+  // Names of daemon environment variables the workers also get, beyond the
+  // allowlist in process.h (an operator's additions).
+  std::vector<std::string> env_passthrough;
 };
 
 struct AttemptLogLine {

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include "orchestrator/executor/event_line.h"
+#include "orchestrator/executor/process_tree.h"
 
 namespace radflow {
 namespace fs = std::filesystem;
@@ -14,18 +16,9 @@ std::string result_path(const std::string& attempt_dir, int rank) {
 }
 
 std::optional<uint64_t> process_start_ticks(int64_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(stat, text)) return std::nullopt;
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  for (int index = 3; fields >> field; ++index) {
-    if (index == 22) return std::stoull(field);
-  }
-  return std::nullopt;
+  auto stat = read_proc_stat(static_cast<pid_t>(pid));
+  if (!stat) return std::nullopt;
+  return stat->start_ticks;
 }
 
 void record_workers(const std::string& attempt_dir, const std::vector<int64_t>& pids) {
@@ -61,14 +54,22 @@ std::optional<AttemptOutcome> read_attempt_result(const std::string& attempt_dir
     std::ifstream file(result_path(attempt_dir, rank));
     auto result = nlohmann::json::parse(file, nullptr, false);
     if (!result.is_object() || !result.contains("end")) return std::nullopt;
+    // The worker wrote the file, but plugin code ran in that process: trust no field.
+    nlohmann::json end_json = result["end"];
+    if (!end_json.is_object()) return std::nullopt;
+    end_json["type"] = "end";
+    const WorkerEvent end = parse_event(end_json);
     AttemptOutcome outcome;
-    outcome.status = result["end"].value("status", "failed");
-    outcome.reason = result["end"].value("reason", "worker_exited");
-    outcome.message = result["end"].value("message", "");
+    outcome.status = end.status;
+    outcome.reason = end.reason;
+    outcome.message = end.message;
     outcome.exit_code = outcome.status == "succeeded" ? 0 : 1;
     if (rank == 0 && result.contains("outputs") && result["outputs"].is_object()) {
       for (const auto& [name, path] : result["outputs"].items()) {
-        if (path.is_string()) outcome.outputs[name] = path.get<std::string>();
+        if (!path.is_string()) continue;
+        const WorkerEvent output =
+            parse_event({{"type", "output"}, {"name", name}, {"path", path}});
+        outcome.outputs[output.name] = output.path;
       }
     }
     if (outcome.status != "succeeded" && !first_failure) first_failure = outcome;

@@ -5,12 +5,19 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+
+#include "orchestrator/executor/child_env.h"
+#include "orchestrator/executor/process_tree.h"
 
 extern char** environ;
 
@@ -18,6 +25,27 @@ namespace radflow {
 namespace {
 
 constexpr int kEventsFd = 3;
+// Ceiling for the close() loop when close_range is missing: an fd limit of
+// "unlimited" must not mean a billion system calls.
+constexpr int kMaxFdsToClose = 1 << 20;
+
+// The highest fd number the child could hold, read before fork.
+int fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur > static_cast<rlim_t>(kMaxFdsToClose)) {
+    return kMaxFdsToClose;
+  }
+  return static_cast<int>(limit.rlim_cur);
+}
+
+// Closes every fd from `first` up; async-signal-safe (runs between fork and exec).
+void close_fds_from(int first, int limit) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0U) == 0) return;
+#endif
+  for (int fd = first; fd < limit; ++fd) close(fd);
+}
 
 // Moves `fd` to `target` in the child, clearing close-on-exec.
 void install_fd(int fd, int target) {
@@ -34,15 +62,8 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   RF_CHECK(!spec.argv.empty(), "spawn without argv");
   // Everything the child needs is prepared before fork: after fork only
   // async-signal-safe calls are allowed (the daemon is multi-threaded).
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (const auto& [key, value] : spec.env_set) env[key] = value;
-  std::vector<std::string> env_strings;
-  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
+  std::vector<std::string> env_strings =
+      child_environment(environ, spec.env_set, spec.env_passthrough);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -61,6 +82,7 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
     close(out_pipe[0]), close(out_pipe[1]), close(err_pipe[0]), close(err_pipe[1]);
     return Status::error("spawn_failed", std::strerror(errno));
   }
+  const int max_fd = fd_limit();
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
@@ -89,7 +111,14 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
     install_fd(events_write, kEventsFd);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    if (!spec.working_dir.empty() && chdir(spec.working_dir.c_str()) != 0) _exit(126);
+    // Only 0-3 survive exec, whatever other daemon threads opened without CLOEXEC.
+    close_fds_from(kEventsFd + 1, max_fd);
+    umask(077);
+    if (!spec.working_dir.empty() && chdir(spec.working_dir.c_str()) != 0) {
+      const char msg[] = "radflow: cannot enter the working folder\n";
+      (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+      _exit(126);
+    }
     execve(argv[0], argv.data(), envp.data());
     const char msg[] = "radflow: cannot execute the worker\n";
     (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -132,6 +161,7 @@ void ChildProcess::release() {
     *fd = -1;
   }
   if (pid_ > 0 && !exit_) {
+    kill_descendants(pid_, std::chrono::milliseconds(2000));
     signal_group(SIGKILL);
     int status = 0;
     waitpid(pid_, &status, 0);

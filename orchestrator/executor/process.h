@@ -2,6 +2,10 @@
 // pipe, in a process group of their own so a whole attempt (the worker and anything
 // it started) is signalled at once.
 //
+// Hygiene: the child keeps only fds 0-3 (close_range, or a loop up to the fd limit,
+// after fork), gets the allowlisted environment of child_env.h plus env_set, runs
+// with umask 077 and, when working_dir is set, in that folder.
+//
 // ChildProcess owns the read ends of the child's pipes and reaps the child. Not
 // thread-safe: one monitor thread drives it.
 #pragma once
@@ -19,8 +23,10 @@ namespace radflow {
 
 struct ProcessSpec {
   std::vector<std::string> argv;               // argv[0] is the executable path
-  std::map<std::string, std::string> env_set;  // added to (or replacing in) the daemon's env
-  std::string working_dir;                     // empty = inherit
+  std::map<std::string, std::string> env_set;  // set in the child whatever their names
+  // Daemon variables passed on beyond the allowlist of child_env.h.
+  std::vector<std::string> env_passthrough;
+  std::string working_dir;                     // empty = inherit; spawn fails if it is missing
 };
 
 // How a child ended, from waitpid.
@@ -32,15 +38,18 @@ struct ExitInfo {
 class ChildProcess {
  public:
   // Starts the child. fd 1 and 2 go to pipes read by stdout_fd()/stderr_fd(), and
-  // fd 3 is the write end of the events pipe read by events_fd(). The child gets
-  // its own process group and is killed if the daemon dies.
+  // fd 3 is the write end of the events pipe read by events_fd(); fd 0 is
+  // /dev/null. The child gets its own process group and is killed if the daemon
+  // dies.
   static Result<ChildProcess> spawn(const ProcessSpec& spec);
 
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess();  // closes the pipes; kills and reaps the group if still running
+  // Closes the pipes; if the child still runs, kills its descendants
+  // (process_tree.h) and its group, and reaps it.
+  ~ChildProcess();
 
   pid_t pid() const { return pid_; }
   int stdout_fd() const { return stdout_fd_; }

@@ -5,10 +5,23 @@
 #include <cerrno>
 #include <cmath>
 
+#include "common/utf8.h"
+#include "orchestrator/executor/event_line.h"
 #include "radflow/plugin.h"
 
 namespace radflow {
 namespace {
+
+// The daemon drops event lines past a bound (rank_output.h) and would lose the
+// event; cut text to the length it keeps anyway, so that even with every byte
+// escaped (a control byte takes six) a line stays far below that bound.
+std::string message_text(const std::string& text) {
+  return truncate_utf8(to_valid_utf8(text), kMaxEventMessageBytes);
+}
+
+std::string field_text(const std::string& text) {
+  return truncate_utf8(to_valid_utf8(text), kMaxEventFieldBytes);
+}
 
 // Plugins may log bytes that are not UTF-8; replacing them beats throwing mid-run.
 std::string to_line(const nlohmann::json& event) {
@@ -101,7 +114,7 @@ int64_t now_epoch_ms() {
 }
 
 nlohmann::json log_event(int level, const std::string& message) {
-  return {{"type", "log"}, {"level", level_name(level)}, {"message", message}, {"ts_ms", now_epoch_ms()}};
+  return {{"type", "log"}, {"level", level_name(level)}, {"message", message_text(message)}, {"ts_ms", now_epoch_ms()}};
 }
 
 nlohmann::json metric_event(const std::string& name, int64_t iteration, double value) {
@@ -109,23 +122,24 @@ nlohmann::json metric_event(const std::string& name, int64_t iteration, double v
   if (std::isnan(value)) json_value = "nan";
   else if (std::isinf(value)) json_value = value > 0 ? "inf" : "-inf";
   else json_value = value;
-  return {{"type", "metric"}, {"name", name}, {"iteration", iteration},
+  return {{"type", "metric"}, {"name", field_text(name)}, {"iteration", iteration},
           {"value", json_value},  {"ts_ms", now_epoch_ms()}};
 }
 
 nlohmann::json progress_event(double fraction, const std::string& message) {
   if (!std::isfinite(fraction)) fraction = 0.0;
   fraction = fraction < 0.0 ? 0.0 : (fraction > 1.0 ? 1.0 : fraction);
-  return {{"type", "progress"}, {"fraction", fraction}, {"message", message}, {"ts_ms", now_epoch_ms()}};
+  return {{"type", "progress"}, {"fraction", fraction}, {"message", message_text(message)}, {"ts_ms", now_epoch_ms()}};
 }
 
 nlohmann::json output_event(const std::string& name, const std::string& path) {
-  return {{"type", "output"}, {"name", name}, {"path", path}};
+  return {{"type", "output"}, {"name", field_text(name)}, {"path", field_text(path)}};
 }
 
 nlohmann::json end_event(const std::string& status, const std::string& reason,
                          const std::string& message) {
-  return {{"type", "end"}, {"status", status}, {"reason", reason}, {"message", message}};
+  return {{"type", "end"}, {"status", status}, {"reason", field_text(reason)},
+          {"message", message_text(message)}};
 }
 
 }  // namespace radflow

@@ -57,7 +57,10 @@ class EventSink {
 // Milliseconds since the Unix epoch, the "ts_ms" of events.
 int64_t now_epoch_ms();
 
-// Event constructors, so every producer writes the same shape.
+// Event constructors, so every producer writes the same shape. Text is made valid
+// UTF-8 and cut at a code point boundary to the daemon's limits (event_line.h):
+// messages to kMaxEventMessageBytes, names, paths and reasons to kMaxEventFieldBytes,
+// so that every event line stays well under the daemon's line bound.
 nlohmann::json log_event(int level, const std::string& message);
 nlohmann::json metric_event(const std::string& name, int64_t iteration, double value);
 nlohmann::json progress_event(double fraction, const std::string& message);

@@ -14,17 +14,22 @@
 #include <spdlog/spdlog.h>
 
 #include "common/sha256.h"
+#include "common/utf8.h"
 #include "orchestrator/worker/attempt_runner.h"
 #include "orchestrator/worker/attempt_spec.h"
+#include "orchestrator/worker/descendants.h"
 #include "orchestrator/worker/event_sink.h"
 #include "orchestrator/worker/plugin_descriptor.h"
 #include "orchestrator/worker/plugin_loader.h"
+#include "radflow/plugin.h"
 
 namespace radflow {
 namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitDescribeFailed = 2;
+// The failure is in the end event in full; stderr gets its start.
+constexpr size_t kMaxStderrMessageBytes = 1024;
 
 // Set from the signal handler; std::atomic<int> is lock-free, so this is
 // async-signal-safe.
@@ -120,6 +125,10 @@ void shorten_openmp_spin_waits() {
 int attempt(const std::string& spec_file) {
   install_signal_handlers();
   shorten_openmp_spin_waits();
+  if (!become_child_subreaper()) {
+    spdlog::warn("radflow-worker: cannot become a child subreaper; processes the plugin "
+                 "detaches may outlive the attempt");
+  }
   Result<AttemptSpec> spec = read_attempt_spec(spec_file);
   const int fd = spec.ok() ? spec->events_fd : events_fd_of_raw_spec(spec_file);
   // Plugins may start child processes; they must not hold the daemon's pipe open.
@@ -131,8 +140,14 @@ int attempt(const std::string& spec_file) {
   EventSink sink(fd);
   AttemptOutcome result = spec.ok() ? run_attempt(spec.value(), &sink, &g_cancelled)
                                     : failed_outcome(spec.status().code(), spec.status().message());
+  // Nothing the plugin started may outlive the attempt it belongs to.
+  if (const int stopped = stop_descendants(); stopped > 0) {
+    sink.emit(log_event(RF_LOG_WARNING, "stopped " + std::to_string(stopped) +
+                                            " process(es) the plugin left running"));
+  }
   if (result.status == AttemptStatus::kFailed) {
-    spdlog::error("radflow-worker: attempt failed: {}: {}", result.reason, result.message);
+    spdlog::error("radflow-worker: attempt failed: {}: {}", result.reason,
+                  truncate_utf8(to_valid_utf8(result.message), kMaxStderrMessageBytes));
   }
   if (spec.ok() && !spec->result_path.empty()) write_result(spec->result_path, result);
   sink.close(result.to_end_event());

@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "common/utf8.h"
 #include "tests/worker/worker_process.h"
 
 namespace radflow::test {
@@ -319,6 +321,77 @@ TEST_F(WorkerTest, DescribeFailureIsAJsonError) {
   json e = json::parse(outside.read_stdout(), nullptr, false);
   EXPECT_EQ(finish(outside), 2);
   EXPECT_EQ(e["error"]["code"], "plugin_outside_dir");
+}
+
+// test-misbehave writes more to stdout than a pipe holds: read it meanwhile.
+int finish_draining_stdout(WorkerProcess& w) {
+  std::string out;
+  std::thread drain([&] { out = w.read_stdout(); });
+  w.read_all();
+  const int status = w.wait();
+  drain.join();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+// The daemon drops event lines over 1 MiB; the worker cuts text so it never gets near.
+constexpr size_t kWellUnderTheDaemonsLimit = 512 * 1024;
+
+TEST_F(WorkerTest, HugeLogMessagesAreCutToShortValidLines) {
+  WorkerProcess w({"--attempt", spec("test-misbehave", {{"params", {{"mode", "long_line"}}}})});
+  EXPECT_EQ(finish_draining_stdout(w), 0);
+  expect_end(w, "succeeded", "ok");
+  for (const auto& line : w.raw_lines()) {
+    EXPECT_LT(line.size(), kWellUnderTheDaemonsLimit);
+    EXPECT_TRUE(is_valid_utf8(line));
+  }
+  bool huge = false;
+  for (const auto& log : of_type(w, "log")) {
+    const std::string message = log["message"];
+    if (message.rfind("huge log: bbbb", 0) != 0) continue;
+    huge = true;
+    EXPECT_LE(message.size(), 64u * 1024);
+    EXPECT_NE(message.find("[truncated]"), std::string::npos);
+  }
+  EXPECT_TRUE(huge);
+}
+
+TEST_F(WorkerTest, AHugeFailureMessageIsCutAndTheEndEventArrives) {
+  WorkerProcess w({"--attempt", spec("test-misbehave", {{"params", {{"mode", "huge_failure"}}}})});
+  EXPECT_EQ(finish_draining_stdout(w), 1);
+  expect_end(w, "failed", "plugin_failed");
+  EXPECT_LT(w.raw_lines().back().size(), kWellUnderTheDaemonsLimit);
+  const std::string message = w.end_event().value("message", "");
+  EXPECT_EQ(message.substr(0, 18), "huge failure: cccc");
+  EXPECT_LE(message.size(), 64u * 1024);
+}
+
+TEST_F(WorkerTest, IllFormedBytesInEventsBecomeReplacementCharacters) {
+  WorkerProcess w({"--attempt", spec("test-misbehave", {{"params", {{"mode", "invalid_utf8"}}}})});
+  EXPECT_EQ(finish_draining_stdout(w), 1);
+  expect_end(w, "failed", "plugin_failed");
+  for (const auto& line : w.raw_lines()) EXPECT_TRUE(is_valid_utf8(line));
+  EXPECT_EQ(w.end_event().value("message", ""), "failed with bad bytes \xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST_F(WorkerTest, KillsWhatThePluginLeftRunningBeforeItsEndEvent) {
+  WorkerProcess w({"--attempt", spec("test-misbehave", {{"params", {{"mode", "setsid_child"}}}})});
+  pid_t grandchild = -1;
+  ASSERT_TRUE(w.read_until([&](const json& e) {
+    const std::string message = e.is_object() ? e.value("message", "") : "";
+    if (message.rfind("grandchild pid ", 0) == 0) grandchild = std::stoi(message.substr(15));
+    return e.is_object() && e.value("type", "") == "end";
+  }));
+  ASSERT_GT(grandchild, 0);
+  // The end event is written after the worker killed and reaped it: already gone.
+  const bool gone = ::kill(grandchild, 0) != 0 && errno == ESRCH;
+  if (!gone) ::kill(grandchild, SIGKILL);
+  EXPECT_TRUE(gone) << "grandchild " << grandchild << " outlived the attempt";
+  bool reported = false;
+  for (const auto& log : of_type(w, "log")) {
+    reported |= log.value("message", "") == "stopped 1 process(es) the plugin left running";
+  }
+  EXPECT_TRUE(reported);
+  EXPECT_EQ(finish(w), 0);
 }
 
 }  // namespace
