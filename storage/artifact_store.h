@@ -88,7 +88,7 @@ class ArtifactStore {
   // Copies `source` into staging, then renames the copy to `target`.
   Status copy_in(const std::string &source, const std::string &target, const std::string &digest);
   // After content landed at `target`: folders 0555, mtime now (the GC's age),
-  // everything fsynced. Caller holds mu_.
+  // its folders (and the two naming it) fsynced; its files were before. Caller holds mu_.
   Status seal(const std::string &target);
 
   std::string root_;  // data_dir/artifacts
