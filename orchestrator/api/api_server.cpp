@@ -3,8 +3,10 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
+#include "common/utf8.h"
 #include "orchestrator/api/http_util.h"
 #include "orchestrator/api/json_views.h"
 #include "orchestrator/workflow/validate.h"
@@ -21,6 +23,10 @@ namespace {
 // the loader's reason, not "unknown plugin".
 void explain_broken_plugins(const std::string& text, const std::vector<BrokenPlugin>& broken,
                             std::vector<Error>* errors) {
+  const bool any_unknown = std::any_of(errors->begin(), errors->end(), [](const Error& e) {
+    return e.code == "unknown_plugin";
+  });
+  if (!any_unknown) return;
   auto doc = nlohmann::json::parse(text, nullptr, false);
   for (auto& error : *errors) {
     if (error.code != "unknown_plugin" || !doc.is_object()) continue;
@@ -40,7 +46,11 @@ void explain_broken_plugins(const std::string& text, const std::vector<BrokenPlu
 }  // namespace
 
 ApiServer::ApiServer(ApiContext context)
-    : ctx_(std::move(context)), server_(std::make_unique<httplib::Server>()) {
+    : ctx_(std::move(context)),
+      streams_(std::make_shared<StreamGate>(ctx_.limits.max_streams,
+                                            ctx_.limits.max_streams_per_client)),
+      server_(std::make_unique<httplib::Server>()) {
+  apply_limits();
   add_routes();
   add_run_routes();
   add_step_routes();
@@ -71,6 +81,56 @@ void ApiServer::stop() {
   if (server_) server_->stop();
 }
 
+void ApiServer::apply_limits() {
+  const ApiLimits& limits = ctx_.limits;
+  // Every long-lived stream holds a thread; keep threads beyond the stream cap so
+  // that short requests (and /healthz) always find one.
+  const int threads = std::max(limits.threads, limits.max_streams + 8);
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->set_read_timeout(limits.read_timeout_s, 0);
+  server_->set_write_timeout(limits.write_timeout_s, 0);
+  server_->set_keep_alive_timeout(limits.keep_alive_timeout_s);
+  server_->set_payload_max_length(limits.max_body_bytes);
+  // cpp-httplib bounds bodies that announce their Content-Length, but reads a
+  // chunked body before routing with no bound. The two routes that take a body
+  // read it themselves with the bound (read_body); every other route refuses it.
+  server_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    const bool chunked =
+        req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    const bool reads_body = req.method == "POST" &&
+                            (req.path == "/api/v1/runs" || req.path == "/api/v1/validate");
+    if (!chunked || reads_body) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    reply_errors(res, 411,
+                 {{"length_required",
+                   req.method + " " + req.path + " takes no chunked body; send Content-Length",
+                   ""}});
+    return httplib::Server::HandlerResponse::Handled;
+  });
+}
+
+std::unique_ptr<StreamTicket> ApiServer::admit_stream(const httplib::Request& req,
+                                                      httplib::Response& res) {
+  StreamGate::Refusal why = StreamGate::Refusal::kNone;
+  auto ticket = streams_->try_enter(req.remote_addr, &why);
+  if (ticket) return ticket;
+  res.set_header("Retry-After", "5");
+  if (why == StreamGate::Refusal::kClientLimit) {
+    reply_errors(res, 429,
+                 {{"too_many_streams",
+                   "this client already has " + std::to_string(streams_->max_per_client()) +
+                       " open event streams or log follows (the limit); close one and retry",
+                   ""}});
+  } else {
+    reply_errors(res, 503,
+                 {{"too_many_streams",
+                   "the server has " + std::to_string(streams_->max_streams()) +
+                       " open event streams or log follows (the limit); retry later",
+                   ""}});
+  }
+  return nullptr;
+}
+
 void ApiServer::add_routes() {
   server_->set_exception_handler([](const httplib::Request& req, httplib::Response& res,
                                     std::exception_ptr ep) {
@@ -86,13 +146,22 @@ void ApiServer::add_routes() {
   });
   // Errors cpp-httplib answers on its own (no route, a POST without Content-Length)
   // still get the API's error shape.
-  server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+  server_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    std::string code = res.status == 404 ? "not_found" : "bad_request";
-    std::string message = res.status == 404
-                              ? "no route for " + req.method + " " + req.path + " (see docs/api.md)"
-                              : "malformed request (a POST needs a body or Content-Length: 0; "
-                                "with curl use -d '')";
+    std::string code = "bad_request";
+    std::string message =
+        "malformed request (a POST needs a body or Content-Length: 0; with curl use -d '')";
+    if (res.status == 404) {
+      code = "not_found";
+      message = "no route for " + req.method + " " + req.path + " (see docs/api.md)";
+    } else if (res.status == 413) {
+      code = "body_too_large";
+      message = "the request body is larger than the limit of " +
+                std::to_string(ctx_.limits.max_body_bytes) + " bytes (radflowd --max-body-mib)";
+    } else if (res.status == 414 || res.status == 431) {
+      code = "request_too_large";
+      message = "the request line or headers are too long";
+    }
     reply_errors(res, res.status, {{code, message, ""}});
   });
   server_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
@@ -114,28 +183,38 @@ void ApiServer::add_routes() {
     reply_json(res, 200, {{"plugins", plugins}, {"broken", broken}});
   });
 
-  auto validate = [this](const httplib::Request& req) {
+  auto validate = [this](const std::string& body) {
     (void)ctx_.registry->refresh();
     ValidationResult result =
-        parse_workflow(req.body, ctx_.registry->plugins(), ctx_.scheduler->capacity());
-    explain_broken_plugins(req.body, ctx_.registry->broken(), &result.errors);
+        parse_workflow(body, ctx_.registry->plugins(), ctx_.scheduler->capacity());
+    explain_broken_plugins(body, ctx_.registry->broken(), &result.errors);
     return result;
   };
+  const size_t max_body = ctx_.limits.max_body_bytes;
 
-  server_->Post("/api/v1/validate", [validate](const httplib::Request& req, httplib::Response& res) {
-    ValidationResult result = validate(req);
+  server_->Post("/api/v1/validate", [validate, max_body](const httplib::Request& req,
+                                                         httplib::Response& res,
+                                                         const httplib::ContentReader& reader) {
+    std::string body;
+    if (!http::read_body(reader, max_body, &body, res)) return;
+    ValidationResult result = validate(body);
     if (!result.ok()) return reply_errors(res, 400, result.errors);
     nlohmann::json order = nlohmann::json::array();
     for (const auto& step : result.workflow->steps) order.push_back(step.name);
     reply_json(res, 200, {{"valid", true}, {"name", result.workflow->name}, {"steps", order}});
   });
 
-  server_->Post("/api/v1/runs", [this, validate](const httplib::Request& req, httplib::Response& res) {
-    ValidationResult result = validate(req);
+  server_->Post("/api/v1/runs", [this, validate, max_body](const httplib::Request& req,
+                                                           httplib::Response& res,
+                                                           const httplib::ContentReader& reader) {
+    std::string body;
+    if (!http::read_body(reader, max_body, &body, res)) return;
+    ValidationResult result = validate(body);
     if (!result.ok()) return reply_errors(res, 400, result.errors);
     // Who submitted it, as the client says (the CLI sends $USER); not authentication.
-    const std::string who = req.get_header_value("X-Radflow-User").substr(0, 128);
-    auto run_id = ctx_.scheduler->submit(*result.workflow, req.body, who);
+    const std::string who =
+        to_valid_utf8(truncate_utf8(req.get_header_value("X-Radflow-User"), 128, ""));
+    auto run_id = ctx_.scheduler->submit(*result.workflow, body, who);
     if (!run_id.ok()) return reply_status(res, run_id.status());
     spdlog::info("run {} accepted: {} ({} steps)", *run_id, result.workflow->name,
                  result.workflow->steps.size());

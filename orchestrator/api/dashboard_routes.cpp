@@ -34,13 +34,10 @@ bool matches(const storage::RunRecord& run, const std::string& q_lower) {
       lower(run.submitted_by).find(q_lower) != std::string::npos) {
     return true;
   }
-  // Tags live in the submitted workflow; only parse it when the cheap fields missed.
-  if (run.workflow_json.find("\"tags\"") == std::string::npos) return false;
-  auto workflow = nlohmann::json::parse(run.workflow_json, nullptr, false);
-  if (!workflow.is_object() || !workflow.contains("tags") || !workflow["tags"].is_array()) {
-    return false;
-  }
-  for (const auto& tag : workflow["tags"]) {
+  // Tags have their own column (list_runs leaves workflow_json empty).
+  auto tags = nlohmann::json::parse(run.tags_json, nullptr, false);
+  if (!tags.is_array()) return false;
+  for (const auto& tag : tags) {
     if (tag.is_string() && lower(tag.get<std::string>()).find(q_lower) != std::string::npos) {
       return true;
     }

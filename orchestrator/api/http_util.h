@@ -14,6 +14,14 @@
 namespace radflow::http {
 
 void reply_json(httplib::Response& res, int status, const nlohmann::json& body);
+// Reads a request body through `reader`, at most `max_bytes` (chunked bodies
+// included). Returns false after replying 413 (or 400 for a broken body).
+bool read_body(const httplib::ContentReader& reader, size_t max_bytes, std::string* body,
+               httplib::Response& res);
+// A streaming content provider that never lets an exception escape into
+// cpp-httplib's thread: a throw is logged and ends the stream.
+httplib::ContentProviderWithoutLength guarded_stream(
+    std::string what, httplib::ContentProviderWithoutLength provider);
 void reply_errors(httplib::Response& res, int status, const std::vector<Error>& errors);
 // 404 for not_found, 400 for user mistakes, 500 for everything else.
 void reply_status(httplib::Response& res, const Status& status);

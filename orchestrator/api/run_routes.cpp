@@ -1,6 +1,7 @@
 // /api/v1/runs: list, detail (steps, attempts, why queued steps wait), cancel.
 #include <httplib.h>
 
+#include "common/lifecycle.h"
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/api/http_util.h"
 #include "orchestrator/api/json_views.h"
@@ -13,16 +14,12 @@ using http::reply_errors;
 using http::reply_json;
 using http::reply_status;
 
-namespace {
-const char* const kStatuses[] = {"queued", "running", "succeeded", "failed", "cancelled"};
-}
-
 void ApiServer::add_run_routes() {
   server_->Get("/api/v1/runs", [this](const httplib::Request& req, httplib::Response& res) {
     std::optional<std::string> status;
     if (req.has_param("status")) {
       status = req.get_param_value("status");
-      if (std::find(std::begin(kStatuses), std::end(kStatuses), *status) == std::end(kStatuses)) {
+      if (!run_status_from(*status)) {
         return reply_errors(res, 400,
                             {{"bad_request",
                               "status must be one of queued, running, succeeded, failed, "
@@ -73,6 +70,43 @@ void ApiServer::add_run_routes() {
     }
     body["steps"] = std::move(step_list);
     reply_json(res, 200, body);
+  });
+
+  server_->Delete(R"(/api/v1/runs/([^/]+))", [this](const httplib::Request& req,
+                                                     httplib::Response& res) {
+    auto run_id = path_id(req, res, 1, "run id");
+    if (!run_id) return;
+    auto report = ctx_.scheduler->delete_run(*run_id);
+    if (!report.ok()) return reply_status(res, report.status());
+    reply_json(res, 200, {{"id", *run_id},
+                          {"deleted", true},
+                          {"steps", report->steps},
+                          {"attempts", report->attempts},
+                          {"logs", report->logs},
+                          {"metrics", report->metrics},
+                          {"artifacts_deleted", report->artifacts_deleted},
+                          {"artifacts_kept", report->artifacts_kept},
+                          {"released_digests", report->released_digests.size()}});
+  });
+
+  // Garbage collection: stored artifacts no run references; with
+  // ?logs_older_than_days=N also old log lines of finished runs.
+  server_->Post("/api/v1/gc", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string dry = req.get_param_value("dry_run");
+    const bool dry_run = dry == "1" || dry == "true";
+    auto days = query_int(req, res, "logs_older_than_days", 0, 100000);
+    if (!days) return;
+    auto gc = ctx_.scheduler->collect_garbage(
+        dry_run ? storage::GcMode::kDryRun : storage::GcMode::kDelete, *days * 86400000LL);
+    if (!gc.ok()) return reply_status(res, gc.status());
+    reply_json(res, 200, {{"dry_run", dry_run},
+                          {"artifacts", gc->artifacts.digests.size()},
+                          {"files", gc->artifacts.files},
+                          {"bytes", gc->artifacts.bytes},
+                          {"referenced_artifacts", gc->artifacts.referenced_digests},
+                          {"kept_young", gc->artifacts.skipped_young},
+                          {"staging_entries", gc->artifacts.staging_entries},
+                          {"logs_deleted", gc->logs_deleted}});
   });
 
   server_->Post(R"(/api/v1/runs/([^/]+)/cancel)", [this](const httplib::Request& req,

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/lifecycle.h"
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/api/http_util.h"
 #include "orchestrator/api/json_views.h"
@@ -18,8 +19,8 @@ using http::reply_status;
 namespace {
 
 bool step_finished(const std::string& status) {
-  return status == "succeeded" || status == "failed" || status == "cancelled" ||
-         status == "cached";
+  const auto parsed = step_status_from(status);
+  return !parsed || is_terminal(*parsed);  // an unknown status never ends a follow otherwise
 }
 
 constexpr int kLogPage = 1000;
@@ -52,17 +53,23 @@ void ApiServer::add_step_routes() {
     }
     // Follow: newline-delimited JSON, one log object a line, until the step has
     // finished and everything it logged was sent.
+    std::shared_ptr<StreamTicket> ticket = admit_stream(req, res);
+    if (!ticket) return;
     auto cursor = std::make_shared<int64_t>(*after);
     storage::Store* store = ctx_.store;
     res.set_chunked_content_provider(
-        "application/x-ndjson", [store, step_id, cursor](size_t, httplib::DataSink& sink) {
+        "application/x-ndjson",
+        http::guarded_stream("GET " + req.path, [store, step_id, cursor, ticket](
+                                                    size_t, httplib::DataSink& sink) {
           auto state = store->get_step(step_id);
           const bool finished = state.ok() && step_finished(state->status);
           if (finished) store->flush();
           auto logs = store->logs_of_step(step_id, *cursor, kLogPage);
           if (!logs.ok()) return false;
           for (const auto& log : *logs) {
-            std::string line = log_json(log).dump() + "\n";
+            std::string line =
+                log_json(log).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                "\n";
             if (!sink.write(line.data(), line.size())) return false;
             *cursor = log.id;
           }
@@ -72,7 +79,7 @@ void ApiServer::add_step_routes() {
           }
           if (logs->empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
           return sink.is_writable();
-        });
+        }));
   });
 
   server_->Get(step_path + "/metrics", [this](const httplib::Request& req, httplib::Response& res) {

@@ -73,6 +73,10 @@ Result<ApiReply> ApiClient::post_raw(const std::string& path, const std::string&
   return to_reply(client_->Post(path.c_str(), headers, body, "application/json"), url_, path);
 }
 
+Result<nlohmann::json> ApiClient::del(const std::string& path) {
+  return ok_body(to_reply(client_->Delete(path.c_str()), url_, path));
+}
+
 Status ApiClient::stream(const std::string& path,
                          const std::function<bool(const std::string&)>& on_chunk) {
   client_->set_read_timeout(3600);

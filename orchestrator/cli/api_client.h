@@ -36,6 +36,7 @@ class ApiClient {
   Result<nlohmann::json> post(const std::string& path, const std::string& body);
   // Like post, but returns 4xx replies (validation errors) as values.
   Result<ApiReply> post_raw(const std::string& path, const std::string& body);
+  Result<nlohmann::json> del(const std::string& path);
   // Streams a response body to `on_chunk` until the server ends it or on_chunk
   // returns false.
   Status stream(const std::string& path, const std::function<bool(const std::string&)>& on_chunk);

@@ -20,6 +20,9 @@ int cancel(const std::string& server, const Args& args);
 int retry(const std::string& server, const Args& args);
 int rerun(const std::string& server, const Args& args);
 int plugins(const std::string& server, const Args& args);
+// `radflow delete RUN` and `radflow gc [--dry-run] [--logs-older-than-days N]`.
+int delete_run(const std::string& server, const Args& args);
+int gc(const std::string& server, const Args& args);
 // `radflow image info|convert`: runs locally through radflow-worker, no server needed.
 int image(const std::string& server, const Args& args);
 // `radflow embed`: encoder embeddings of images as .npy, locally through radflow-worker.

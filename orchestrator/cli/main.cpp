@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
       {"submit", submit}, {"validate", validate}, {"runs", runs},       {"show", show},
       {"logs", logs},     {"cancel", cancel},     {"plugins", plugins},
       {"retry", retry},   {"rerun", rerun},       {"image", image},
-      {"embed", embed},
+      {"embed", embed},   {"delete", delete_run}, {"gc", gc},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {

@@ -23,6 +23,15 @@ usage: radflowd [options]
   --grace-s SECONDS    SIGTERM -> SIGKILL delay when stopping attempts (default 10)
   --worker PATH        radflow-worker binary (default: beside radflowd)
   --log-level LEVEL    trace, debug, info, warn, error (default info)
+
+Limits (each breach is refused with a JSON error naming the limit):
+  --max-body-mib MIB   largest request body, chunked included (default 4)
+  --http-threads N     HTTP worker threads (default 48)
+  --max-streams N      open event streams and log follows, all clients (default 24)
+  --max-streams-per-client N
+                       the same, per client address (default 6)
+  --max-ranks N        most worker processes one attempt may start (default 64)
+  --max-log-mib MIB    log kept per attempt; the rest is dropped with a marker (default 64)
   --version            print the version
   -h, --help           this help
 
@@ -50,6 +59,23 @@ Result<DaemonOptions> parse_daemon_options(int argc, char** argv) {
       }
       return Status::error("bad_option", flag + " must be a non-negative number, got " + text, flag);
     };
+    auto count = [&](int* out, int minimum) -> Status {
+      double n = 0;
+      RF_RETURN_IF_ERROR(number(&n));
+      if (n >= minimum && n <= 1e6 && n == static_cast<int>(n)) {
+        *out = static_cast<int>(n);
+        return Status();
+      }
+      return Status::error("bad_option",
+                           flag + " must be a whole number from " + std::to_string(minimum) +
+                               " to 1000000",
+                           flag);
+    };
+    auto positive = [&](double* out) -> Status {
+      RF_RETURN_IF_ERROR(number(out));
+      if (*out > 0) return Status();
+      return Status::error("bad_option", flag + " must be greater than 0", flag);
+    };
     std::string text;
     if (flag == "-h" || flag == "--help") {
       options.help = true;
@@ -69,6 +95,18 @@ Result<DaemonOptions> parse_daemon_options(int argc, char** argv) {
       RF_RETURN_IF_ERROR(number(&options.cpus));
     } else if (flag == "--grace-s") {
       RF_RETURN_IF_ERROR(number(&options.grace_s));
+    } else if (flag == "--max-body-mib") {
+      RF_RETURN_IF_ERROR(positive(&options.max_body_mib));
+    } else if (flag == "--max-log-mib") {
+      RF_RETURN_IF_ERROR(positive(&options.max_log_mib));
+    } else if (flag == "--http-threads") {
+      RF_RETURN_IF_ERROR(count(&options.http_threads, 4));
+    } else if (flag == "--max-streams") {
+      RF_RETURN_IF_ERROR(count(&options.max_streams, 1));
+    } else if (flag == "--max-streams-per-client") {
+      RF_RETURN_IF_ERROR(count(&options.max_streams_per_client, 1));
+    } else if (flag == "--max-ranks") {
+      RF_RETURN_IF_ERROR(count(&options.max_ranks, 1));
     } else if (flag == "--listen") {
       RF_RETURN_IF_ERROR(value(&text));
       auto colon = text.rfind(':');

@@ -19,6 +19,12 @@ struct DaemonOptions {
   double cpus = 0;          // 0: every core
   double grace_s = 10;
   std::string log_level = "info";
+  double max_body_mib = 4;           // request bodies (413 beyond)
+  int http_threads = 48;
+  int max_streams = 24;              // event streams + log follows, all clients
+  int max_streams_per_client = 6;
+  int max_ranks = 64;                // per attempt
+  double max_log_mib = 64;           // per attempt; the rest is dropped with a marker
   bool help = false;
   bool version = false;
 };

@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -120,9 +122,17 @@ int main(int argc, char** argv) {
   scheduler_options.gpus = *gpus;
   scheduler_options.memory_gb = total_memory_gb();
   scheduler_options.grace_s = options.grace_s;
+  scheduler_options.max_ranks = options.max_ranks;
+  scheduler_options.max_log_bytes_per_attempt =
+      static_cast<size_t>(options.max_log_mib * 1024 * 1024);
   Scheduler scheduler(scheduler_options, db, artifacts->get(), &registry, &bus);
 
-  ApiServer server({db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION});
+  ApiLimits limits;
+  limits.max_body_bytes = static_cast<size_t>(options.max_body_mib * 1024 * 1024);
+  limits.threads = options.http_threads;
+  limits.max_streams = options.max_streams;
+  limits.max_streams_per_client = options.max_streams_per_client;
+  ApiServer server({db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION, limits});
   if (Status s = server.bind(options.host, options.port); !s.ok()) return fail(s.message());
   if (Status s = scheduler.start(); !s.ok()) return fail(s.to_string());
 
@@ -130,16 +140,23 @@ int main(int argc, char** argv) {
     std::ofstream pid_file(options.data_dir + "/radflowd.pid");
     pid_file << getpid() << "\n";
   }
+  std::atomic<bool> served{false};
   std::thread signal_thread([&] {
     int received = 0;
     sigwait(&stop_signals, &received);
     spdlog::info("{} received: stopping", received == SIGTERM ? "SIGTERM" : "SIGINT");
-    server.stop();
+    // stop() does nothing while the server is not yet listening: a signal that
+    // arrives during start-up would be lost. Keep asking until listen() returned.
+    while (!served.load()) {
+      server.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   });
   spdlog::info("radflowd {} serving http://{}:{} (data {}, {} CPU slot(s), {} GPU(s))",
                RADFLOW_VERSION, options.host, server.port(), options.data_dir, cpus,
                gpus->size());
   server.listen();
+  served = true;
 
   scheduler.shutdown();
   fs::remove(options.data_dir + "/radflowd.pid", ec);

@@ -2,6 +2,11 @@
 // progress to the store (fire-and-forget, batched by the store's writer) and
 // announces progress on the event bus, at most a few times a second.
 //
+// An attempt may log at most `max_log_bytes` (message bytes): past that, one
+// marker line says the log was cut, the rest is counted and dropped, and a last
+// line at the end of the attempt says how much. A chatty plugin cannot fill the
+// disk or stall other clients.
+//
 // Called from the attempt's monitor thread only.
 #pragma once
 
@@ -20,12 +25,13 @@ class AttemptRecorder : public AttemptSink {
   // `on_finished` runs on the monitor thread when the attempt ends (the scheduler
   // uses it to wake up at once instead of at its next tick).
   AttemptRecorder(storage::Store* store, EventBus* bus, int64_t run_id, std::string step_name,
-                  int64_t step_id, int64_t attempt_id, std::function<void()> on_finished);
+                  int64_t step_id, int64_t attempt_id, std::function<void()> on_finished,
+                  size_t max_log_bytes = 64u << 20);
 
   void on_logs(std::vector<AttemptLogLine> lines) override;
   void on_metrics(std::vector<AttemptMetric> points) override;
   void on_progress(double fraction, const std::string& message) override;
-  void on_finished() override { on_finished_(); }
+  void on_finished() override;
 
  private:
   storage::Store* store_;
@@ -36,6 +42,10 @@ class AttemptRecorder : public AttemptSink {
   const int64_t attempt_id_;
   const std::function<void()> on_finished_;
   std::chrono::steady_clock::time_point last_progress_event_{};
+  const size_t max_log_bytes_;
+  size_t logged_bytes_ = 0;
+  uint64_t dropped_lines_ = 0;
+  uint64_t dropped_bytes_ = 0;
 };
 
 }  // namespace radflow

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -16,20 +17,45 @@ bool path_within(const fs::path& path, const fs::path& dir) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+bool is_digest(const std::string& text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// The plan is radflow's own file, but it lies in a folder the plugin could write
+// to: every entry must be an object with a path inside the output folder and a
+// sha256 digest, or the whole plan is ignored (and made again from the outputs).
+bool plan_is_valid(const nlohmann::json& plan, const fs::path& output_dir) {
+  if (!plan.is_object()) return false;
+  for (const auto& [name, entry] : plan.items()) {
+    if (!entry.is_object()) return false;
+    auto path = entry.find("path");
+    auto digest = entry.find("digest");
+    if (path == entry.end() || !path->is_string() || digest == entry.end() ||
+        !digest->is_string()) {
+      return false;
+    }
+    if (!path_within(path->get<std::string>(), output_dir)) return false;
+    if (!is_digest(digest->get<std::string>())) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
     storage::ArtifactStore& store, const std::string& attempt_dir,
     const std::map<std::string, std::string>& outputs) {
   const fs::path plan_path = fs::path(attempt_dir) / "ingest.json";
+  const fs::path output_dir = fs::path(attempt_dir) / "outputs";
   nlohmann::json plan;
   {
     std::ifstream file(plan_path);
     if (file) plan = nlohmann::json::parse(file, nullptr, false);
   }
-  if (!plan.is_object()) {
+  if (!plan_is_valid(plan, output_dir)) {
     plan = nlohmann::json::object();
-    const fs::path output_dir = fs::path(attempt_dir) / "outputs";
     for (const auto& [name, path] : outputs) {
       if (!path_within(path, output_dir)) {
         return Status::error("bad_output", "output " + name + " (" + path +
@@ -44,7 +70,7 @@ Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
       plan[name] = {{"path", path}, {"digest", digest->digest}};
     }
     const std::string temp = plan_path.string() + ".tmp";
-    std::ofstream(temp) << plan.dump();
+    std::ofstream(temp) << plan.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::error_code ec;
     fs::rename(temp, plan_path, ec);
     if (ec) return Status::error("output_failed", "cannot write " + plan_path.string());
@@ -52,8 +78,8 @@ Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
 
   std::map<std::string, storage::StoredArtifact> stored;
   for (const auto& [name, entry] : plan.items()) {
-    const std::string path = entry.value("path", "");
-    const std::string digest = entry.value("digest", "");
+    const std::string path = entry["path"].get<std::string>();
+    const std::string digest = entry["digest"].get<std::string>();
     std::error_code ec;
     if (fs::exists(path, ec)) {
       auto put = store.put(path);
@@ -73,6 +99,20 @@ Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
     }
   }
   return stored;
+}
+
+std::vector<storage::ArtifactRecord> artifact_records(
+    const std::map<std::string, storage::StoredArtifact>& stored) {
+  std::vector<storage::ArtifactRecord> records;
+  for (const auto& [name, artifact] : stored) {
+    storage::ArtifactRecord record;
+    record.digest = artifact.digest;
+    record.kind = artifact.kind;
+    record.size_bytes = artifact.size_bytes;
+    record.output_name = name;
+    records.push_back(std::move(record));
+  }
+  return records;
 }
 
 }  // namespace radflow

@@ -9,14 +9,21 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "storage/artifact_store.h"
+#include "storage/records.h"
 
 namespace radflow {
 
 Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
     storage::ArtifactStore& store, const std::string& attempt_dir,
     const std::map<std::string, std::string>& outputs);
+
+// The artifact rows that register `stored` (in its order, by output name) for
+// Store::finish_attempt_with_outputs, which fills in the attempt and step.
+std::vector<storage::ArtifactRecord> artifact_records(
+    const std::map<std::string, storage::StoredArtifact>& stored);
 
 }  // namespace radflow

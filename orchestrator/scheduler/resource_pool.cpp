@@ -25,7 +25,7 @@ ResourcePool::ResourcePool(double cpus, std::vector<int> gpus, double memory_gb)
 std::optional<Allocation> ResourcePool::try_acquire(const Resources& request) {
   if (!shortfall(request).empty()) return std::nullopt;
   Allocation allocation;
-  allocation.cpus = request.cpus;
+  allocation.cpus = charged_cpus(request);
   allocation.memory_gb = total_memory_gb_ > 0 ? request.memory_gb : 0;
   for (int i = 0; i < request.gpus; ++i) {
     allocation.gpus.push_back(*free_gpus_.begin());
@@ -48,9 +48,9 @@ std::string ResourcePool::shortfall(const Resources& request) const {
            std::to_string(free_gpus_.size()) + " of " + std::to_string(all_gpus_.size()) +
            " free";
   }
-  if (request.cpus > free_cpus_ + kEpsilon) {
-    return "waiting for " + number(request.cpus) + " CPU slot(s); " + number(free_cpus_) +
-           " of " + number(total_cpus_) + " free";
+  if (const double cpus = charged_cpus(request); cpus > free_cpus_ + kEpsilon) {
+    return "waiting for " + number(cpus) + " CPU slot(s); " + number(free_cpus_) + " of " +
+           number(total_cpus_) + " free";
   }
   if (total_memory_gb_ > 0 && request.memory_gb > free_memory_gb_ + kEpsilon) {
     return "waiting for " + number(request.memory_gb) + " GB of memory; " +

@@ -1,6 +1,9 @@
 // ResourcePool: the daemon's CPU slots and GPU devices, handed to attempts and
 // taken back. Never over-commits: try_acquire either grants the whole request or
 // nothing. GPUs are granted lowest index first, so placement is deterministic.
+// An attempt is charged charged_cpus(request) CPU slots (workflow.h): at least the
+// minimum share for each rank, so a multi-rank or tiny-cpus step cannot start
+// more processes than the slots pay for.
 //
 // Not thread-safe: owned by the scheduler thread.
 #pragma once

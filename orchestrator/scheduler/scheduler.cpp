@@ -12,12 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_terminal(const std::string& status) {
-  return status == "succeeded" || status == "failed" || status == "cancelled" ||
-         status == "cached";
-}
-bool is_done_ok(const std::string& status) { return status == "succeeded" || status == "cached"; }
-
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -28,14 +22,22 @@ nlohmann::json resources_to_json(const Resources& r) {
   return {{"gpus", r.gpus}, {"cpus", r.cpus}, {"memory_gb", r.memory_gb}, {"ranks", r.ranks}};
 }
 
+// `fallback` unless `object` holds `key` as a number (stored rows are radflow's
+// own, but a damaged database must not throw in the scheduler).
+template <typename T>
+T number_or(const nlohmann::json& object, const char* key, T fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number() ? it->get<T>() : fallback;
+}
+
 Resources resources_from_json(const std::string& text) {
   Resources r;
   auto json = nlohmann::json::parse(text, nullptr, false);
-  if (!json.is_object()) return r;
-  r.gpus = json.value("gpus", r.gpus);
-  r.cpus = json.value("cpus", r.cpus);
-  r.memory_gb = json.value("memory_gb", r.memory_gb);
-  r.ranks = json.value("ranks", r.ranks);
+  r.gpus = number_or(json, "gpus", r.gpus);
+  r.cpus = number_or(json, "cpus", r.cpus);
+  r.memory_gb = number_or(json, "memory_gb", r.memory_gb);
+  r.ranks = number_or(json, "ranks", r.ranks);
   return r;
 }
 
@@ -54,7 +56,9 @@ Scheduler::~Scheduler() { shutdown(); }
 
 Capacity Scheduler::capacity() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return pool_.capacity();
+  Capacity capacity = pool_.capacity();
+  capacity.max_ranks = options_.max_ranks;
+  return capacity;
 }
 
 Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& workflow_text,
@@ -89,7 +93,7 @@ Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& w
     std::lock_guard<std::mutex> lock(mutex_);
     RF_RETURN_IF_ERROR(load_run(record));
   }
-  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", "queued"}});
+  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", to_string(RunStatus::kQueued)}});
   wake_.notify_all();
   return run_id;
 }
@@ -100,6 +104,9 @@ Status Scheduler::cancel(int64_t run_id) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = runs_.find(run_id);
     if (it == runs_.end()) return Status();  // already finished
+    // Persisted first: a daemon that dies before the cancel is carried out still
+    // cancels the run when it starts again.
+    RF_RETURN_IF_ERROR(store_->record_cancel_request(run_id));
     it->second->cancel_requested = true;
   }
   wake_.notify_all();
@@ -112,7 +119,7 @@ std::map<std::string, std::string> Scheduler::waiting_reasons(int64_t run_id) co
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return reasons;
   for (const auto& [name, step] : it->second->steps) {
-    if (step.status == "queued" && !step.waiting.empty()) reasons[name] = step.waiting;
+    if (step.status == StepStatus::kQueued && !step.waiting.empty()) reasons[name] = step.waiting;
   }
   return reasons;
 }
@@ -121,15 +128,26 @@ std::map<std::string, std::string> Scheduler::waiting_reasons(int64_t run_id) co
 Status Scheduler::load_run(const storage::RunRecord& record) {
   auto run = std::make_unique<RunState>();
   run->id = record.id;
-  run->status = record.status;
-  run->max_parallel = nlohmann::json::parse(record.workflow_json, nullptr, false)
-                          .value("max_parallel", 0);
+  auto run_status = run_status_from(record.status);
+  if (!run_status) {
+    return Status::error("storage_error", "run " + std::to_string(record.id) +
+                                              " has an unknown status \"" + record.status + "\"");
+  }
+  run->status = *run_status;
+  run->cancel_requested = record.cancel_requested;
+  run->max_parallel =
+      number_or(nlohmann::json::parse(record.workflow_json, nullptr, false), "max_parallel", 0);
   RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(record.id));
   for (const auto& row : steps) {
     StepState step;
     step.id = row.id;
     step.position = row.position;
-    step.status = row.status;
+    auto step_status = step_status_from(row.status);
+    if (!step_status) {
+      return Status::error("storage_error", "step " + row.name + " has an unknown status \"" +
+                                                row.status + "\"");
+    }
+    step.status = *step_status;
     step.spec.name = row.name;
     step.spec.plugin = row.plugin;
     step.spec.plugin_version = row.plugin_version;
@@ -146,19 +164,21 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
     RF_ASSIGN_OR_RETURN(auto attempts, store_->attempts_of_step(row.id));
     step.attempts_started = static_cast<int>(attempts.size());
     for (const auto& attempt : attempts) {
-      if (attempt.status == "failed") ++step.failures;  // lost ones do not count
+      // Lost attempts do not count against the retry budget.
+      if (attempt_status_from(attempt.status) == AttemptStatus::kFailed) ++step.failures;
     }
-    if (is_done_ok(row.status)) {
+    if (is_done_ok(step.status)) {
       RF_ASSIGN_OR_RETURN(auto outputs, store_->outputs_of_step(row.id));
       for (const auto& artifact : outputs) {
         step.outputs[artifact.output_name] = {artifact.id, artifact.digest,
                                               artifacts_->path_of(artifact.digest)};
       }
-    } else if (row.status == "running") {
+    } else if (step.status == StepStatus::kRunning) {
       // Its attempt was lost with the previous daemon: run it again.
-      step.status = "queued";
       RF_RETURN_IF_ERROR(store_->set_step_status(
-          row.id, "queued", "recovered", "the daemon restarted while this step ran; rerunning"));
+          row.id, to_string(StepStatus::kQueued), "recovered",
+          "the daemon restarted while this step ran; rerunning"));
+      step.status = StepStatus::kQueued;
     }
     run->steps.emplace(row.name, std::move(step));
   }
@@ -171,16 +191,52 @@ Status Scheduler::start() {
   if (!lost.empty()) spdlog::warn("recovery: {} attempt(s) were running when the daemon stopped", lost.size());
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (int64_t attempt_id : lost) recover_lost_attempt(attempt_id);
+    for (int64_t attempt_id : lost) {
+      try {
+        recover_lost_attempt(attempt_id);
+      } catch (const std::exception& e) {
+        spdlog::error("recovery: attempt {} could not be examined ({}); it runs again", attempt_id,
+                      e.what());
+      }
+    }
   }
   RF_ASSIGN_OR_RETURN(auto unfinished, store_->unfinished_runs());
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& record : unfinished) RF_RETURN_IF_ERROR(load_run(record));
+    for (const auto& record : unfinished) {
+      Status loaded;
+      try {
+        loaded = load_run(record);
+      } catch (const std::exception& e) {
+        loaded = Status::error("internal_error", e.what());
+      }
+      if (!loaded.ok()) fail_unloadable_run(record, loaded.message());
+    }
   }
   if (!unfinished.empty()) spdlog::info("recovery: resuming {} unfinished run(s)", unfinished.size());
   thread_ = std::thread([this] { loop(); });
   return Status();
+}
+
+void Scheduler::fail_unloadable_run(const storage::RunRecord& record, const std::string& message) {
+  runs_.erase(record.id);
+  const std::string why = "radflow could not resume this run after a restart: " + message;
+  spdlog::error("recovery: run {} failed: {}", record.id, why);
+  auto steps = store_->steps_of_run(record.id);
+  if (steps.ok()) {
+    for (const auto& step : *steps) {
+      const auto status = step_status_from(step.status);
+      if (!status || !is_terminal(*status)) {
+        (void)store_->set_step_status(step.id, to_string(StepStatus::kCancelled),
+                                      "recovery_failed", why);
+      }
+    }
+  }
+  (void)store_->set_run_status(record.id, to_string(RunStatus::kFailed), why);
+  bus_->publish({{"type", "run"},
+                 {"run_id", record.id},
+                 {"status", to_string(RunStatus::kFailed)},
+                 {"message", why}});
 }
 
 void Scheduler::shutdown() {
@@ -190,113 +246,205 @@ void Scheduler::shutdown() {
     stopping_ = true;
   }
   wake_.notify_all();
+  // The scheduler thread stops the attempts itself before it ends (see
+  // stop_attempts_locked): workers get SIGKILL when the thread that started them
+  // exits, so joining it first would skip their grace period.
   if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> lock(mutex_);
+  store_->flush();
+}
+
+void Scheduler::stop_attempts_locked(std::unique_lock<std::mutex>& lock) {
+  std::vector<StepState*> active;
   for (auto& [run_id, run] : runs_) {
     for (auto& [name, step] : run->steps) {
       if (!step.active) continue;
       step.active->running->cancel("the daemon is shutting down");
+      active.push_back(&step);
     }
   }
-  for (auto& [run_id, run] : runs_) {
-    for (auto& [name, step] : run->steps) {
-      if (!step.active) continue;
-      AttemptOutcome outcome = step.active->running->wait();
-      (void)store_->finish_attempt(step.active->attempt_id, "lost", "daemon_shutdown",
-                                   "the daemon shut down while the attempt ran",
-                                   outcome.exit_code, outcome.signal ? std::optional<int>(outcome.signal)
-                                                                     : std::nullopt);
-      (void)store_->set_step_status(step.id, "queued", "daemon_shutdown",
-                                    "will run again when the daemon restarts");
-      pool_.release(step.active->allocation);
-      step.active.reset();
-    }
+  if (!active.empty()) {
+    spdlog::info("stopping {} running attempt(s) (SIGTERM, then SIGKILL after {} s)",
+                 active.size(), options_.grace_s);
   }
-  store_->flush();
+  for (StepState* step : active) {
+    AttemptOutcome outcome;
+    {
+      lock.unlock();  // the monitors need no lock; readers of the API may
+      outcome = step->active->running->wait();
+      lock.lock();
+    }
+    const std::optional<int> signal =
+        outcome.signal ? std::optional<int>(outcome.signal) : std::nullopt;
+    Status ended = store_->finish_attempt(step->active->attempt_id,
+                                          to_string(AttemptStatus::kLost), "daemon_shutdown",
+                                          "the daemon shut down while the attempt ran",
+                                          outcome.exit_code, signal);
+    Status queued = store_->set_step_status(step->id, to_string(StepStatus::kQueued),
+                                            "daemon_shutdown",
+                                            "will run again when the daemon restarts");
+    if (!ended.ok() || !queued.ok()) {
+      spdlog::error("cannot record the stop of step {}: {} {}", step->spec.name,
+                    ended.to_string(), queued.to_string());
+    }
+    pool_.release(step->active->allocation);
+    step->active.reset();
+  }
 }
 
 void Scheduler::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    schedule_locked();
+    try {
+      schedule_locked();
+    } catch (const std::exception& e) {
+      // guard_run_locked catches what one run throws; this is the last line.
+      spdlog::error("scheduler: internal error outside any run: {}", e.what());
+    }
     wake_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  stop_attempts_locked(lock);
+}
+
+template <typename Work>
+void Scheduler::guard_run_locked(RunState& run, Work&& work) {
+  std::string what;
+  try {
+    work();
+    return;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  fail_run_locked(run, "internal_error", "radflow failed while running this run: " + what);
+}
+
+void Scheduler::fail_run_locked(RunState& run, const std::string& reason,
+                                const std::string& message) {
+  spdlog::error("run {}: {}", run.id, message);
+  if (run.internal_error.empty()) run.internal_error = message;
+  for (auto& [name, step] : run.steps) {
+    if (step.active) {
+      step.active->running->cancel(message);
+    } else if (step.status == StepStatus::kQueued) {
+      set_step_status_locked(run, step, StepStatus::kCancelled, reason, message);
+    }
+  }
+  run.cancel_requested = true;  // attempts still stopping end as cancelled
+}
+
+Result<std::vector<std::pair<std::string, StepOutput>>> Scheduler::bound_inputs_locked(
+    const RunState& run, const StepState& step) const {
+  std::vector<std::pair<std::string, StepOutput>> bound;
+  for (const auto& input : step.spec.inputs) {
+    auto upstream = run.steps.find(input.step);
+    if (upstream == run.steps.end()) {
+      return Status::error("input_missing", "input " + input.input + " reads from step " +
+                                                input.step + ", which this run does not have");
+    }
+    auto output = upstream->second.outputs.find(input.output);
+    if (output == upstream->second.outputs.end()) {
+      return Status::error("input_missing",
+                           "input " + input.input + " reads output " + input.output +
+                               " of step " + input.step +
+                               ", which that step did not produce (an optional output)");
+    }
+    bound.emplace_back(input.input, output->second);
+  }
+  return bound;
+}
+
+void Scheduler::scan_run_locked(RunState& run, Clock::time_point now,
+                                std::vector<std::pair<RunState*, StepState*>>* ready) {
+  for (auto& [name, step] : run.steps) {
+    if (step.active && step.active->running->done()) finish_attempt_locked(run, step);
+  }
+  if (run.cancel_requested) {
+    for (auto& [name, step] : run.steps) {
+      if (step.status == StepStatus::kQueued) {
+        set_step_status_locked(run, step, StepStatus::kCancelled, "cancelled",
+                               "the run was cancelled");
+      } else if (step.active) {
+        step.active->running->cancel("the run was cancelled");
+      }
+    }
+  }
+  for (auto& [name, step] : run.steps) {
+    if (step.status != StepStatus::kQueued) continue;
+    std::string blocked_by, waiting_on;
+    for (const auto& input : step.spec.inputs) {
+      auto up = run.steps.find(input.step);
+      if (up == run.steps.end()) continue;  // bound_inputs_locked reports it
+      const StepStatus s = up->second.status;
+      if (s == StepStatus::kFailed || s == StepStatus::kCancelled) {
+        blocked_by = input.step;
+      } else if (!is_done_ok(s) && waiting_on.empty()) {
+        waiting_on = "waiting on input " + input.input + " from step " + input.step;
+      }
+    }
+    if (!blocked_by.empty()) {
+      set_step_status_locked(run, step, StepStatus::kCancelled, "upstream_failed",
+                             "not run: upstream step " + blocked_by + " did not succeed");
+      continue;
+    }
+    if (!waiting_on.empty()) {
+      step.waiting = waiting_on;
+      continue;
+    }
+    if (auto inputs = bound_inputs_locked(run, step); !inputs.ok()) {
+      ++step.failures;
+      set_step_status_locked(run, step, StepStatus::kFailed, "input_missing",
+                             inputs.status().message());
+      continue;
+    }
+    if (now < step.not_before) {
+      auto wait_s = std::chrono::duration_cast<std::chrono::seconds>(step.not_before - now);
+      step.waiting = "retrying in " + std::to_string(wait_s.count() + 1) + " s";
+      continue;
+    }
+    if (try_cache_locked(run, step)) continue;
+    ready->emplace_back(&run, &step);
   }
 }
 
 void Scheduler::schedule_locked() {
   const auto now = Clock::now();
-  struct Candidate {
-    RunState* run;
-    StepState* step;
-  };
-  std::vector<Candidate> ready;
+  std::vector<std::pair<RunState*, StepState*>> ready;
   for (auto& [run_id, run_ptr] : runs_) {
     RunState& run = *run_ptr;
-    for (auto& [name, step] : run.steps) {
-      if (step.active && step.active->running->done()) finish_attempt_locked(run, step);
-    }
-    if (run.cancel_requested) {
-      for (auto& [name, step] : run.steps) {
-        if (step.status == "queued") {
-          set_step_status_locked(run, step, "cancelled", "cancelled", "the run was cancelled");
-        } else if (step.active) {
-          step.active->running->cancel("the run was cancelled");
-        }
-      }
-    }
-    for (auto& [name, step] : run.steps) {
-      if (step.status != "queued") continue;
-      std::string blocked_by, waiting_on;
-      for (const auto& input : step.spec.inputs) {
-        auto up = run.steps.find(input.step);
-        if (up == run.steps.end()) continue;  // validation rules this out
-        const std::string& s = up->second.status;
-        if (s == "failed" || s == "cancelled") {
-          blocked_by = input.step;
-        } else if (!is_done_ok(s) && waiting_on.empty()) {
-          waiting_on = "waiting on input " + input.input + " from step " + input.step;
-        }
-      }
-      if (!blocked_by.empty()) {
-        set_step_status_locked(run, step, "cancelled", "upstream_failed",
-                               "not run: upstream step " + blocked_by + " did not succeed");
-        continue;
-      }
-      if (!waiting_on.empty()) {
-        step.waiting = waiting_on;
-        continue;
-      }
-      if (now < step.not_before) {
-        auto wait_s = std::chrono::duration_cast<std::chrono::seconds>(step.not_before - now);
-        step.waiting = "retrying in " + std::to_string(wait_s.count() + 1) + " s";
-        continue;
-      }
-      if (try_cache_locked(run, step)) continue;
-      ready.push_back({&run, &step});
-    }
+    guard_run_locked(run, [&] { scan_run_locked(run, now, &ready); });
   }
-  std::stable_sort(ready.begin(), ready.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.step->spec.priority != b.step->spec.priority) {
-      return a.step->spec.priority > b.step->spec.priority;
+  std::stable_sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
+    if (a.second->spec.priority != b.second->spec.priority) {
+      return a.second->spec.priority > b.second->spec.priority;
     }
-    if (a.run->id != b.run->id) return a.run->id < b.run->id;
-    return a.step->position < b.step->position;
+    if (a.first->id != b.first->id) return a.first->id < b.first->id;
+    return a.second->position < b.second->position;
   });
-  for (auto& candidate : ready) {
+  for (auto& [run_ptr, step_ptr] : ready) {
     if (stopping_) break;
-    RunState& run = *candidate.run;
+    RunState& run = *run_ptr;
+    StepState& step = *step_ptr;
+    if (step.status != StepStatus::kQueued || run.cancel_requested) continue;  // failed by a guard meanwhile
     if (run.max_parallel > 0 && run.running_steps() >= run.max_parallel) {
-      candidate.step->waiting = "run limit reached: max_parallel = " +
-                                std::to_string(run.max_parallel) + " steps running";
+      step.waiting = "run limit reached: max_parallel = " + std::to_string(run.max_parallel) +
+                     " steps running";
       continue;
     }
-    auto allocation = pool_.try_acquire(candidate.step->spec.resources);
+    auto allocation = pool_.try_acquire(step.spec.resources);
     if (!allocation) {
-      candidate.step->waiting = pool_.shortfall(candidate.step->spec.resources);
+      step.waiting = pool_.shortfall(step.spec.resources);
       continue;
     }
-    candidate.step->waiting.clear();
-    start_attempt_locked(*candidate.run, *candidate.step, *allocation);
+    step.waiting.clear();
+    guard_run_locked(run, [&] {
+      try {
+        start_attempt_locked(run, step, *allocation);
+      } catch (...) {
+        if (!step.active) pool_.release(*allocation);
+        throw;
+      }
+    });
   }
   for (auto it = runs_.begin(); it != runs_.end();) {
     finish_run_if_done_locked(*it->second);
@@ -320,23 +468,41 @@ void Scheduler::log_to_step(int64_t step_id, int64_t attempt_id, const std::stri
   store_->append_logs({record});
 }
 
-void Scheduler::set_step_status_locked(RunState& run, StepState& step, const std::string& status,
+void Scheduler::set_step_status_locked(RunState& run, StepState& step, StepStatus status,
                                        const std::string& reason, const std::string& message) {
   // The run turns running before its first step does, so no reader sees a running
   // step in a queued run.
-  if (run.status == "queued" && (status == "running" || status == "cached")) {
-    run.status = "running";
-    (void)store_->set_run_status(run.id, "running", "");
-    bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", "running"}});
+  if (run.status == RunStatus::kQueued &&
+      (status == StepStatus::kRunning || status == StepStatus::kCached)) {
+    Status stored = store_->set_run_status(run.id, to_string(RunStatus::kRunning), "");
+    if (!stored.ok()) spdlog::error("cannot record run status: {}", stored.to_string());
+  }
+  Status stored = store_->set_step_status(step.id, to_string(status), reason, message);
+  if (!stored.ok()) {
+    // Memory follows the database: a change it did not take is not made.
+    throw std::runtime_error("cannot record step " + step.spec.name + " as " +
+                             to_string(status) + ": " + stored.to_string());
+  }
+  apply_step_status_locked(run, step, status, reason, message);
+}
+
+void Scheduler::apply_step_status_locked(RunState& run, StepState& step, StepStatus status,
+                                         const std::string& reason, const std::string& message) {
+  if (!is_allowed(step.status, status)) {
+    throw std::logic_error(std::string("step ") + step.spec.name + " cannot go from " +
+                           to_string(step.status) + " to " + to_string(status));
+  }
+  if (run.status == RunStatus::kQueued &&
+      (status == StepStatus::kRunning || status == StepStatus::kCached)) {
+    run.status = RunStatus::kRunning;
+    bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", to_string(run.status)}});
   }
   step.status = status;
-  if (status != "queued") step.waiting.clear();
-  Status stored = store_->set_step_status(step.id, status, reason, message);
-  if (!stored.ok()) spdlog::error("cannot record step status: {}", stored.to_string());
+  if (status != StepStatus::kQueued) step.waiting.clear();
   bus_->publish({{"type", "step"},
                  {"run_id", run.id},
                  {"step", step.spec.name},
-                 {"status", status},
+                 {"status", to_string(status)},
                  {"reason", reason},
                  {"message", message}});
 }
@@ -346,27 +512,37 @@ void Scheduler::finish_run_if_done_locked(RunState& run) {
   bool any_failed = false, any_cancelled = false;
   for (const auto& [name, step] : run.steps) {
     if (!is_terminal(step.status) || step.active) return;
-    any_failed |= step.status == "failed";
-    any_cancelled |= step.status == "cancelled";
+    any_failed |= step.status == StepStatus::kFailed;
+    any_cancelled |= step.status == StepStatus::kCancelled;
   }
-  std::string status = run.cancel_requested ? "cancelled"
-                       : any_failed         ? "failed"
-                       : any_cancelled      ? "cancelled"
-                                            : "succeeded";
-  std::string message;
-  if (status == "failed") {
+  const RunStatus status = !run.internal_error.empty() ? RunStatus::kFailed
+                           : run.cancel_requested      ? RunStatus::kCancelled
+                           : any_failed                ? RunStatus::kFailed
+                           : any_cancelled             ? RunStatus::kCancelled
+                                                       : RunStatus::kSucceeded;
+  std::string message = run.internal_error;
+  if (status == RunStatus::kFailed && message.empty()) {
     for (const auto& [name, step] : run.steps) {
-      if (step.status == "failed") {
+      if (step.status == StepStatus::kFailed) {
         message = "step " + name + " failed";
         break;
       }
     }
   }
+  if (!is_allowed(run.status, status)) {
+    throw std::logic_error(std::string("run cannot go from ") + to_string(run.status) + " to " +
+                           to_string(status));
+  }
+  Status stored = store_->set_run_status(run.id, to_string(status), message);
+  if (!stored.ok()) {
+    // Left unfinished in memory: the next pass tries again.
+    spdlog::error("cannot record run {} as {}: {}", run.id, to_string(status), stored.to_string());
+    return;
+  }
   run.status = status;
-  Status stored = store_->set_run_status(run.id, status, message);
-  if (!stored.ok()) spdlog::error("cannot record run status: {}", stored.to_string());
-  spdlog::info("run {} {}", run.id, status);
-  bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", status}, {"message", message}});
+  spdlog::info("run {} {}", run.id, to_string(status));
+  bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", to_string(status)},
+                 {"message", message}});
 }
 
 }  // namespace radflow

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/lifecycle.h"
 #include "common/status.h"
 #include "orchestrator/executor/attempt.h"
 #include "orchestrator/registry/plugin_registry.h"
@@ -45,6 +46,8 @@ struct SchedulerOptions {
   double grace_s = 5;       // SIGTERM -> SIGKILL on cancel and timeout
   double retry_backoff_s = 1;       // first retry delay; doubles each failure
   double retry_backoff_max_s = 60;
+  int max_ranks = 64;               // most ranks one attempt may start
+  size_t max_log_bytes_per_attempt = 64u << 20;  // more is dropped, with a marker line
 };
 
 class Scheduler {
@@ -75,6 +78,19 @@ class Scheduler {
   // inputs come out the same). not_found, or "run_active" while the run runs.
   Status rerun_step(int64_t run_id, const std::string& step_name);
 
+  // Deletes a finished run: its rows (Store::delete_run) and its attempt folders.
+  // "run_active" while it is queued or running; not_found for an unknown run.
+  // Stored artifacts stay until collect_garbage() finds them unreferenced.
+  Result<storage::DeleteReport> delete_run(int64_t run_id);
+  // Frees stored artifacts no run references any more (kDryRun: only reports),
+  // and with logs_older_than_ms > 0 deletes log lines of finished runs older
+  // than that many milliseconds.
+  struct GcResult {
+    storage::GcReport artifacts;
+    int64_t logs_deleted = 0;
+  };
+  Result<GcResult> collect_garbage(storage::GcMode mode, int64_t logs_older_than_ms);
+
   Capacity capacity() const;
   // For each queued step of an active run, why it is not running yet.
   std::map<std::string, std::string> waiting_reasons(int64_t run_id) const;
@@ -87,15 +103,38 @@ class Scheduler {
 
   void loop();
   void schedule_locked();
+  // One run's share of a scheduling pass: reap its finished attempts, carry out a
+  // cancel, and collect its ready steps into `ready`.
+  void scan_run_locked(RunState& run, Clock::time_point now,
+                       std::vector<std::pair<RunState*, StepState*>>* ready);
+  // Runs `work` on `run`; an exception fails the run (reason internal_error)
+  // instead of escaping the scheduler thread, which would end the daemon and, as
+  // the run resumes at every start, end it again ("poison run").
+  template <typename Work>
+  void guard_run_locked(RunState& run, Work&& work);
+  void fail_run_locked(RunState& run, const std::string& reason, const std::string& message);
+  // At shutdown, on the scheduler thread (workers die with the thread that
+  // started them): SIGTERM every attempt, SIGKILL after the grace period, record
+  // them lost (daemon_shutdown) and their steps queued for the next start.
+  void stop_attempts_locked(std::unique_lock<std::mutex>& lock);
+  // What `step` reads: each bound input with the upstream output it names. An
+  // upstream step that did not produce a bound (optional) output is input_missing.
+  Result<std::vector<std::pair<std::string, StepOutput>>> bound_inputs_locked(
+      const RunState& run, const StepState& step) const;
+  // A run whose rows cannot be loaded (after a restart) is failed with the reason
+  // instead of stopping the daemon.
+  void fail_unloadable_run(const storage::RunRecord& record, const std::string& message);
   void start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation);
   void finish_attempt_locked(RunState& run, StepState& step);
-  // Records outputs already taken into the artifact store (ingest_outputs) as the
-  // step's artifacts, produced by `attempt_id`.
-  Result<std::map<std::string, StepOutput>> record_outputs_locked(
-      StepState& step, int64_t attempt_id,
-      const std::map<std::string, storage::StoredArtifact>& stored);
-  void set_step_status_locked(RunState& run, StepState& step, const std::string& status,
+  // Records the step's new status, then applies it (apply_step_status_locked).
+  void set_step_status_locked(RunState& run, StepState& step, StepStatus status,
                               const std::string& reason, const std::string& message);
+  // Moves the step (and a queued run) to `status` in memory and announces it,
+  // after the caller recorded it. The one place a status changes: a transition
+  // the lifecycle table (common/lifecycle.h) forbids throws std::logic_error,
+  // which fails the run through guard_run_locked.
+  void apply_step_status_locked(RunState& run, StepState& step, StepStatus status,
+                                const std::string& reason, const std::string& message);
   void finish_run_if_done_locked(RunState& run);
   Status load_run(const storage::RunRecord& record);
   // Re-queues `names` of a finished run and resumes it. Caller holds mutex_.

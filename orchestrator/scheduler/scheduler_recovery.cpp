@@ -2,6 +2,7 @@
 // after a crash.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "orchestrator/executor/attempt_recovery.h"
@@ -17,9 +18,9 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
   if (step.cache_checked) return false;
   step.cache_checked = true;
   std::vector<std::string> digests;
-  for (const auto& input : step.spec.inputs) {
-    digests.push_back(run.steps.at(input.step).outputs.at(input.output).digest);
-  }
+  auto inputs = bound_inputs_locked(run, step);
+  if (!inputs.ok()) return false;  // start_attempt_locked fails the step with the reason
+  for (const auto& [input, source] : *inputs) digests.push_back(source.digest);
   const std::string key = step_cache_key(step.spec, digests);
   if (!step.spec.cache) return false;  // opted out: neither reads nor publishes the key
   auto hit = store_->find_cached_step(key);
@@ -39,7 +40,7 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
       step.outputs = std::move(served);
       Status recorded = store_->set_step_cache(step.id, key, source.id);
       if (!recorded.ok()) spdlog::error("cannot record cache hit: {}", recorded.to_string());
-      set_step_status_locked(run, step, "cached", "cache_hit",
+      set_step_status_locked(run, step, StepStatus::kCached, "cache_hit",
                              "same plugin build, params and inputs as step " + source.name +
                                  " of run " + std::to_string(source.run_id));
       return true;
@@ -59,12 +60,12 @@ Status Scheduler::requeue_locked(const storage::RunRecord& record,
                                            record.status + "; wait until it has finished");
   }
   RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(record.id));
+  std::vector<int64_t> step_ids;
   for (const auto& step : steps) {
-    if (names.count(step.name) != 0) {
-      RF_RETURN_IF_ERROR(store_->set_step_status(step.id, "queued", reason, message));
-    }
+    if (names.count(step.name) != 0) step_ids.push_back(step.id);
   }
-  RF_RETURN_IF_ERROR(store_->set_run_status(record.id, "running", message));
+  // The steps and the run change together or not at all.
+  RF_RETURN_IF_ERROR(store_->requeue_steps(record.id, step_ids, reason, message));
   RF_ASSIGN_OR_RETURN(storage::RunRecord reloaded, store_->get_run(record.id));
   RF_RETURN_IF_ERROR(load_run(reloaded));
   // Earlier failures must not eat into the new attempts' retry budget.
@@ -81,12 +82,15 @@ Status Scheduler::retry(int64_t run_id) {
     RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
     std::set<std::string> names;
     for (const auto& step : steps) {
-      if (step.status == "failed" || step.status == "cancelled") names.insert(step.name);
+      const auto status = step_status_from(step.status);
+      if (status == StepStatus::kFailed || status == StepStatus::kCancelled) {
+        names.insert(step.name);
+      }
     }
     RF_RETURN_IF_ERROR(requeue_locked(record, names, "retry_requested",
                                       "queued again by a retry of the run"));
   }
-  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", "running"}});
+  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", to_string(RunStatus::kRunning)}});
   wake_.notify_all();
   return Status();
 }
@@ -133,25 +137,32 @@ void Scheduler::recover_lost_attempt(int64_t attempt_id) {
     spdlog::warn("recovery: stopped {} orphaned worker(s) of {} attempt {}", stopped, step->name,
                  attempt->number);
   }
-  const int ranks = std::max(1, nlohmann::json::parse(step->resources_json, nullptr, false)
-                                    .value("ranks", 1));
+  const auto resources = nlohmann::json::parse(step->resources_json, nullptr, false);
+  const auto stored_ranks = resources.is_object() ? resources.find("ranks") : resources.end();
+  const int ranks = stored_ranks != resources.end() && stored_ranks->is_number_integer()
+                        ? std::clamp(stored_ranks->get<int>(), 1, std::max(1, options_.max_ranks))
+                        : 1;
   auto result = read_attempt_result(dir, ranks);
-  if (!result || result->status != "succeeded") return;  // it runs again
-  // The workers finished while the daemon was down: take their outputs in.
-  StepState state;
-  state.id = step->id;
+  if (!result || attempt_status_from(result->status) != AttemptStatus::kSucceeded) {
+    return;  // it runs again
+  }
+  // The workers finished while the daemon was down: take their outputs in, and
+  // end the attempt and the step with them in one transaction.
   auto stored = ingest_outputs(*artifacts_, dir, result->outputs);
-  auto outputs = stored.ok() ? record_outputs_locked(state, attempt_id, *stored)
-                             : Result<std::map<std::string, StepOutput>>(stored.status());
-  if (!outputs.ok()) {
+  Result<std::vector<int64_t>> recorded = stored.status();
+  if (stored.ok()) {
+    storage::AttemptEnd end{to_string(AttemptStatus::kSucceeded), "recovered",
+                            "finished while the daemon was down; taken in on restart", 0,
+                            std::nullopt};
+    recorded = store_->finish_attempt_with_outputs(
+        attempt_id, end, step->id, {to_string(StepStatus::kSucceeded), "", ""},
+        artifact_records(*stored));
+  }
+  if (!recorded.ok()) {
     spdlog::warn("recovery: {} attempt {} finished but its outputs cannot be taken in ({}); "
-                 "running it again", step->name, attempt->number, outputs.status().to_string());
+                 "running it again", step->name, attempt->number, recorded.status().to_string());
     return;
   }
-  (void)store_->finish_attempt(attempt_id, "succeeded", "recovered",
-                               "finished while the daemon was down; taken in on restart", 0,
-                               std::nullopt);
-  (void)store_->set_step_status(step->id, "succeeded", "", "");
   spdlog::info("recovery: {} attempt {} had finished; its outputs were taken in", step->name,
                attempt->number);
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/lifecycle.h"
 #include "orchestrator/scheduler/scheduler.h"
 
 namespace radflow {
@@ -32,7 +33,7 @@ struct Scheduler::StepState {
   int64_t id = 0;
   int position = 0;
   StepSpec spec;
-  std::string status = "queued";
+  StepStatus status = StepStatus::kQueued;
   int attempts_started = 0;  // attempt numbers used so far
   int failures = 0;          // failed attempts (lost ones do not count)
   Clock::time_point not_before{};
@@ -45,8 +46,9 @@ struct Scheduler::StepState {
 
 struct Scheduler::RunState {
   int64_t id = 0;
-  std::string status = "queued";
+  RunStatus status = RunStatus::kQueued;
   bool cancel_requested = false;
+  std::string internal_error;  // set when radflow itself failed this run
   int max_parallel = 0;  // 0 = no limit
   std::map<std::string, StepState> steps;
 

@@ -156,6 +156,17 @@ void check_string(const json& value, const json& schema, const std::string& poin
     const auto& source = pattern->get_ref<const std::string&>();
     // std::regex reports a bad pattern by throwing; it is the plugin author's
     // mistake, but it must still come back as a value.
+    // std::regex matches recursively, about one stack frame per character: a
+    // long enough string overflows any thread's stack. Patterns are for short
+    // identifiers, so longer strings are refused instead of matched.
+    constexpr size_t kMaxPatternSubjectBytes = 4096;
+    if (text.size() > kMaxPatternSubjectBytes) {
+      add_error(errors, "param_pattern", pointer,
+                json_pointer_display(pointer) + " must match pattern " + compact(*pattern) +
+                    "; strings over " + std::to_string(kMaxPatternSubjectBytes) +
+                    " bytes are not matched, got " + std::to_string(text.size()) + " bytes");
+      return;
+    }
     try {
       std::regex re(source, std::regex::ECMAScript);
       if (!std::regex_search(text, re)) {

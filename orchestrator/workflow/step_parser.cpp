@@ -1,17 +1,28 @@
 #include "orchestrator/workflow/step_parser.h"
 
+#include <cctype>
 #include <climits>
 #include <cmath>
-#include <regex>
 #include <set>
 #include <sstream>
 
+#include "common/utf8.h"
 #include "orchestrator/workflow/json_schema.h"
 
 namespace radflow {
 namespace {
 
 using nlohmann::json;
+
+// 1 to 64 characters from A-Z a-z 0-9 _ - (a loop, not std::regex: names come
+// from clients and std::regex recurses once per character).
+bool is_step_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
 
 const std::set<std::string>& step_keys() {
   static const std::set<std::string> keys = {"plugin",    "params",   "inputs",
@@ -146,14 +157,19 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
         }
       } else {
         out->ranks = clamp_int(n);
+        if (n > capacity.max_ranks) {
+          add(errors, "resources_exceeded", path,
+              "step asks for " + std::to_string(n) + " ranks but the daemon starts at most " +
+                  std::to_string(capacity.max_ranks) + " per attempt (radflowd --max-ranks)");
+        }
       }
     } else if (key == "cpus" || key == "memory_gb") {
       bool cpus = key == "cpus";
       double d = value.is_number() ? value.get<double>() : -1;
-      if (!value.is_number() || (cpus ? d <= 0 : d < 0)) {
+      if (!value.is_number() || !std::isfinite(d) || (cpus ? d < kMinCpusPerRank : d < 0)) {
         add(errors, "invalid_workflow", path,
-            where + " must be a number " + (cpus ? "> 0" : ">= 0") + ", got " +
-                describe_json_value(value));
+            where + " must be a number " + (cpus ? ">= " + format_number(kMinCpusPerRank) : ">= 0") +
+                ", got " + describe_json_value(value));
         continue;
       }
       if (cpus) {
@@ -195,8 +211,11 @@ void parse_scalars(const json& raw, const std::string& pointer, StepSpec* spec,
     }
   }
   if (auto it = raw.find("timeout_s"); it != raw.end()) {
-    if (!it->is_number() || it->get<double>() < 0) {
-      bad("timeout_s", "a number >= 0 (0 = no limit)", *it);
+    if (!it->is_number() || !(it->get<double>() >= 0) || it->get<double>() > kMaxTimeoutS) {
+      bad("timeout_s",
+          "a number of seconds from 0 (no limit) to " +
+              std::to_string(static_cast<int64_t>(kMaxTimeoutS)) + " (30 days)",
+          *it);
     } else {
       spec->timeout_s = it->get<double>();
     }
@@ -225,13 +244,13 @@ void parse_scalars(const json& raw, const std::string& pointer, StepSpec* spec,
 ParsedStep parse_step(const std::string& name, const json& raw, const json* run_params,
                       const std::map<std::string, PluginInfo>& plugins, const Capacity& capacity,
                       std::vector<Error>* errors) {
-  static const std::regex kStepName("[A-Za-z0-9_-]{1,64}");
   ParsedStep step;
   step.spec.name = name;
   const std::string pointer = json_pointer_append("/steps", name);
-  if (!std::regex_match(name, kStepName)) {
+  if (!is_step_name(name)) {
     add(errors, "invalid_workflow", pointer,
-        "step name \"" + name + "\" must be 1 to 64 characters from A-Z a-z 0-9 _ -");
+        "step name \"" + truncate_utf8(name, 80, "...") +
+            "\" must be 1 to 64 characters from A-Z a-z 0-9 _ -");
   }
   if (!raw.is_object()) {
     add(errors, "invalid_workflow", pointer,

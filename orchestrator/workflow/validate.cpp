@@ -1,7 +1,9 @@
 #include "orchestrator/workflow/validate.h"
 
+#include <algorithm>
 #include <set>
 
+#include "common/utf8.h"
 #include "orchestrator/workflow/json_schema.h"
 #include "orchestrator/workflow/step_graph.h"
 #include "orchestrator/workflow/step_parser.h"
@@ -137,13 +139,19 @@ void bind_inputs(ParsedStep* step, const std::map<std::string, ParsedStep>& step
   }
 }
 
-}  // namespace
-
-ValidationResult parse_workflow(std::string_view text,
-                                const std::map<std::string, PluginInfo>& plugins,
-                                const Capacity& capacity) {
+ValidationResult parse_workflow_unbounded(std::string_view text,
+                                          const std::map<std::string, PluginInfo>& plugins,
+                                          const Capacity& capacity, const WorkflowLimits& limits) {
   ValidationResult result;
   std::vector<Error>* errors = &result.errors;
+  // Deep nesting is refused before parsing: copies, dumps and schema checks of a
+  // json value recurse once per level.
+  if (size_t depth = json_nesting_depth(text, limits.max_depth); depth > limits.max_depth) {
+    add(errors, "too_deep", "",
+        "the workflow nests arrays and objects more than " + std::to_string(limits.max_depth) +
+            " levels deep; flatten it");
+    return result;
+  }
   json doc;
   // nlohmann reports syntax errors by throwing; turn that into a value here.
   try {
@@ -177,10 +185,26 @@ ValidationResult parse_workflow(std::string_view text,
                                          : describe_json_value(*steps_it)));
     return result;
   }
+  if (steps_it->size() > limits.max_steps) {
+    add(errors, "too_many_steps", "/steps",
+        "the workflow has " + std::to_string(steps_it->size()) + " steps; at most " +
+            std::to_string(limits.max_steps) + " are accepted (split it into several runs)");
+    return result;
+  }
   // json objects iterate in key order, so everything below runs by step name.
   std::map<std::string, ParsedStep> steps;
   for (const auto& [name, raw] : steps_it->items()) {
-    steps.emplace(name, parse_step(name, raw, run_params, plugins, capacity, errors));
+    ParsedStep& step =
+        steps.emplace(name, parse_step(name, raw, run_params, plugins, capacity, errors))
+            .first->second;
+    const size_t params_bytes = step.spec.params.dump().size();
+    if (params_bytes > limits.max_params_bytes) {
+      add(errors, "params_too_large", json_pointer_append("/steps", name) + "/params",
+          "the params of step \"" + truncate_utf8(name, 80, "...") + "\" take " +
+              std::to_string(params_bytes) + " bytes as JSON; at most " +
+              std::to_string(limits.max_params_bytes) +
+              " are accepted (pass large data as an input artifact or a file path)");
+    }
   }
   StepEdges downstream;
   for (auto& [name, step] : steps) downstream[name];
@@ -206,6 +230,52 @@ ValidationResult parse_workflow(std::string_view text,
     workflow.steps.push_back(std::move(spec));
   }
   result.workflow = std::move(workflow);
+  return result;
+}
+
+}  // namespace
+
+size_t json_nesting_depth(std::string_view text, size_t stop_at) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > stop_at) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+ValidationResult parse_workflow(std::string_view text,
+                                const std::map<std::string, PluginInfo>& plugins,
+                                const Capacity& capacity, const WorkflowLimits& limits) {
+  ValidationResult result = parse_workflow_unbounded(text, plugins, capacity, limits);
+  std::vector<Error>& errors = result.errors;
+  for (auto& error : errors) {
+    error.message = truncate_utf8(error.message, limits.max_error_message_bytes, "...");
+    error.path = truncate_utf8(error.path, limits.max_error_message_bytes, "...");
+  }
+  if (errors.size() > limits.max_errors) {
+    const size_t hidden = errors.size() - limits.max_errors;
+    errors.resize(limits.max_errors);
+    add(&errors, "too_many_errors", "",
+        std::to_string(hidden) + " more error(s) not shown; the first " +
+            std::to_string(limits.max_errors) + " are above");
+  }
   return result;
 }
 

@@ -6,6 +6,7 @@
 // stable API, listed with their paths in docs/workflows.md: malformed_json,
 // invalid_workflow, unknown_plugin, unknown_input, missing_input, bad_reference,
 // unknown_step, unknown_output, cycle, unknown_run_param, resources_exceeded,
+// the limit codes too_deep, too_many_steps, params_too_large, too_many_errors,
 // and the param_* codes of json_schema.h.
 //
 // Pure function of its arguments; safe to call from any thread.
@@ -30,9 +31,25 @@ struct ValidationResult {
   bool ok() const { return errors.empty(); }
 };
 
+// Bounds on what one workflow may be, so that a hostile or mistaken document
+// costs time linear in its size and can never exhaust the stack or memory.
+// Each breach is an error naming the limit and the value found.
+struct WorkflowLimits {
+  size_t max_depth = 64;                 // nesting of arrays and objects (too_deep)
+  size_t max_steps = 10000;              // too_many_steps
+  size_t max_params_bytes = 256 * 1024;  // one step's params as compact JSON (params_too_large)
+  size_t max_errors = 100;               // more are summed up in one too_many_errors
+  size_t max_error_message_bytes = 1024;  // longer messages are cut with a marker
+};
+
 // `plugins` is keyed by plugin name. `capacity` is the most one step may ask for.
 ValidationResult parse_workflow(std::string_view text,
                                 const std::map<std::string, PluginInfo>& plugins,
-                                const Capacity& capacity);
+                                const Capacity& capacity, const WorkflowLimits& limits = {});
+
+// The deepest nesting of arrays and objects in JSON `text` (0 for a scalar),
+// found by one pass over the bytes, without parsing. Stops counting early once
+// `stop_at` is exceeded. Text inside strings is skipped.
+size_t json_nesting_depth(std::string_view text, size_t stop_at);
 
 }  // namespace radflow

@@ -55,6 +55,20 @@ struct Capacity {
   int gpus = 0;
   double cpus = 1;
   double memory_gb = 0;  // 0 = unknown, not checked
+  int max_ranks = 64;    // most worker processes one attempt may start
 };
+
+// The smallest CPU share a step may ask for, and what each rank of an attempt is
+// charged at least: a step cannot start processes the CPU slots do not pay for.
+inline constexpr double kMinCpusPerRank = 0.1;
+// The longest timeout_s accepted (30 days); longer is a mistake, not a plan.
+inline constexpr double kMaxTimeoutS = 30.0 * 24 * 3600;
+
+// CPU slots an attempt of `r` takes from the pool: its request, but at least the
+// minimum share for every rank it starts.
+inline double charged_cpus(const Resources& r) {
+  const double floor = kMinCpusPerRank * (r.ranks > 1 ? r.ranks : 1);
+  return r.cpus > floor ? r.cpus : floor;
+}
 
 }  // namespace radflow

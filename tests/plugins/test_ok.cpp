@@ -1,7 +1,8 @@
 // test-ok: the well-behaved plugin. Reads an optional integer from input "in",
 // writes in + value to output "out", logs, reports 5 points of metric "value" and
 // progress, and appends a line to $RADFLOW_TEST_INVOCATIONS when it starts and to
-// $RADFLOW_TEST_COMPLETIONS when it is done, so tests can count runs.
+// $RADFLOW_TEST_COMPLETIONS when it is done, so tests can count runs. The optional
+// output "extra" is produced only with "extra": true.
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -31,6 +32,11 @@ static int run(radflow::sdk::Context& ctx) {
   std::ofstream(out) << (in + value) << "\n";
   // register=false exercises the worker's missing_outputs check.
   if (ctx.param<bool>("register", true)) ctx.register_output("out", out);
+  if (ctx.param<bool>("extra", false)) {
+    const std::string extra = ctx.output_path("extra.txt");
+    std::ofstream(extra) << "extra\n";
+    ctx.register_output("extra", extra);
+  }
   ctx.log_warning("test-ok done");
   // Counted last, so a count is a run that got all the way through.
   if (const char* completions = std::getenv("RADFLOW_TEST_COMPLETIONS")) {
@@ -43,8 +49,10 @@ RADFLOW_PLUGIN("test-ok", "1.0.0", "Test plugin that succeeds.",
                R"({"type":"object","properties":{
                    "value":{"type":"integer","default":1,"description":"added to the input"},
                    "sleep_ms":{"type":"integer","default":0,"minimum":0,"description":"sleep before writing"},
-                   "register":{"type":"boolean","default":true,"description":"register output out"}},
+                   "register":{"type":"boolean","default":true,"description":"register output out"},
+                   "extra":{"type":"boolean","default":false,"description":"produce the optional output extra"}},
                  "additionalProperties":false})",
                R"([{"name":"in","description":"a file holding an integer","optional":true}])",
-               R"([{"name":"out","description":"a file holding in + value"}])",
+               R"([{"name":"out","description":"a file holding in + value"},
+                   {"name":"extra","description":"only with extra: true","optional":true}])",
                run)

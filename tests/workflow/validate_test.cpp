@@ -203,5 +203,91 @@ TEST(ParseWorkflow, EmptyPluginMapRejectsEveryPlugin) {
   EXPECT_EQ(r.errors[0].message, "unknown plugin \"data\" (known: none)");
 }
 
+TEST(JsonNestingDepth, CountsArraysAndObjectsAndSkipsStrings) {
+  EXPECT_EQ(json_nesting_depth("1", 100), 0u);
+  EXPECT_EQ(json_nesting_depth(R"({"a": [1, {"b": []}]})", 100), 4u);
+  EXPECT_EQ(json_nesting_depth(R"({"a": "[[[[{{{{\"[["})", 100), 1u);
+  EXPECT_EQ(json_nesting_depth(std::string(1000000, '['), 64), 65u);  // stops early
+}
+
+TEST(WorkflowLimits, EachLimitIsAnErrorNamingIt) {
+  WorkflowLimits limits;
+  limits.max_depth = 8;
+  limits.max_steps = 3;
+  limits.max_params_bytes = 100;
+  const auto& plugins = testing::test_plugins();
+  const Capacity capacity = testing::test_capacity();
+
+  ValidationResult deep = parse_workflow(
+      R"({"name":"d","steps":{"a":{"plugin":"data","params":{"x":[[[[[[[[1]]]]]]]]}}}})",
+      plugins, capacity, limits);
+  ASSERT_EQ(deep.errors.size(), 1u) << dump_errors(deep);
+  EXPECT_EQ(deep.errors[0].code, "too_deep");
+
+  json many = {{"name", "m"}, {"steps", json::object()}};
+  for (int i = 0; i < 4; ++i) many["steps"]["s" + std::to_string(i)] = {{"plugin", "data"}};
+  ValidationResult too_many = parse_workflow(many.dump(), plugins, capacity, limits);
+  ASSERT_EQ(too_many.errors.size(), 1u) << dump_errors(too_many);
+  EXPECT_EQ(too_many.errors[0].code, "too_many_steps");
+  EXPECT_EQ(too_many.errors[0].path, "/steps");
+
+  json fat = {{"name", "f"},
+              {"steps", {{"a", {{"plugin", "data"}, {"params", {{"note", std::string(200, 'x')}}}}}}}};
+  ValidationResult large = parse_workflow(fat.dump(), plugins, capacity, limits);
+  bool found = false;
+  for (const auto& e : large.errors) found |= e.code == "params_too_large" && e.path == "/steps/a/params";
+  EXPECT_TRUE(found) << dump_errors(large);
+}
+
+TEST(WorkflowLimits, ErrorListIsCappedWithACount) {
+  WorkflowLimits limits;
+  limits.max_errors = 5;
+  json wrong = {{"name", "w"}, {"steps", json::object()}};
+  for (int i = 0; i < 40; ++i) wrong["steps"]["s" + std::to_string(i)] = {{"plugin", "nope"}};
+  ValidationResult r =
+      parse_workflow(wrong.dump(), testing::test_plugins(), testing::test_capacity(), limits);
+  ASSERT_EQ(r.errors.size(), 6u);
+  EXPECT_EQ(r.errors[5].code, "too_many_errors");
+  EXPECT_NE(r.errors[5].message.find("35 more"), std::string::npos) << r.errors[5].message;
+}
+
+TEST(WorkflowLimits, LongStepNamesAndStringsCannotExhaustTheStack) {
+  json long_name = {{"name", "l"}, {"steps", {{std::string(200000, 'a'), {{"plugin", "data"}}}}}};
+  ValidationResult r = parse(long_name.dump());
+  ASSERT_FALSE(r.ok());
+  for (const auto& e : r.errors) EXPECT_LE(e.message.size(), 1024u);
+}
+
+TEST(WorkflowLimits, ResourcesThatCouldForkBombAreRefused) {
+  Capacity capacity = testing::test_capacity();
+  capacity.max_ranks = 8;
+  auto errors_of = [&](const json& step) {
+    json workflow = {{"name", "r"}, {"steps", {{"a", step}}}};
+    return parse_workflow(workflow.dump(), testing::test_plugins(), capacity).errors;
+  };
+  auto ranks = errors_of({{"plugin", "data"}, {"resources", {{"ranks", 9}}}});
+  ASSERT_EQ(ranks.size(), 1u);
+  EXPECT_EQ(ranks[0].code, "resources_exceeded");
+  EXPECT_EQ(ranks[0].path, "/steps/a/resources/ranks");
+  auto tiny = errors_of({{"plugin", "data"}, {"resources", {{"cpus", 0.01}}}});
+  ASSERT_EQ(tiny.size(), 1u);
+  EXPECT_EQ(tiny[0].path, "/steps/a/resources/cpus");
+  auto forever = errors_of({{"plugin", "data"}, {"timeout_s", 1e300}});
+  ASSERT_EQ(forever.size(), 1u);
+  EXPECT_EQ(forever[0].path, "/steps/a/timeout_s");
+  EXPECT_TRUE(errors_of({{"plugin", "data"}, {"resources", {{"ranks", 8}, {"cpus", 0.1}}},
+                         {"timeout_s", 86400}})
+                  .empty());
+}
+
+TEST(ChargedCpus, EveryRankPaysAtLeastTheMinimumShare) {
+  Resources r;
+  r.cpus = 0.1;
+  r.ranks = 40;
+  EXPECT_DOUBLE_EQ(charged_cpus(r), 4.0);
+  r.cpus = 8;
+  EXPECT_DOUBLE_EQ(charged_cpus(r), 8.0);
+}
+
 }  // namespace
 }  // namespace radflow
