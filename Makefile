@@ -2,14 +2,16 @@
 #   make run    install dependencies, build, start radflowd, run workflows/demo.json
 #   make test   install dependencies, build, run every test through ctest
 #   make stop   stop the daemon that `make run` left serving
-# Knobs: WITH_TORCH=OFF (skip the LibTorch plugins), BUILD_DIR, JOBS, PORT.
+#   make fuzz   run each libFuzzer target for FUZZ_SECONDS (needs clang-14; docs/fuzzing.md)
+# Knobs: WITH_TORCH=OFF (skip the LibTorch plugins), BUILD_DIR, JOBS, PORT, FUZZ_SECONDS.
 
 BUILD_DIR ?= build
 WITH_TORCH ?= ON
 JOBS ?= $(shell nproc)
 PORT ?= 8080
+FUZZ_SECONDS ?= 120
 
-.PHONY: all deps configure build test run stop bench clean
+.PHONY: all deps configure build test run stop bench fuzz clean
 
 all: build
 
@@ -36,6 +38,14 @@ bench: build
 	bench/orchestrator_overhead.sh $(BUILD_DIR)
 	cmake --build $(BUILD_DIR) --target bench_dashboard
 	if [ "$(WITH_TORCH)" = ON ]; then bench/pretrain_step/run.sh $(BUILD_DIR); fi
+
+# Fuzzing (not a test): each target for FUZZ_SECONDS; the corpus grows and crashes
+# land in tests/fuzz/findings/ (git-ignored). Builds only what the fuzzers need.
+fuzz: configure
+	@grep -q '^RADFLOW_FUZZ_TOOLCHAIN_OK:INTERNAL=ON' $(BUILD_DIR)/CMakeCache.txt || { \
+	  echo "make fuzz: needs clang-14 and libclang-rt-14-dev (scripts/install-deps.sh)" >&2; exit 1; }
+	cmake --build $(BUILD_DIR) --target radflow_fuzzers
+	tests/fuzz/run.sh $(BUILD_DIR) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -16,6 +16,8 @@ packages=(
   # Real DICOM test files (tests/ml/image/real_dicom_test.cpp): pydicom's sample data,
   # installed under /usr/lib/python3/dist-packages/pydicom/data/ (pulls in only python3).
   python3-pydicom
+  # The libFuzzer targets (tests/fuzz): clang and its fuzzer and sanitizer runtimes.
+  clang-14 libclang-rt-14-dev
 )
 if [[ "${RADFLOW_WITH_TORCH:-ON}" != "OFF" ]]; then
   # libopenblas0-openmp: without it LibTorch falls back to reference BLAS (~50x slower).
