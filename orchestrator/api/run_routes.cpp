@@ -89,15 +89,25 @@ void ApiServer::add_run_routes() {
                           {"released_digests", report->released_digests.size()}});
   });
 
-  // Garbage collection: stored artifacts no run references; with
-  // ?logs_older_than_days=N also old log lines of finished runs.
+  // Garbage collection: stored artifacts no run references (older than
+  // ?min_age_s, default 600, so that outputs being recorded are never taken); with
+  // ?logs_older_than_days=N also old log lines of finished runs, with
+  // ?attempt_dirs_older_than_days=N the attempt folders of runs finished that long ago.
   server_->Post("/api/v1/gc", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string dry = req.get_param_value("dry_run");
     const bool dry_run = dry == "1" || dry == "true";
     auto days = query_int(req, res, "logs_older_than_days", 0, 100000);
     if (!days) return;
-    auto gc = ctx_.scheduler->collect_garbage(
-        dry_run ? storage::GcMode::kDryRun : storage::GcMode::kDelete, *days * 86400000LL);
+    auto min_age_s = query_int(req, res, "min_age_s", storage::kGcGraceMs / 1000, 100000000);
+    if (!min_age_s) return;
+    auto dir_days = query_int(req, res, "attempt_dirs_older_than_days", 0, 100000);
+    if (!dir_days) return;
+    Scheduler::GcOptions options;
+    options.mode = dry_run ? storage::GcMode::kDryRun : storage::GcMode::kDelete;
+    options.min_age_ms = *min_age_s * 1000;
+    options.logs_older_than_ms = *days * 86400000LL;
+    options.dirs_older_than_ms = *dir_days * 86400000LL;
+    auto gc = ctx_.scheduler->collect_garbage(options);
     if (!gc.ok()) return reply_status(res, gc.status());
     reply_json(res, 200, {{"dry_run", dry_run},
                           {"artifacts", gc->artifacts.digests.size()},
@@ -106,7 +116,8 @@ void ApiServer::add_run_routes() {
                           {"referenced_artifacts", gc->artifacts.referenced_digests},
                           {"kept_young", gc->artifacts.skipped_young},
                           {"staging_entries", gc->artifacts.staging_entries},
-                          {"logs_deleted", gc->logs_deleted}});
+                          {"logs_deleted", gc->logs_deleted},
+                          {"attempt_dirs_removed", gc->attempt_dirs_removed}});
   });
 
   server_->Post(R"(/api/v1/runs/([^/]+)/cancel)", [this](const httplib::Request& req,

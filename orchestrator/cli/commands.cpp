@@ -78,8 +78,9 @@ commands:
   retry RUN              run a finished run's failed steps again
   rerun RUN STEP         run one step again, and every step downstream of it
   delete RUN             delete a finished run (rows and attempt folders)
-  gc [--dry-run] [--logs-older-than-days N]
-                         free stored artifacts no run references any more
+  gc [--dry-run] [--logs-older-than-days N] [--attempt-dirs-older-than-days N]
+                         free stored artifacts no run references; prune old logs
+                         and attempt folders
   plugins                the plugins the server can run
   image info FILE        a DICOM/PNG/JPEG file's modality, size, bits, photometric
                          interpretation, transfer syntax, rescale and window (local)

@@ -45,27 +45,34 @@ int delete_run(const std::string& server, const Args& args) {
 
 int gc(const std::string& server, const Args& args) {
   if (wants_help(args)) {
-    std::puts("usage: radflow gc [--dry-run] [--logs-older-than-days N]\n\nRemoves stored "
-              "artifacts that no run references (after `radflow delete`), and\nwith "
-              "--logs-older-than-days the log lines of finished runs older than N days.\n"
+    std::puts("usage: radflow gc [--dry-run] [--logs-older-than-days N]\n"
+              "                 [--attempt-dirs-older-than-days N]\n\nRemoves stored "
+              "artifacts that no run references (after `radflow delete`); with\n"
+              "--logs-older-than-days the log lines of finished runs older than N days; with\n"
+              "--attempt-dirs-older-than-days the attempt folders (scratch files, resume\n"
+              "checkpoints) of runs that finished more than N days ago.\n"
               "--dry-run only reports what would be freed. Artifacts younger than ten minutes\n"
               "are kept, so a step finishing meanwhile never loses its outputs.");
     return kOk;
   }
   bool dry_run = false;
-  std::string days;
+  std::string days, dir_days;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--dry-run") {
       dry_run = true;
     } else if (args[i] == "--logs-older-than-days" && i + 1 < args.size() &&
                is_count(args[i + 1])) {
       days = args[++i];
+    } else if (args[i] == "--attempt-dirs-older-than-days" && i + 1 < args.size() &&
+               is_count(args[i + 1])) {
+      dir_days = args[++i];
     } else {
       return usage_error("unexpected argument " + args[i], "gc");
     }
   }
   std::string path = "/api/v1/gc?dry_run=" + std::string(dry_run ? "1" : "0");
   if (!days.empty()) path += "&logs_older_than_days=" + days;
+  if (!dir_days.empty()) path += "&attempt_dirs_older_than_days=" + dir_days;
   ApiClient client(server);
   auto reply = client.post(path, "");
   if (!reply.ok()) return report(reply.status());
@@ -78,6 +85,12 @@ int gc(const std::string& server, const Args& args) {
   if (!days.empty() && !dry_run) {
     std::printf("deleted %lld log line(s) older than %s day(s)\n",
                 static_cast<long long>(reply->value("logs_deleted", int64_t{0})), days.c_str());
+  }
+  if (!dir_days.empty()) {
+    std::printf("%s the attempt folders of %lld run(s) finished over %s day(s) ago\n",
+                dry_run ? "would remove" : "removed",
+                static_cast<long long>(reply->value("attempt_dirs_removed", int64_t{0})),
+                dir_days.c_str());
   }
   return kOk;
 }

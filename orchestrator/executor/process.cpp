@@ -208,6 +208,8 @@ std::string signal_name(int signal) {
     case SIGILL: return "SIGILL";
     case SIGINT: return "SIGINT";
     case SIGPIPE: return "SIGPIPE";
+    case SIGXFSZ: return "SIGXFSZ (file size limit exceeded: RLIMIT_FSIZE, or the disk's)";
+    case SIGXCPU: return "SIGXCPU (CPU time limit exceeded)";
     default: return "signal " + std::to_string(signal);
   }
 }

@@ -50,16 +50,16 @@ Scheduler::Scheduler(SchedulerOptions options, storage::Store* store,
       artifacts_(artifacts),
       registry_(registry),
       bus_(bus),
-      pool_(options_.cpus, options_.gpus, options_.memory_gb) {}
+      pool_(options_.cpus, options_.gpus, options_.memory_gb),
+      capacity_([this] {
+        Capacity capacity = pool_.capacity();
+        capacity.max_ranks = options_.max_ranks;
+        return capacity;
+      }()) {}
 
 Scheduler::~Scheduler() { shutdown(); }
 
-Capacity Scheduler::capacity() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Capacity capacity = pool_.capacity();
-  capacity.max_ranks = options_.max_ranks;
-  return capacity;
-}
+Capacity Scheduler::capacity() const { return capacity_; }
 
 Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& workflow_text,
                                   const std::string& submitted_by) {
@@ -114,14 +114,9 @@ Status Scheduler::cancel(int64_t run_id) {
 }
 
 std::map<std::string, std::string> Scheduler::waiting_reasons(int64_t run_id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::map<std::string, std::string> reasons;
-  auto it = runs_.find(run_id);
-  if (it == runs_.end()) return reasons;
-  for (const auto& [name, step] : it->second->steps) {
-    if (step.status == StepStatus::kQueued && !step.waiting.empty()) reasons[name] = step.waiting;
-  }
-  return reasons;
+  std::lock_guard<std::mutex> lock(waiting_mutex_);
+  auto it = waiting_.find(run_id);
+  return it == waiting_.end() ? std::map<std::string, std::string>() : it->second;
 }
 
 // Builds in-memory state for a run from its rows. Caller holds mutex_.
@@ -358,6 +353,7 @@ void Scheduler::scan_run_locked(RunState& run, Clock::time_point now,
                                 std::vector<std::pair<RunState*, StepState*>>* ready) {
   for (auto& [name, step] : run.steps) {
     if (step.active && step.active->running->done()) finish_attempt_locked(run, step);
+    if (step.pending_finish) commit_finish_locked(run, step);
   }
   if (run.cancel_requested) {
     for (auto& [name, step] : run.steps) {
@@ -446,14 +442,23 @@ void Scheduler::schedule_locked() {
       }
     });
   }
+  std::map<int64_t, std::map<std::string, std::string>> waiting;
   for (auto it = runs_.begin(); it != runs_.end();) {
-    finish_run_if_done_locked(*it->second);
-    if (is_terminal(it->second->status)) {
+    RunState& run = *it->second;
+    guard_run_locked(run, [&] { finish_run_if_done_locked(run); });
+    if (is_terminal(run.status)) {
       it = runs_.erase(it);
-    } else {
-      ++it;
+      continue;
     }
+    for (const auto& [name, step] : run.steps) {
+      if (step.status == StepStatus::kQueued && !step.waiting.empty()) {
+        waiting[run.id][name] = step.waiting;
+      }
+    }
+    ++it;
   }
+  std::lock_guard<std::mutex> lock(waiting_mutex_);
+  waiting_ = std::move(waiting);
 }
 
 void Scheduler::log_to_step(int64_t step_id, int64_t attempt_id, const std::string& level,
@@ -536,7 +541,11 @@ void Scheduler::finish_run_if_done_locked(RunState& run) {
   Status stored = store_->set_run_status(run.id, to_string(status), message);
   if (!stored.ok()) {
     // Left unfinished in memory: the next pass tries again.
-    spdlog::error("cannot record run {} as {}: {}", run.id, to_string(status), stored.to_string());
+    if (!run.end_unrecorded) {
+      spdlog::error("cannot record run {} as {} yet ({}); retrying until the database takes it",
+                    run.id, to_string(status), stored.to_string());
+    }
+    run.end_unrecorded = true;
     return;
   }
   run.status = status;

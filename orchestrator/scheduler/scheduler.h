@@ -82,21 +82,31 @@ class Scheduler {
   // "run_active" while it is queued or running; not_found for an unknown run.
   // Stored artifacts stay until collect_garbage() finds them unreferenced.
   Result<storage::DeleteReport> delete_run(int64_t run_id);
-  // Frees stored artifacts no run references any more (kDryRun: only reports),
-  // and with logs_older_than_ms > 0 deletes log lines of finished runs older
-  // than that many milliseconds.
+  // Frees stored artifacts no run references any more (kDryRun: only reports).
+  // Retention, each off at 0: log lines of finished runs older than
+  // logs_older_than_ms, and the attempt folders (scratch files, resume
+  // checkpoints) of runs that finished more than dirs_older_than_ms ago.
+  struct GcOptions {
+    storage::GcMode mode = storage::GcMode::kDryRun;
+    int64_t min_age_ms = storage::kGcGraceMs;
+    int64_t logs_older_than_ms = 0;
+    int64_t dirs_older_than_ms = 0;
+  };
   struct GcResult {
     storage::GcReport artifacts;
     int64_t logs_deleted = 0;
+    int64_t attempt_dirs_removed = 0;  // run folders, each holding its attempts
   };
-  Result<GcResult> collect_garbage(storage::GcMode mode, int64_t logs_older_than_ms);
+  Result<GcResult> collect_garbage(const GcOptions& options);
 
   Capacity capacity() const;
-  // For each queued step of an active run, why it is not running yet.
+  // For each queued step of an active run, why it is not running yet, as of the
+  // last scheduling pass. Never waits for the scheduler thread.
   std::map<std::string, std::string> waiting_reasons(int64_t run_id) const;
 
  private:
   struct ActiveAttempt;
+  struct PendingFinish;
   struct StepState;
   struct RunState;
   using Clock = std::chrono::steady_clock;
@@ -126,6 +136,10 @@ class Scheduler {
   void fail_unloadable_run(const storage::RunRecord& record, const std::string& message);
   void start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation);
   void finish_attempt_locked(RunState& run, StepState& step);
+  // Records step.pending_finish (attempt end, outputs, step status in one
+  // transaction) and applies it; when the database refuses, keeps it for a
+  // later pass (at most once a second).
+  void commit_finish_locked(RunState& run, StepState& step);
   // Records the step's new status, then applies it (apply_step_status_locked).
   void set_step_status_locked(RunState& run, StepState& step, StepStatus status,
                               const std::string& reason, const std::string& message);
@@ -159,6 +173,12 @@ class Scheduler {
   std::condition_variable wake_;
   bool stopping_ = false;
   ResourcePool pool_;
+  const Capacity capacity_;  // readable without mutex_
+  // Why queued steps wait, by run: a copy made at the end of each pass so that
+  // readers of the API never wait for mutex_ (held while the scheduler records
+  // state, which can take the database's busy timeout).
+  mutable std::mutex waiting_mutex_;
+  std::map<int64_t, std::map<std::string, std::string>> waiting_;
   std::map<int64_t, std::unique_ptr<RunState>> runs_;  // active runs by id
   std::thread thread_;
 };

@@ -1,8 +1,10 @@
 // The two ends of an attempt: starting its workers and taking in what they made.
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "orchestrator/scheduler/scheduler.h"
@@ -23,6 +25,22 @@ std::string devices_text(const Allocation& allocation) {
   return text;
 }
 
+// A failed attempt on a (nearly) full disk usually fails with whatever its plugin
+// says about a short write: say what radflow can see, that the disk holding the
+// data folder is full. "" when it is not.
+std::string full_disk_note(const fs::path& data_dir) {
+  struct statvfs fs_stat {};
+  if (statvfs(data_dir.c_str(), &fs_stat) != 0) return "";
+  const double free_bytes = static_cast<double>(fs_stat.f_bavail) * fs_stat.f_frsize;
+  const double size_bytes = static_cast<double>(fs_stat.f_blocks) * fs_stat.f_frsize;
+  if (free_bytes >= 64.0 * 1024 * 1024 && free_bytes >= 0.01 * size_bytes) return "";
+  char note[160];
+  std::snprintf(note, sizeof(note),
+                " (the disk holding the data folder is full: %.1f MB free of %.1f MB)",
+                free_bytes / 1e6, size_bytes / 1e6);
+  return note;
+}
+
 // The workers succeeded but radflow could not take their outputs in.
 AttemptOutcome failed_outcome(const std::string& reason, const std::string& message) {
   AttemptOutcome outcome;
@@ -32,19 +50,6 @@ AttemptOutcome failed_outcome(const std::string& reason, const std::string& mess
   outcome.exit_code = 0;
   return outcome;
 }
-
-// Releases a held mutex for a scope and takes it back on the way out, exceptions
-// included.
-class Unlocked {
- public:
-  explicit Unlocked(std::mutex& mutex) : mutex_(mutex) { mutex_.unlock(); }
-  ~Unlocked() { mutex_.lock(); }
-  Unlocked(const Unlocked&) = delete;
-  Unlocked& operator=(const Unlocked&) = delete;
-
- private:
-  std::mutex& mutex_;
-};
 
 }  // namespace
 
@@ -154,70 +159,93 @@ void Scheduler::finish_attempt_locked(RunState& run, StepState& step) {
   const AttemptStatus ended = *attempt_status_from(outcome.status);
 
   // What the step becomes, decided before anything is written.
-  StepStatus next = StepStatus::kFailed;
-  std::string reason = outcome.reason, message = outcome.message;
+  auto pending = std::make_unique<PendingFinish>();
+  pending->attempt_id = active->attempt_id;
+  pending->number = active->number;
+  pending->reason = outcome.reason;
+  pending->message = outcome.message;
   if (ended == AttemptStatus::kSucceeded) {
-    next = StepStatus::kSucceeded;
-    reason.clear();
-    message.clear();
+    pending->next = StepStatus::kSucceeded;
+    pending->reason.clear();
+    pending->message.clear();
   } else if (ended == AttemptStatus::kCancelled && run.cancel_requested) {
-    next = StepStatus::kCancelled;
-    reason = "cancelled";
+    pending->next = StepStatus::kCancelled;
+    pending->reason = "cancelled";
   } else if (step.failures + 1 <= step.spec.retries && !run.cancel_requested) {
-    next = StepStatus::kQueued;
-    reason = "retrying";
-    message = "attempt " + std::to_string(active->number) + " failed (" + outcome.reason +
-              "): " + outcome.message;
+    pending->next = StepStatus::kQueued;
+    pending->reason = "retrying";
+    pending->message = "attempt " + std::to_string(active->number) + " failed (" +
+                       outcome.reason + "): " + outcome.message;
   } else if (ended == AttemptStatus::kCancelled) {
-    next = StepStatus::kCancelled;
+    pending->next = StepStatus::kCancelled;
   }
+  pending->counts_as_failure = pending->next != StepStatus::kSucceeded &&
+                               !(ended == AttemptStatus::kCancelled && run.cancel_requested);
+  pending->end.status = outcome.status;
+  pending->end.reason = outcome.reason;
+  pending->end.message = outcome.message;
+  pending->end.signal = outcome.signal ? std::optional<int>(outcome.signal) : std::nullopt;
+  pending->end.exit_code = outcome.signal ? std::nullopt : std::optional<int>(outcome.exit_code);
+  pending->stored = std::move(stored);
+  if (ended != AttemptStatus::kSucceeded) {
+    const std::string note = full_disk_note(options_.data_dir);
+    if (!note.empty()) {
+      pending->message += note;
+      pending->end.message += note;
+    }
+    // A failed attempt's partial outputs are never used (resume state lives in the
+    // step folder, not in outputs/): free their space now, which is also what lets
+    // a full disk take the failure's record.
+    Unlocked unlocked(mutex_);
+    std::error_code ec;
+    fs::remove_all(active->dir / "outputs", ec);
+  }
+  step.pending_finish = std::move(pending);
+  commit_finish_locked(run, step);
+}
 
+void Scheduler::commit_finish_locked(RunState& run, StepState& step) {
+  PendingFinish& pending = *step.pending_finish;
+  if (Clock::now() < pending.retry_at) return;
   // The attempt's end, its outputs and the step's status: one transaction.
-  storage::AttemptEnd end;
-  end.status = outcome.status;
-  end.reason = outcome.reason;
-  end.message = outcome.message;
-  end.signal = outcome.signal ? std::optional<int>(outcome.signal) : std::nullopt;
-  end.exit_code = outcome.signal ? std::nullopt : std::optional<int>(outcome.exit_code);
-  const std::vector<storage::ArtifactRecord> records = artifact_records(stored);
-  auto ids = store_->finish_attempt_with_outputs(active->attempt_id, end, step.id,
-                                                 {to_string(next), reason, message}, records);
+  auto ids = store_->finish_attempt_with_outputs(
+      pending.attempt_id, pending.end, step.id,
+      {to_string(pending.next), pending.reason, pending.message}, artifact_records(pending.stored));
   if (!ids.ok()) {
-    // The database did not take the outcome: the step fails visibly. If even that
-    // cannot be written, the attempt stays "running" in the database and a restart
-    // treats it as lost and runs it again.
-    const std::string why = "radflow could not record the attempt's end: " + ids.status().message();
-    spdlog::error("step {} attempt {}: {}", step.spec.name, active->number, why);
-    storage::AttemptEnd failed{to_string(AttemptStatus::kFailed), "storage_error", why,
-                               end.exit_code, end.signal};
-    (void)store_->finish_attempt_with_outputs(active->attempt_id, failed, step.id,
-                                              {to_string(StepStatus::kFailed), "storage_error", why},
-                                              {});
-    ++step.failures;
-    apply_step_status_locked(run, step, StepStatus::kFailed, "storage_error", why);
+    if (!pending.reported) {
+      spdlog::error("step {} attempt {}: cannot record its end yet ({}); retrying until the "
+                    "database takes it", step.spec.name, pending.number, ids.status().to_string());
+    }
+    pending.reported = true;
+    pending.retry_at = Clock::now() + std::chrono::seconds(1);
     return;
   }
-  log_to_step(step.id, active->attempt_id, ended == AttemptStatus::kSucceeded ? "info" : "error",
-              "attempt " + std::to_string(active->number) + " " + outcome.status +
-                  (outcome.reason.empty() || outcome.reason == "ok" ? "" : " (" + outcome.reason + ")") +
-                  (outcome.message.empty() ? "" : ": " + outcome.message));
-  if (next == StepStatus::kSucceeded) {
+  if (pending.reported) {
+    spdlog::info("step {} attempt {}: its end is recorded after all", step.spec.name,
+                 pending.number);
+  }
+  const PendingFinish done = std::move(pending);
+  step.pending_finish.reset();
+  const bool succeeded = done.end.status == to_string(AttemptStatus::kSucceeded);
+  log_to_step(step.id, done.attempt_id, succeeded ? "info" : "error",
+              "attempt " + std::to_string(done.number) + " " + done.end.status +
+                  (done.end.reason.empty() || done.end.reason == "ok" ? "" : " (" + done.end.reason + ")") +
+                  (done.end.message.empty() ? "" : ": " + done.end.message));
+  if (done.next == StepStatus::kSucceeded) {
     step.outputs.clear();
     size_t i = 0;
-    for (const auto& [name, artifact] : stored) {
+    for (const auto& [name, artifact] : done.stored) {
       step.outputs[name] = {(*ids)[i++], artifact.digest, artifact.path};
     }
-  } else if (next != StepStatus::kCancelled || ended != AttemptStatus::kCancelled ||
-             !run.cancel_requested) {
-    ++step.failures;
   }
-  if (next == StepStatus::kQueued) {
+  if (done.counts_as_failure) ++step.failures;
+  if (done.next == StepStatus::kQueued) {
     const double delay_s = std::min(options_.retry_backoff_max_s,
                                     options_.retry_backoff_s * std::pow(2.0, step.failures - 1));
     step.not_before = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                          std::chrono::duration<double>(delay_s));
   }
-  apply_step_status_locked(run, step, next, reason, message);
+  apply_step_status_locked(run, step, done.next, done.reason, done.message);
 }
 
 }  // namespace radflow

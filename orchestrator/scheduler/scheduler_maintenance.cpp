@@ -28,13 +28,41 @@ Result<storage::DeleteReport> Scheduler::delete_run(int64_t run_id) {
   return report;
 }
 
-Result<Scheduler::GcResult> Scheduler::collect_garbage(storage::GcMode mode,
-                                                       int64_t logs_older_than_ms) {
+Result<Scheduler::GcResult> Scheduler::collect_garbage(const GcOptions& options) {
   GcResult result;
-  RF_ASSIGN_OR_RETURN(result.artifacts, store_->collect_garbage(*artifacts_, mode));
-  if (logs_older_than_ms > 0 && mode == storage::GcMode::kDelete) {
+  RF_ASSIGN_OR_RETURN(result.artifacts,
+                      store_->collect_garbage(*artifacts_, options.mode, options.min_age_ms));
+  const bool remove = options.mode == storage::GcMode::kDelete;
+  if (options.logs_older_than_ms > 0 && remove) {
     RF_ASSIGN_OR_RETURN(result.logs_deleted,
-                        store_->prune_logs(storage::now_ms() - logs_older_than_ms));
+                        store_->prune_logs(storage::now_ms() - options.logs_older_than_ms));
+  }
+  if (options.dirs_older_than_ms <= 0) return result;
+  const fs::path runs = fs::path(options_.data_dir) / "runs";
+  const int64_t cutoff = storage::now_ms() - options.dirs_older_than_ms;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(runs, ec)) {
+    int64_t run_id = 0;
+    try {
+      run_id = std::stoll(entry.path().filename().string());
+    } catch (...) {
+      continue;  // not a run folder
+    }
+    auto run = store_->get_run(run_id);
+    // Only finished runs, and a deleted run's leftovers; never an active run's.
+    bool old_enough = !run.ok() && run.status().code() == "not_found";
+    if (run.ok()) {
+      const auto status = run_status_from(run->status);
+      old_enough = status && is_terminal(*status) && run->finished_ms > 0 &&
+                   run->finished_ms < cutoff;
+    }
+    if (!old_enough) continue;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (runs_.count(run_id) != 0) continue;  // revived by a retry meanwhile
+      if (remove) fs::remove_all(entry.path(), ec);
+    }
+    ++result.attempt_dirs_removed;
   }
   return result;
 }

@@ -13,6 +13,20 @@
 
 namespace radflow {
 
+// Releases the held scheduler mutex for a scope (hashing, moving files) and takes
+// it back on the way out, exceptions included. Only the scheduler thread changes
+// run state, so the state it holds references into stays valid meanwhile.
+class Unlocked {
+ public:
+  explicit Unlocked(std::mutex& mutex) : mutex_(mutex) { mutex_.unlock(); }
+  ~Unlocked() { mutex_.lock(); }
+  Unlocked(const Unlocked&) = delete;
+  Unlocked& operator=(const Unlocked&) = delete;
+
+ private:
+  std::mutex& mutex_;
+};
+
 struct Scheduler::ActiveAttempt {
   int64_t attempt_id = 0;
   int number = 0;
@@ -20,6 +34,23 @@ struct Scheduler::ActiveAttempt {
   std::filesystem::path dir;
   std::unique_ptr<AttemptRecorder> recorder;
   std::unique_ptr<RunningAttempt> running;
+};
+
+// How an attempt ended and what its step becomes, decided but not yet in the
+// database. Memory follows the database: the step changes only once this is
+// recorded, and while the database refuses (locked, disk full) the scheduler
+// retries instead of guessing.
+struct Scheduler::PendingFinish {
+  int64_t attempt_id = 0;
+  int number = 0;
+  storage::AttemptEnd end;
+  StepStatus next = StepStatus::kFailed;
+  std::string reason;
+  std::string message;
+  std::map<std::string, storage::StoredArtifact> stored;  // outputs taken in
+  bool counts_as_failure = false;
+  Clock::time_point retry_at{};
+  bool reported = false;  // the first refused write was logged
 };
 
 // One output of a finished step, as later steps read it.
@@ -42,6 +73,7 @@ struct Scheduler::StepState {
   bool bypass_cache = false;   // re-run on request: never served from the cache
   std::map<std::string, StepOutput> outputs;
   std::unique_ptr<ActiveAttempt> active;
+  std::unique_ptr<PendingFinish> pending_finish;  // an ended attempt not yet recorded
 };
 
 struct Scheduler::RunState {
@@ -49,6 +81,7 @@ struct Scheduler::RunState {
   RunStatus status = RunStatus::kQueued;
   bool cancel_requested = false;
   std::string internal_error;  // set when radflow itself failed this run
+  bool end_unrecorded = false;  // the run's end was refused by the database (logged once)
   int max_parallel = 0;  // 0 = no limit
   std::map<std::string, StepState> steps;
 
