@@ -32,6 +32,12 @@ Limits (each breach is refused with a JSON error naming the limit):
                        the same, per client address (default 6)
   --max-ranks N        most worker processes one attempt may start (default 64)
   --max-log-mib MIB    log kept per attempt; the rest is dropped with a marker (default 64)
+
+Workers get a clean environment: PATH, HOME, USER, LOGNAME, LANG, LC_*, TZ, TMPDIR,
+LD_LIBRARY_PATH and the CUDA_, NCCL_, OMP_, GOMP_, MKL_, OPENBLAS_ and RADFLOW_
+variables of the daemon's environment, nothing else.
+  --pass-env NAMES     comma-separated further variables to pass on (e.g. HF_HOME,WANDB_DIR);
+                       may be given several times
   --version            print the version
   -h, --help           this help
 
@@ -107,6 +113,18 @@ Result<DaemonOptions> parse_daemon_options(int argc, char** argv) {
       RF_RETURN_IF_ERROR(count(&options.max_streams_per_client, 1));
     } else if (flag == "--max-ranks") {
       RF_RETURN_IF_ERROR(count(&options.max_ranks, 1));
+    } else if (flag == "--pass-env") {
+      RF_RETURN_IF_ERROR(value(&text));
+      std::stringstream names(text);
+      for (std::string name; std::getline(names, name, ',');) {
+        const bool valid = !name.empty() && name.find('=') == std::string::npos;
+        if (!valid) {
+          return Status::error("bad_option",
+                               "--pass-env takes variable names separated by commas, got " + text,
+                               flag);
+        }
+        options.pass_env.push_back(name);
+      }
     } else if (flag == "--listen") {
       RF_RETURN_IF_ERROR(value(&text));
       auto colon = text.rfind(':');

@@ -25,6 +25,7 @@ struct DaemonOptions {
   int max_streams_per_client = 6;
   int max_ranks = 64;                // per attempt
   double max_log_mib = 64;           // per attempt; the rest is dropped with a marker
+  std::vector<std::string> pass_env;  // extra variables workers inherit (--pass-env)
   bool help = false;
   bool version = false;
 };

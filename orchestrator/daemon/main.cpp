@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   scheduler_options.memory_gb = total_memory_gb();
   scheduler_options.grace_s = options.grace_s;
   scheduler_options.max_ranks = options.max_ranks;
+  scheduler_options.pass_env = options.pass_env;
   scheduler_options.max_log_bytes_per_attempt =
       static_cast<size_t>(options.max_log_mib * 1024 * 1024);
   Scheduler scheduler(scheduler_options, db, artifacts->get(), &registry, &bus);

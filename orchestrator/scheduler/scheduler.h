@@ -48,6 +48,7 @@ struct SchedulerOptions {
   double retry_backoff_max_s = 60;
   int max_ranks = 64;               // most ranks one attempt may start
   size_t max_log_bytes_per_attempt = 64u << 20;  // more is dropped, with a marker line
+  std::vector<std::string> pass_env;  // variables workers inherit beyond the allowlist
 };
 
 class Scheduler {

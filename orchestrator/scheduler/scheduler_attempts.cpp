@@ -107,6 +107,7 @@ void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Alloc
   launch.env["RADFLOW_CPUS"] = std::to_string(static_cast<int>(std::ceil(allocation.cpus)));
   launch.env["RADFLOW_RUN_ID"] = std::to_string(run.id);
   launch.env["RADFLOW_STEP"] = step.spec.name;
+  launch.env_passthrough = options_.pass_env;
 
   active->recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,

@@ -45,6 +45,29 @@ TEST(DaemonOptions, ErrorsNameTheFlag) {
   EXPECT_NE(missing.status().message().find("needs a value"), std::string::npos);
 }
 
+TEST(DaemonOptions, LimitsAndPassEnvAreParsedAndCheckedByName) {
+  auto parsed = parse({"--max-body-mib", "2", "--max-streams", "9", "--max-streams-per-client",
+                       "3", "--max-ranks", "16", "--max-log-mib", "0.5", "--http-threads", "20",
+                       "--pass-env", "HF_HOME,WANDB_DIR", "--pass-env", "XDG_CACHE_HOME"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  EXPECT_DOUBLE_EQ(parsed->max_body_mib, 2);
+  EXPECT_EQ(parsed->max_streams, 9);
+  EXPECT_EQ(parsed->max_streams_per_client, 3);
+  EXPECT_EQ(parsed->max_ranks, 16);
+  EXPECT_DOUBLE_EQ(parsed->max_log_mib, 0.5);
+  EXPECT_EQ(parsed->http_threads, 20);
+  EXPECT_EQ(parsed->pass_env, (std::vector<std::string>{"HF_HOME", "WANDB_DIR", "XDG_CACHE_HOME"}));
+  for (const auto& bad : std::vector<std::vector<std::string>>{{"--max-ranks", "0"},
+                                                              {"--max-streams", "2.5"},
+                                                              {"--max-body-mib", "0"},
+                                                              {"--http-threads", "1"},
+                                                              {"--pass-env", "A=1"}}) {
+    auto refused = parse(bad);
+    ASSERT_FALSE(refused.ok()) << bad[0] << " " << bad[1];
+    EXPECT_EQ(refused.status().err().path, bad[0]);
+  }
+}
+
 TEST(ResolveGpus, CountListAndNone) {
   EXPECT_EQ(*resolve_gpus("3"), (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(*resolve_gpus("0,2,5"), (std::vector<int>{0, 2, 5}));
