@@ -61,7 +61,11 @@ Status SafetensorsFile::parse(const uint8_t* bytes, size_t size) {
 
   const size_t data_start = 8 + static_cast<size_t>(header_bytes);
   const size_t data_size = size - data_start;
-  for (const auto& [name, value] : header.items()) {
+  // Named references rather than a structured binding: `bad` below captures the
+  // name, which clang before 16 cannot do with a binding (the fuzzers use clang-14).
+  for (const auto& item : header.items()) {
+    const std::string& name = item.key();
+    const nlohmann::json& value = item.value();
     if (name == "__metadata__") {
       if (!value.is_object()) return malformed("__metadata__ is not a JSON object");
       for (const auto& [key, text] : value.items()) {
