@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -277,6 +279,40 @@ TEST_F(Resilience, AttemptLogsAreCappedWithAMarker) {
   EXPECT_TRUE(summary);
   EXPECT_LT(bytes, 400u * 1024) << "the cap (100 KiB) plus one line and radflow's own lines";
   expect_alive_and_working(daemon);
+}
+
+TEST_F(Resilience, SigtermDuringStartUpIsNotLost) {
+  // The first start describes every plugin (a worker process each): seconds in
+  // which the server is not yet listening. A stop asked for then must still stop.
+  const std::string data_dir = dirs_.data_dir();
+  fs::create_directories(data_dir);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<std::string> args = {RADFLOWD_BIN, "--data-dir", data_dir, "--plugin-dir",
+                                     dirs_.plugin_dir(), "--listen", "127.0.0.1:0", "--gpus",
+                                     "none", "--log-level", "warn"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  bool ended = false;
+  for (int i = 0; i < 400 && !ended; ++i) {  // 20 s
+    ended = waitpid(pid, &status, WNOHANG) == pid;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!ended) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  EXPECT_TRUE(ended) << "radflowd kept running after a SIGTERM during start-up";
+  // Stopped cleanly, or by the default action before it set up its handling.
+  EXPECT_TRUE((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+              (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
 }
 
 }  // namespace
