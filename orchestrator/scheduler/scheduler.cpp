@@ -88,38 +88,105 @@ Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& w
     run.steps.push_back(std::move(step));
   }
   RF_ASSIGN_OR_RETURN(int64_t run_id, store_->create_run(run));
-  RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    active_runs_.insert(run_id);
+  }
+  Command load;
+  load.run_id = run_id;
+  load.load = true;
+  post(std::move(load));
+  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", to_string(RunStatus::kQueued)}});
+  return run_id;
+}
+
+void Scheduler::post(Command command) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    RF_RETURN_IF_ERROR(load_run(record));
+    commands_.push_back(std::move(command));
   }
-  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", to_string(RunStatus::kQueued)}});
   wake_.notify_all();
-  return run_id;
+}
+
+void Scheduler::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    wake_requested_ = true;
+  }
+  wake_.notify_all();
+}
+
+Result<bool> Scheduler::is_active(const storage::RunRecord& record) const {
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    if (active_runs_.count(record.id) != 0) return true;
+  }
+  // A run submitted or requeued since the last pass is active in the database.
+  const auto status = run_status_from(record.status);
+  return !status || !is_terminal(*status);
+}
+
+void Scheduler::apply_command(const Command& command) {
+  if (command.load) {
+    if (runs_.count(command.run_id) != 0) {
+      spdlog::warn("run {} is already active; not loaded again", command.run_id);
+    } else {
+      auto record = store_->get_run(command.run_id);
+      Status loaded = record.status();
+      if (record.ok()) {
+        try {
+          loaded = load_run(*record);
+        } catch (const std::exception& e) {
+          loaded = Status::error("internal_error", e.what());
+        }
+      }
+      if (!loaded.ok()) {
+        if (record.ok()) {
+          fail_unloadable_run(*record, loaded.message());
+        } else {
+          spdlog::error("run {} cannot be loaded: {}", command.run_id, loaded.to_string());
+        }
+        return;
+      }
+    }
+    auto& steps = runs_.at(command.run_id)->steps;
+    for (const auto& name : command.fresh_steps) {
+      // Earlier failures must not eat into the new attempts' retry budget.
+      if (auto it = steps.find(name); it != steps.end()) it->second.failures = 0;
+    }
+    if (auto it = steps.find(command.bypass_cache_step); it != steps.end()) {
+      it->second.bypass_cache = true;
+    }
+  }
+  if (command.cancel) {
+    if (auto it = runs_.find(command.run_id); it != runs_.end()) {
+      it->second->cancel_requested = true;
+    }
+  }
 }
 
 Status Scheduler::cancel(int64_t run_id) {
   RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = runs_.find(run_id);
-    if (it == runs_.end()) return Status();  // already finished
-    // Persisted first: a daemon that dies before the cancel is carried out still
-    // cancels the run when it starts again.
-    RF_RETURN_IF_ERROR(store_->record_cancel_request(run_id));
-    it->second->cancel_requested = true;
-  }
-  wake_.notify_all();
+  const auto status = run_status_from(record.status);
+  if (status && is_terminal(*status)) return Status();  // already finished
+  // Persisted first: a daemon that dies before the cancel is carried out still
+  // cancels the run when it starts again.
+  RF_RETURN_IF_ERROR(store_->record_cancel_request(run_id));
+  Command cancel;
+  cancel.run_id = run_id;
+  cancel.cancel = true;
+  post(std::move(cancel));
   return Status();
 }
 
 std::map<std::string, std::string> Scheduler::waiting_reasons(int64_t run_id) const {
-  std::lock_guard<std::mutex> lock(waiting_mutex_);
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
   auto it = waiting_.find(run_id);
   return it == waiting_.end() ? std::map<std::string, std::string>() : it->second;
 }
 
-// Builds in-memory state for a run from its rows. Caller holds mutex_.
+// Builds in-memory state for a run from its rows. On the scheduling thread, or in
+// start() before it runs.
 Status Scheduler::load_run(const storage::RunRecord& record) {
   auto run = std::make_unique<RunState>();
   run->id = record.id;
@@ -185,7 +252,6 @@ Status Scheduler::start() {
   RF_ASSIGN_OR_RETURN(auto lost, store_->mark_lost_attempts());
   if (!lost.empty()) spdlog::warn("recovery: {} attempt(s) were running when the daemon stopped", lost.size());
   {
-    std::lock_guard<std::mutex> lock(mutex_);
     for (int64_t attempt_id : lost) {
       try {
         recover_lost_attempt(attempt_id);
@@ -197,7 +263,6 @@ Status Scheduler::start() {
   }
   RF_ASSIGN_OR_RETURN(auto unfinished, store_->unfinished_runs());
   {
-    std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& record : unfinished) {
       Status loaded;
       try {
@@ -248,7 +313,7 @@ void Scheduler::shutdown() {
   store_->flush();
 }
 
-void Scheduler::stop_attempts_locked(std::unique_lock<std::mutex>& lock) {
+void Scheduler::stop_attempts_locked() {
   std::vector<StepState*> active;
   for (auto& [run_id, run] : runs_) {
     for (auto& [name, step] : run->steps) {
@@ -262,12 +327,7 @@ void Scheduler::stop_attempts_locked(std::unique_lock<std::mutex>& lock) {
                  active.size(), options_.grace_s);
   }
   for (StepState* step : active) {
-    AttemptOutcome outcome;
-    {
-      lock.unlock();  // the monitors need no lock; readers of the API may
-      outcome = step->active->running->wait();
-      lock.lock();
-    }
+    const AttemptOutcome outcome = step->active->running->wait();
     const std::optional<int> signal =
         outcome.signal ? std::optional<int>(outcome.signal) : std::nullopt;
     Status ended = store_->finish_attempt(step->active->attempt_id,
@@ -287,17 +347,25 @@ void Scheduler::stop_attempts_locked(std::unique_lock<std::mutex>& lock) {
 }
 
 void Scheduler::loop() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!stopping_) {
+  while (true) {
+    std::deque<Command> commands;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(50),
+                     [this] { return stopping_ || wake_requested_ || !commands_.empty(); });
+      if (stopping_) break;
+      wake_requested_ = false;
+      commands.swap(commands_);
+    }
     try {
+      for (const auto& command : commands) apply_command(command);
       schedule_locked();
     } catch (const std::exception& e) {
       // guard_run_locked catches what one run throws; this is the last line.
       spdlog::error("scheduler: internal error outside any run: {}", e.what());
     }
-    wake_.wait_for(lock, std::chrono::milliseconds(50));
   }
-  stop_attempts_locked(lock);
+  stop_attempts_locked();
 }
 
 template <typename Work>
@@ -443,6 +511,7 @@ void Scheduler::schedule_locked() {
     });
   }
   std::map<int64_t, std::map<std::string, std::string>> waiting;
+  std::set<int64_t> active;
   for (auto it = runs_.begin(); it != runs_.end();) {
     RunState& run = *it->second;
     guard_run_locked(run, [&] { finish_run_if_done_locked(run); });
@@ -455,10 +524,12 @@ void Scheduler::schedule_locked() {
         waiting[run.id][name] = step.waiting;
       }
     }
+    active.insert(run.id);
     ++it;
   }
-  std::lock_guard<std::mutex> lock(waiting_mutex_);
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
   waiting_ = std::move(waiting);
+  active_runs_ = std::move(active);
 }
 
 void Scheduler::log_to_step(int64_t step_id, int64_t attempt_id, const std::string& level,

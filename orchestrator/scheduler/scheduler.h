@@ -1,4 +1,8 @@
-// Scheduler: turns accepted runs into attempts. One thread owns all run state: it
+// Scheduler: turns accepted runs into attempts. One thread owns all run state, and
+// holds no lock while it works (so it can wait for the database without stalling
+// anyone): other threads write what they change to the database themselves and
+// post a command (load this run, cancel that one) that the scheduling thread
+// applies at its next pass. It
 // starts ready steps (inputs done, resources free) in priority order, reaps finished
 // attempts, ingests their outputs into the artifact store, retries failures with
 // exponential backoff, and finishes runs. The database is the source of truth:
@@ -14,6 +18,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,6 +117,27 @@ class Scheduler {
   struct RunState;
   using Clock = std::chrono::steady_clock;
 
+  // What another thread asks of the scheduling thread.
+  struct Command {
+    int64_t run_id = 0;
+    bool load = false;    // (re)build the run from its rows: submitted, retried, re-run
+    bool cancel = false;  // the cancel request is already in the database
+    std::set<std::string> fresh_steps;  // requeued: earlier failures do not count
+    std::string bypass_cache_step;      // re-run: never served from the cache
+  };
+  void post(Command command);
+  void apply_command(const Command& command);
+  // Wakes the scheduling thread for a pass now (an attempt ended).
+  void wake();
+  // Queued or running, by the last pass's view or the database's: what retry,
+  // re-run and delete refuse to touch.
+  Result<bool> is_active(const storage::RunRecord& record) const;
+  // Queues `names` of a finished run again in the database and has the scheduling
+  // thread load it. Caller holds control_mutex_.
+  Status requeue(const storage::RunRecord& record, const std::set<std::string>& names,
+                 const std::string& reason, const std::string& message,
+                 const std::string& bypass_cache_step);
+
   void loop();
   void schedule_locked();
   // One run's share of a scheduling pass: reap its finished attempts, carry out a
@@ -127,7 +153,7 @@ class Scheduler {
   // At shutdown, on the scheduler thread (workers die with the thread that
   // started them): SIGTERM every attempt, SIGKILL after the grace period, record
   // them lost (daemon_shutdown) and their steps queued for the next start.
-  void stop_attempts_locked(std::unique_lock<std::mutex>& lock);
+  void stop_attempts_locked();
   // What `step` reads: each bound input with the upstream output it names. An
   // upstream step that did not produce a bound (optional) output is input_missing.
   Result<std::vector<std::pair<std::string, StepOutput>>> bound_inputs_locked(
@@ -152,9 +178,6 @@ class Scheduler {
                                 const std::string& reason, const std::string& message);
   void finish_run_if_done_locked(RunState& run);
   Status load_run(const storage::RunRecord& record);
-  // Re-queues `names` of a finished run and resumes it. Caller holds mutex_.
-  Status requeue_locked(const storage::RunRecord& run, const std::set<std::string>& names,
-                        const std::string& reason, const std::string& message);
   // Serves a ready step from the step cache when an earlier step with the same key
   // succeeded and its outputs are still stored. Returns true on a hit.
   bool try_cache_locked(RunState& run, StepState& step);
@@ -170,17 +193,27 @@ class Scheduler {
   PluginRegistry* registry_;
   EventBus* bus_;
 
+  // mutex_ guards only what threads hand the scheduling thread; it is never held
+  // while anything is written or waited for.
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool wake_requested_ = false;
+  std::deque<Command> commands_;
+  // Serializes submit, retry, re-run and delete against each other (not against
+  // the scheduling thread): a run cannot be retried and deleted at once.
+  std::mutex control_mutex_;
+
+  // Owned by the scheduling thread (and by start() before it runs).
   ResourcePool pool_;
-  const Capacity capacity_;  // readable without mutex_
-  // Why queued steps wait, by run: a copy made at the end of each pass so that
-  // readers of the API never wait for mutex_ (held while the scheduler records
-  // state, which can take the database's busy timeout).
-  mutable std::mutex waiting_mutex_;
-  std::map<int64_t, std::map<std::string, std::string>> waiting_;
   std::map<int64_t, std::unique_ptr<RunState>> runs_;  // active runs by id
+
+  const Capacity capacity_;
+  // Copied out at the end of each pass for other threads: why queued steps wait,
+  // and which runs are active.
+  mutable std::mutex snapshot_mutex_;
+  std::map<int64_t, std::map<std::string, std::string>> waiting_;
+  std::set<int64_t> active_runs_;
   std::thread thread_;
 };
 

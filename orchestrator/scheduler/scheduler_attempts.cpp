@@ -111,7 +111,7 @@ void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Alloc
 
   active->recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,
-      [this] { wake_.notify_all(); }, options_.max_log_bytes_per_attempt);
+      [this] { wake(); }, options_.max_log_bytes_per_attempt);
   auto running = RunningAttempt::start(std::move(launch), active->recorder.get());
   if (!running.ok()) {
     (void)store_->finish_attempt(active->attempt_id, to_string(AttemptStatus::kFailed),
@@ -137,16 +137,9 @@ void Scheduler::finish_attempt_locked(RunState& run, StepState& step) {
 
   std::map<std::string, storage::StoredArtifact> stored;
   if (outcome.status == "succeeded") {
-    // Hashing and moving outputs (a checkpoint is hundreds of MB) takes seconds: do it
-    // without the lock so the API stays responsive. Safe: only this thread changes
-    // run state, the step has no active attempt meanwhile, and std::map iterators
-    // survive the inserts submit() and retry() make.
-    Result<std::map<std::string, storage::StoredArtifact>> ingested =
-        Status::error("output_failed", "not ingested");
-    {
-      Unlocked unlocked(mutex_);
-      ingested = ingest_outputs(*artifacts_, active->dir.string(), outcome.outputs);
-    }
+    // Hashing and moving outputs (a checkpoint is hundreds of MB) takes seconds, on
+    // this thread, which holds no lock: the API answers meanwhile.
+    auto ingested = ingest_outputs(*artifacts_, active->dir.string(), outcome.outputs);
     if (ingested.ok()) {
       stored = std::move(ingested).value();
     } else {
@@ -197,7 +190,6 @@ void Scheduler::finish_attempt_locked(RunState& run, StepState& step) {
     // A failed attempt's partial outputs are never used (resume state lives in the
     // step folder, not in outputs/): free their space now, which is also what lets
     // a full disk take the failure's record.
-    Unlocked unlocked(mutex_);
     std::error_code ec;
     fs::remove_all(active->dir / "outputs", ec);
   }

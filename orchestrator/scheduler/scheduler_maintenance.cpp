@@ -10,8 +10,10 @@ namespace radflow {
 namespace fs = std::filesystem;
 
 Result<storage::DeleteReport> Scheduler::delete_run(int64_t run_id) {
-  std::lock_guard<std::mutex> lock(mutex_);  // no retry can revive it meanwhile
-  if (runs_.count(run_id) != 0) {
+  std::lock_guard<std::mutex> control(control_mutex_);  // no retry can revive it meanwhile
+  RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
+  RF_ASSIGN_OR_RETURN(bool active, is_active(record));
+  if (active) {
     return Status::error("run_active", "run " + std::to_string(run_id) +
                                            " is queued or running; cancel it and wait until it "
                                            "has finished before deleting it");
@@ -58,8 +60,12 @@ Result<Scheduler::GcResult> Scheduler::collect_garbage(const GcOptions& options)
     }
     if (!old_enough) continue;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (runs_.count(run_id) != 0) continue;  // revived by a retry meanwhile
+      std::lock_guard<std::mutex> control(control_mutex_);
+      auto current = store_->get_run(run_id);
+      if (current.ok()) {
+        auto active = is_active(*current);
+        if (!active.ok() || *active) continue;  // revived by a retry meanwhile
+      }
       if (remove) fs::remove_all(entry.path(), ec);
     }
     ++result.attempt_dirs_removed;

@@ -40,8 +40,7 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
       // A plugin that read these outputs as inputs could have changed them (the
       // worker runs as radflow's user, read-only modes notwithstanding): serve them
       // only if their bytes still hash to their digests. Hashing runs at about
-      // 100 MB/s (storage/README.md), without the lock.
-      Unlocked unlocked(mutex_);
+      // 100 MB/s (storage/README.md) on the scheduling thread, which holds no lock.
       for (const auto& [name, output] : served) {
         Status intact = artifacts_->verify(output.digest);
         if (!intact.ok()) {
@@ -68,10 +67,11 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
   return false;
 }
 
-Status Scheduler::requeue_locked(const storage::RunRecord& record,
-                                 const std::set<std::string>& names, const std::string& reason,
-                                 const std::string& message) {
-  if (runs_.count(record.id) != 0) {
+Status Scheduler::requeue(const storage::RunRecord& record, const std::set<std::string>& names,
+                          const std::string& reason, const std::string& message,
+                          const std::string& bypass_cache_step) {
+  RF_ASSIGN_OR_RETURN(bool active, is_active(record));
+  if (active) {
     return Status::error("run_active", "run " + std::to_string(record.id) + " is still " +
                                            record.status + "; wait until it has finished");
   }
@@ -82,63 +82,55 @@ Status Scheduler::requeue_locked(const storage::RunRecord& record,
   }
   // The steps and the run change together or not at all.
   RF_RETURN_IF_ERROR(store_->requeue_steps(record.id, step_ids, reason, message));
-  RF_ASSIGN_OR_RETURN(storage::RunRecord reloaded, store_->get_run(record.id));
-  RF_RETURN_IF_ERROR(load_run(reloaded));
-  // Earlier failures must not eat into the new attempts' retry budget.
-  for (auto& [name, step] : runs_[record.id]->steps) {
-    if (names.count(name) != 0) step.failures = 0;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    active_runs_.insert(record.id);
   }
+  Command load;
+  load.run_id = record.id;
+  load.load = true;
+  load.fresh_steps = names;
+  load.bypass_cache_step = bypass_cache_step;
+  post(std::move(load));
+  bus_->publish(
+      {{"type", "run"}, {"run_id", record.id}, {"status", to_string(RunStatus::kRunning)}});
   return Status();
 }
 
 Status Scheduler::retry(int64_t run_id) {
+  std::lock_guard<std::mutex> control(control_mutex_);
   RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
-    std::set<std::string> names;
-    for (const auto& step : steps) {
-      const auto status = step_status_from(step.status);
-      if (status == StepStatus::kFailed || status == StepStatus::kCancelled) {
-        names.insert(step.name);
-      }
-    }
-    RF_RETURN_IF_ERROR(requeue_locked(record, names, "retry_requested",
-                                      "queued again by a retry of the run"));
+  RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
+  std::set<std::string> names;
+  for (const auto& step : steps) {
+    const auto status = step_status_from(step.status);
+    if (status == StepStatus::kFailed || status == StepStatus::kCancelled) names.insert(step.name);
   }
-  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", to_string(RunStatus::kRunning)}});
-  wake_.notify_all();
-  return Status();
+  return requeue(record, names, "retry_requested", "queued again by a retry of the run", "");
 }
 
 Status Scheduler::rerun_step(int64_t run_id, const std::string& step_name) {
+  std::lock_guard<std::mutex> control(control_mutex_);
   RF_ASSIGN_OR_RETURN(storage::RunRecord record, store_->get_run(run_id));
   RF_ASSIGN_OR_RETURN(storage::StepRecord target, store_->find_step(run_id, step_name));
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
-    // The step and everything downstream of it, by following input edges to a fixed
-    // point (steps are few; clarity beats a graph library here).
-    std::set<std::string> names = {target.name};
-    for (bool grew = true; grew;) {
-      grew = false;
-      for (const auto& step : steps) {
-        if (names.count(step.name) != 0) continue;
-        for (const auto& input : step.inputs) {
-          if (names.count(input.source_step) != 0) {
-            grew = names.insert(step.name).second || grew;
-            break;
-          }
+  RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(run_id));
+  // The step and everything downstream of it, by following input edges to a fixed
+  // point (steps are few; clarity beats a graph library here).
+  std::set<std::string> names = {target.name};
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& step : steps) {
+      if (names.count(step.name) != 0) continue;
+      for (const auto& input : step.inputs) {
+        if (names.count(input.source_step) != 0) {
+          grew = names.insert(step.name).second || grew;
+          break;
         }
       }
     }
-    RF_RETURN_IF_ERROR(requeue_locked(record, names, "rerun_requested",
-                                      "queued again by a re-run of step " + step_name));
-    runs_[run_id]->steps.at(step_name).bypass_cache = true;
   }
-  bus_->publish({{"type", "run"}, {"run_id", run_id}, {"status", "running"}});
-  wake_.notify_all();
-  return Status();
+  return requeue(record, names, "rerun_requested",
+                 "queued again by a re-run of step " + step_name, target.name);
 }
 
 void Scheduler::recover_lost_attempt(int64_t attempt_id) {

@@ -1,6 +1,6 @@
 // The scheduler's in-memory view of active runs (internal to scheduler/): what
-// each step is doing, its outputs, and the attempt in flight. Guarded by
-// Scheduler::mutex_.
+// each step is doing, its outputs, and the attempt in flight. Owned by the
+// scheduling thread.
 #pragma once
 
 #include <filesystem>
@@ -12,20 +12,6 @@
 #include "orchestrator/scheduler/scheduler.h"
 
 namespace radflow {
-
-// Releases the held scheduler mutex for a scope (hashing, moving files) and takes
-// it back on the way out, exceptions included. Only the scheduler thread changes
-// run state, so the state it holds references into stays valid meanwhile.
-class Unlocked {
- public:
-  explicit Unlocked(std::mutex& mutex) : mutex_(mutex) { mutex_.unlock(); }
-  ~Unlocked() { mutex_.lock(); }
-  Unlocked(const Unlocked&) = delete;
-  Unlocked& operator=(const Unlocked&) = delete;
-
- private:
-  std::mutex& mutex_;
-};
 
 struct Scheduler::ActiveAttempt {
   int64_t attempt_id = 0;

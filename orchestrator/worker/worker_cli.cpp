@@ -140,6 +140,10 @@ int attempt(const std::string& spec_file) {
   EventSink sink(fd);
   AttemptOutcome result = spec.ok() ? run_attempt(spec.value(), &sink, &g_cancelled)
                                     : failed_outcome(spec.status().code(), spec.status().message());
+  // The result first: from here a daemon that dies takes the attempt in on restart
+  // instead of running the plugin again, so the window in which a crash repeats
+  // finished work is as short as it can be.
+  if (spec.ok() && !spec->result_path.empty()) write_result(spec->result_path, result);
   // Nothing the plugin started may outlive the attempt it belongs to.
   if (const int stopped = stop_descendants(); stopped > 0) {
     sink.emit(log_event(RF_LOG_WARNING, "stopped " + std::to_string(stopped) +
@@ -149,7 +153,6 @@ int attempt(const std::string& spec_file) {
     spdlog::error("radflow-worker: attempt failed: {}: {}", result.reason,
                   truncate_utf8(to_valid_utf8(result.message), kMaxStderrMessageBytes));
   }
-  if (spec.ok() && !spec->result_path.empty()) write_result(spec->result_path, result);
   sink.close(result.to_end_event());
   return result.exit_code();
 }
