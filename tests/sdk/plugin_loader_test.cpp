@@ -50,8 +50,11 @@ TEST(PluginLoaderTest, LoadsAWellFormedPlugin) {
   ASSERT_EQ(descriptor->inputs.size(), 1u);
   EXPECT_EQ(descriptor->inputs[0].name, "in");
   EXPECT_TRUE(descriptor->inputs[0].optional);
-  ASSERT_EQ(descriptor->outputs.size(), 1u);
+  ASSERT_EQ(descriptor->outputs.size(), 2u);
   EXPECT_EQ(descriptor->outputs[0].name, "out");
+  EXPECT_FALSE(descriptor->outputs[0].optional);
+  EXPECT_EQ(descriptor->outputs[1].name, "extra");
+  EXPECT_TRUE(descriptor->outputs[1].optional);
   EXPECT_EQ(descriptor->params_schema["properties"]["value"]["default"], 1);
 }
 
