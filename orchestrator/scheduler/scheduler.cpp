@@ -307,13 +307,13 @@ void Scheduler::shutdown() {
   }
   wake_.notify_all();
   // The scheduler thread stops the attempts itself before it ends (see
-  // stop_attempts_locked): workers get SIGKILL when the thread that started them
+  // stop_attempts): workers get SIGKILL when the thread that started them
   // exits, so joining it first would skip their grace period.
   if (thread_.joinable()) thread_.join();
   store_->flush();
 }
 
-void Scheduler::stop_attempts_locked() {
+void Scheduler::stop_attempts() {
   std::vector<StepState*> active;
   for (auto& [run_id, run] : runs_) {
     for (auto& [name, step] : run->steps) {
@@ -359,17 +359,17 @@ void Scheduler::loop() {
     }
     try {
       for (const auto& command : commands) apply_command(command);
-      schedule_locked();
+      schedule_pass();
     } catch (const std::exception& e) {
-      // guard_run_locked catches what one run throws; this is the last line.
+      // guard_run catches what one run throws; this is the last line.
       spdlog::error("scheduler: internal error outside any run: {}", e.what());
     }
   }
-  stop_attempts_locked();
+  stop_attempts();
 }
 
 template <typename Work>
-void Scheduler::guard_run_locked(RunState& run, Work&& work) {
+void Scheduler::guard_run(RunState& run, Work&& work) {
   std::string what;
   try {
     work();
@@ -379,10 +379,10 @@ void Scheduler::guard_run_locked(RunState& run, Work&& work) {
   } catch (...) {
     what = "unknown exception";
   }
-  fail_run_locked(run, "internal_error", "radflow failed while running this run: " + what);
+  fail_run(run, "internal_error", "radflow failed while running this run: " + what);
 }
 
-void Scheduler::fail_run_locked(RunState& run, const std::string& reason,
+void Scheduler::fail_run(RunState& run, const std::string& reason,
                                 const std::string& message) {
   spdlog::error("run {}: {}", run.id, message);
   if (run.internal_error.empty()) run.internal_error = message;
@@ -390,13 +390,13 @@ void Scheduler::fail_run_locked(RunState& run, const std::string& reason,
     if (step.active) {
       step.active->running->cancel(message);
     } else if (step.status == StepStatus::kQueued) {
-      set_step_status_locked(run, step, StepStatus::kCancelled, reason, message);
+      set_step_status(run, step, StepStatus::kCancelled, reason, message);
     }
   }
   run.cancel_requested = true;  // attempts still stopping end as cancelled
 }
 
-Result<std::vector<std::pair<std::string, StepOutput>>> Scheduler::bound_inputs_locked(
+Result<std::vector<std::pair<std::string, StepOutput>>> Scheduler::bound_inputs(
     const RunState& run, const StepState& step) const {
   std::vector<std::pair<std::string, StepOutput>> bound;
   for (const auto& input : step.spec.inputs) {
@@ -417,16 +417,16 @@ Result<std::vector<std::pair<std::string, StepOutput>>> Scheduler::bound_inputs_
   return bound;
 }
 
-void Scheduler::scan_run_locked(RunState& run, Clock::time_point now,
+void Scheduler::scan_run(RunState& run, Clock::time_point now,
                                 std::vector<std::pair<RunState*, StepState*>>* ready) {
   for (auto& [name, step] : run.steps) {
-    if (step.active && step.active->running->done()) finish_attempt_locked(run, step);
-    if (step.pending_finish) commit_finish_locked(run, step);
+    if (step.active && step.active->running->done()) finish_attempt(run, step);
+    if (step.pending_finish) commit_finish(run, step);
   }
   if (run.cancel_requested) {
     for (auto& [name, step] : run.steps) {
       if (step.status == StepStatus::kQueued) {
-        set_step_status_locked(run, step, StepStatus::kCancelled, "cancelled",
+        set_step_status(run, step, StepStatus::kCancelled, "cancelled",
                                "the run was cancelled");
       } else if (step.active) {
         step.active->running->cancel("the run was cancelled");
@@ -438,7 +438,7 @@ void Scheduler::scan_run_locked(RunState& run, Clock::time_point now,
     std::string blocked_by, waiting_on;
     for (const auto& input : step.spec.inputs) {
       auto up = run.steps.find(input.step);
-      if (up == run.steps.end()) continue;  // bound_inputs_locked reports it
+      if (up == run.steps.end()) continue;  // bound_inputs reports it
       const StepStatus s = up->second.status;
       if (s == StepStatus::kFailed || s == StepStatus::kCancelled) {
         blocked_by = input.step;
@@ -447,7 +447,7 @@ void Scheduler::scan_run_locked(RunState& run, Clock::time_point now,
       }
     }
     if (!blocked_by.empty()) {
-      set_step_status_locked(run, step, StepStatus::kCancelled, "upstream_failed",
+      set_step_status(run, step, StepStatus::kCancelled, "upstream_failed",
                              "not run: upstream step " + blocked_by + " did not succeed");
       continue;
     }
@@ -455,9 +455,9 @@ void Scheduler::scan_run_locked(RunState& run, Clock::time_point now,
       step.waiting = waiting_on;
       continue;
     }
-    if (auto inputs = bound_inputs_locked(run, step); !inputs.ok()) {
+    if (auto inputs = bound_inputs(run, step); !inputs.ok()) {
       ++step.failures;
-      set_step_status_locked(run, step, StepStatus::kFailed, "input_missing",
+      set_step_status(run, step, StepStatus::kFailed, "input_missing",
                              inputs.status().message());
       continue;
     }
@@ -466,17 +466,17 @@ void Scheduler::scan_run_locked(RunState& run, Clock::time_point now,
       step.waiting = "retrying in " + std::to_string(wait_s.count() + 1) + " s";
       continue;
     }
-    if (try_cache_locked(run, step)) continue;
+    if (try_cache(run, step)) continue;
     ready->emplace_back(&run, &step);
   }
 }
 
-void Scheduler::schedule_locked() {
+void Scheduler::schedule_pass() {
   const auto now = Clock::now();
   std::vector<std::pair<RunState*, StepState*>> ready;
   for (auto& [run_id, run_ptr] : runs_) {
     RunState& run = *run_ptr;
-    guard_run_locked(run, [&] { scan_run_locked(run, now, &ready); });
+    guard_run(run, [&] { scan_run(run, now, &ready); });
   }
   std::stable_sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
     if (a.second->spec.priority != b.second->spec.priority) {
@@ -501,9 +501,9 @@ void Scheduler::schedule_locked() {
       continue;
     }
     step.waiting.clear();
-    guard_run_locked(run, [&] {
+    guard_run(run, [&] {
       try {
-        start_attempt_locked(run, step, *allocation);
+        start_attempt(run, step, *allocation);
       } catch (...) {
         if (!step.active) pool_.release(*allocation);
         throw;
@@ -514,7 +514,7 @@ void Scheduler::schedule_locked() {
   std::set<int64_t> active;
   for (auto it = runs_.begin(); it != runs_.end();) {
     RunState& run = *it->second;
-    guard_run_locked(run, [&] { finish_run_if_done_locked(run); });
+    guard_run(run, [&] { finish_run_if_done(run); });
     if (is_terminal(run.status)) {
       it = runs_.erase(it);
       continue;
@@ -544,7 +544,7 @@ void Scheduler::log_to_step(int64_t step_id, int64_t attempt_id, const std::stri
   store_->append_logs({record});
 }
 
-void Scheduler::set_step_status_locked(RunState& run, StepState& step, StepStatus status,
+void Scheduler::set_step_status(RunState& run, StepState& step, StepStatus status,
                                        const std::string& reason, const std::string& message) {
   // The run turns running before its first step does, so no reader sees a running
   // step in a queued run.
@@ -559,10 +559,10 @@ void Scheduler::set_step_status_locked(RunState& run, StepState& step, StepStatu
     throw std::runtime_error("cannot record step " + step.spec.name + " as " +
                              to_string(status) + ": " + stored.to_string());
   }
-  apply_step_status_locked(run, step, status, reason, message);
+  apply_step_status(run, step, status, reason, message);
 }
 
-void Scheduler::apply_step_status_locked(RunState& run, StepState& step, StepStatus status,
+void Scheduler::apply_step_status(RunState& run, StepState& step, StepStatus status,
                                          const std::string& reason, const std::string& message) {
   if (!is_allowed(step.status, status)) {
     throw std::logic_error(std::string("step ") + step.spec.name + " cannot go from " +
@@ -583,7 +583,7 @@ void Scheduler::apply_step_status_locked(RunState& run, StepState& step, StepSta
                  {"message", message}});
 }
 
-void Scheduler::finish_run_if_done_locked(RunState& run) {
+void Scheduler::finish_run_if_done(RunState& run) {
   if (is_terminal(run.status)) return;
   bool any_failed = false, any_cancelled = false;
   for (const auto& [name, step] : run.steps) {

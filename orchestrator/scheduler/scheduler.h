@@ -139,48 +139,48 @@ class Scheduler {
                  const std::string& bypass_cache_step);
 
   void loop();
-  void schedule_locked();
+  void schedule_pass();
   // One run's share of a scheduling pass: reap its finished attempts, carry out a
   // cancel, and collect its ready steps into `ready`.
-  void scan_run_locked(RunState& run, Clock::time_point now,
+  void scan_run(RunState& run, Clock::time_point now,
                        std::vector<std::pair<RunState*, StepState*>>* ready);
   // Runs `work` on `run`; an exception fails the run (reason internal_error)
   // instead of escaping the scheduler thread, which would end the daemon and, as
   // the run resumes at every start, end it again ("poison run").
   template <typename Work>
-  void guard_run_locked(RunState& run, Work&& work);
-  void fail_run_locked(RunState& run, const std::string& reason, const std::string& message);
+  void guard_run(RunState& run, Work&& work);
+  void fail_run(RunState& run, const std::string& reason, const std::string& message);
   // At shutdown, on the scheduler thread (workers die with the thread that
   // started them): SIGTERM every attempt, SIGKILL after the grace period, record
   // them lost (daemon_shutdown) and their steps queued for the next start.
-  void stop_attempts_locked();
+  void stop_attempts();
   // What `step` reads: each bound input with the upstream output it names. An
   // upstream step that did not produce a bound (optional) output is input_missing.
-  Result<std::vector<std::pair<std::string, StepOutput>>> bound_inputs_locked(
+  Result<std::vector<std::pair<std::string, StepOutput>>> bound_inputs(
       const RunState& run, const StepState& step) const;
   // A run whose rows cannot be loaded (after a restart) is failed with the reason
   // instead of stopping the daemon.
   void fail_unloadable_run(const storage::RunRecord& record, const std::string& message);
-  void start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation);
-  void finish_attempt_locked(RunState& run, StepState& step);
+  void start_attempt(RunState& run, StepState& step, const Allocation& allocation);
+  void finish_attempt(RunState& run, StepState& step);
   // Records step.pending_finish (attempt end, outputs, step status in one
   // transaction) and applies it; when the database refuses, keeps it for a
   // later pass (at most once a second).
-  void commit_finish_locked(RunState& run, StepState& step);
-  // Records the step's new status, then applies it (apply_step_status_locked).
-  void set_step_status_locked(RunState& run, StepState& step, StepStatus status,
+  void commit_finish(RunState& run, StepState& step);
+  // Records the step's new status, then applies it (apply_step_status).
+  void set_step_status(RunState& run, StepState& step, StepStatus status,
                               const std::string& reason, const std::string& message);
   // Moves the step (and a queued run) to `status` in memory and announces it,
   // after the caller recorded it. The one place a status changes: a transition
   // the lifecycle table (common/lifecycle.h) forbids throws std::logic_error,
-  // which fails the run through guard_run_locked.
-  void apply_step_status_locked(RunState& run, StepState& step, StepStatus status,
+  // which fails the run through guard_run.
+  void apply_step_status(RunState& run, StepState& step, StepStatus status,
                                 const std::string& reason, const std::string& message);
-  void finish_run_if_done_locked(RunState& run);
+  void finish_run_if_done(RunState& run);
   Status load_run(const storage::RunRecord& record);
   // Serves a ready step from the step cache when an earlier step with the same key
   // succeeded and its outputs are still stored. Returns true on a hit.
-  bool try_cache_locked(RunState& run, StepState& step);
+  bool try_cache(RunState& run, StepState& step);
   // After a crash: stops the lost attempt's orphaned workers and, when the workers
   // finished and left their results, records the outcome instead of re-running.
   void recover_lost_attempt(int64_t attempt_id);

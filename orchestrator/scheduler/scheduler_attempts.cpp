@@ -53,11 +53,11 @@ AttemptOutcome failed_outcome(const std::string& reason, const std::string& mess
 
 }  // namespace
 
-void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Allocation& allocation) {
+void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& allocation) {
   auto fail_now = [&](const std::string& reason, const std::string& message) {
     pool_.release(allocation);
     ++step.failures;
-    set_step_status_locked(run, step, StepStatus::kFailed, reason, message);
+    set_step_status(run, step, StepStatus::kFailed, reason, message);
   };
   auto plugin = registry_->find(step.spec.plugin);
   if (!plugin) {
@@ -83,7 +83,7 @@ void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Alloc
   launch.plugin_dir = registry_->plugin_dir();
   launch.plugin_name = plugin->name;
   launch.params = step.spec.params;
-  auto inputs = bound_inputs_locked(run, step);
+  auto inputs = bound_inputs(run, step);
   if (!inputs.ok()) {
     (void)store_->finish_attempt(active->attempt_id, to_string(AttemptStatus::kFailed),
                                  "input_missing",
@@ -127,10 +127,10 @@ void Scheduler::start_attempt_locked(RunState& run, StepState& step, const Alloc
               "attempt " + std::to_string(active->number) + " started on " +
                   devices_text(allocation) + " (" + plugin->name + " " + plugin->version + ")");
   step.active = std::move(active);
-  set_step_status_locked(run, step, StepStatus::kRunning, "", "");
+  set_step_status(run, step, StepStatus::kRunning, "", "");
 }
 
-void Scheduler::finish_attempt_locked(RunState& run, StepState& step) {
+void Scheduler::finish_attempt(RunState& run, StepState& step) {
   std::unique_ptr<ActiveAttempt> active = std::move(step.active);
   AttemptOutcome outcome = active->running->wait();
   pool_.release(active->allocation);
@@ -194,10 +194,10 @@ void Scheduler::finish_attempt_locked(RunState& run, StepState& step) {
     fs::remove_all(active->dir / "outputs", ec);
   }
   step.pending_finish = std::move(pending);
-  commit_finish_locked(run, step);
+  commit_finish(run, step);
 }
 
-void Scheduler::commit_finish_locked(RunState& run, StepState& step) {
+void Scheduler::commit_finish(RunState& run, StepState& step) {
   PendingFinish& pending = *step.pending_finish;
   if (Clock::now() < pending.retry_at) return;
   // The attempt's end, its outputs and the step's status: one transaction.
@@ -238,7 +238,7 @@ void Scheduler::commit_finish_locked(RunState& run, StepState& step) {
     step.not_before = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                          std::chrono::duration<double>(delay_s));
   }
-  apply_step_status_locked(run, step, done.next, done.reason, done.message);
+  apply_step_status(run, step, done.next, done.reason, done.message);
 }
 
 }  // namespace radflow

@@ -14,12 +14,12 @@
 namespace radflow {
 namespace fs = std::filesystem;
 
-bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
+bool Scheduler::try_cache(RunState& run, StepState& step) {
   if (step.cache_checked) return false;
   step.cache_checked = true;
   std::vector<std::string> digests;
-  auto inputs = bound_inputs_locked(run, step);
-  if (!inputs.ok()) return false;  // start_attempt_locked fails the step with the reason
+  auto inputs = bound_inputs(run, step);
+  if (!inputs.ok()) return false;  // start_attempt fails the step with the reason
   for (const auto& [input, source] : *inputs) digests.push_back(source.digest);
   const std::string key = step_cache_key(step.spec, digests);
   if (!step.spec.cache) return false;  // opted out: neither reads nor publishes the key
@@ -55,7 +55,7 @@ bool Scheduler::try_cache_locked(RunState& run, StepState& step) {
       step.outputs = std::move(served);
       Status recorded = store_->set_step_cache(step.id, key, source.id);
       if (!recorded.ok()) spdlog::error("cannot record cache hit: {}", recorded.to_string());
-      set_step_status_locked(run, step, StepStatus::kCached, "cache_hit",
+      set_step_status(run, step, StepStatus::kCached, "cache_hit",
                              "same plugin build, params and inputs as step " + source.name +
                                  " of run " + std::to_string(source.run_id));
       return true;
