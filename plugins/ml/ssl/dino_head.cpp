@@ -70,10 +70,6 @@ torch::Tensor DinoHeadImpl::bottleneck(const torch::Tensor& x) {
 
 torch::Tensor DinoHeadImpl::forward(const torch::Tensor& x) { return last_layer->forward(bottleneck(x)); }
 
-void DinoHeadImpl::skip_last_layer_gradients() {
-  for (auto& p : last_layer->parameters()) p.mutable_grad() = torch::Tensor();
-}
-
 std::vector<torch::Tensor> DinoHeadImpl::last_layer_parameters() const { return last_layer->parameters(); }
 
 int64_t dino_head_parameter_count(const DinoHeadOptions& o) {

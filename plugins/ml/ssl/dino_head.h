@@ -7,8 +7,8 @@
 // last_layer.weight_g [K,1], last_layer.weight_v [K,bottleneck]. weight_g starts at 1.
 // In DINOv2 it stays trainable (and gets weight decay and the last-layer lr); DINO v1's
 // norm_last_layer froze it: `train_weight_g` chooses. Freezing the last layer for the
-// first epoch is the trainer's job: a zero last-layer lr (SslSchedules) and/or
-// skip_last_layer_gradients() after backward.
+// first epoch is the trainer's job: a zero last-layer lr (SslSchedules), as DINOv2 does;
+// the gradients are kept, so AdamW's moments accumulate during the freeze.
 //
 // Module held through its holder (shared_ptr). forward() only reads parameters.
 #pragma once
@@ -54,9 +54,6 @@ class DinoHeadImpl : public torch::nn::Module {
   // Re-initialises as DINOv2: MLP weights trunc-normal(0.02) and zero biases, the last
   // layer's v with the default Linear init, g = 1. Called by the constructor.
   void init_weights();
-  // Resets the gradients of last_layer.* to undefined, so AdamW skips them this step
-  // (no moment update either), the C++ analogue of DINO's cancel_gradients_last_layer.
-  void skip_last_layer_gradients();
   std::vector<torch::Tensor> last_layer_parameters() const;
 
   const DinoHeadOptions& options() const { return options_; }

@@ -257,10 +257,9 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
   clip(*student_->backbone, options_.clip_grad);
   clip(*student_->dino_head, options_.clip_grad);
   if (student_->ibot_head) clip(*student_->ibot_head, options_.clip_grad);
-  if (iteration_ < freeze_last_layer_iters_) {
-    student_->dino_head->skip_last_layer_gradients();
-    if (student_->ibot_head) student_->ibot_head->skip_last_layer_gradients();
-  }
+  // The last-layer freeze is the zero last-layer lr of the schedule alone (DINOv2's
+  // train.py): its gradients still reach AdamW, whose moments keep accumulating, and
+  // AdamW's update and decoupled weight decay both scale with the zero lr.
   optimizer_->optimizer().step();
   ema_update(*teacher_, *student_, v.teacher_momentum);
   ++iteration_;

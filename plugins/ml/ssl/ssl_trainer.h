@@ -3,7 +3,8 @@
 // optional separate iBOT head), the teacher (an EMA copy in eval mode, no gradients),
 // the two teacher centers, the AdamW param groups and the schedules; step() runs
 // multi-crop -> iBOT masks -> teacher targets -> student forward -> loss -> backward ->
-// per-submodule clip -> last-layer freeze -> AdamW -> EMA on one batch of images.
+// per-submodule clip -> AdamW (last layer at lr 0 while frozen) -> EMA on one batch of
+// images.
 //
 // Randomness: each image's crops come from an SslRng seeded by (seed, iteration, the
 // image's index in the global batch), the masks of the whole global batch from one

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
@@ -209,6 +211,44 @@ TEST(SslTrainer, EmaMovesTeacherAndMomentumOneFreezesIt) {
     EXPECT_TRUE(all_equal(snapshot(*trainer.teacher()), teacher0));
     EXPECT_FALSE(all_equal(snapshot(*trainer.student()), teacher0));
   }
+}
+
+// AdamW's per-parameter state: keyed by the TensorImpl address, as a string on LibTorch
+// 1.13 and as the pointer itself on later versions.
+template <class StateMap>
+auto find_state(StateMap& state, const torch::Tensor& p) {
+  if constexpr (std::is_same_v<typename StateMap::key_type, std::string>) {
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return state.find(key.str());
+  } else {
+    return state.find(p.unsafeGetTensorImpl());
+  }
+}
+
+// DINOv2's last-layer freeze is a zero lr for the first epoch(s), nothing more: the
+// gradients still reach AdamW, whose moments keep accumulating (train.py has no
+// cancel_gradients_last_layer), so the weights stay put while exp_avg is non-zero.
+TEST(SslTrainer, LastLayerFreezeIsAZeroLrWithMomentsAccumulating) {
+  OneThread one_thread;
+  const torch::Tensor images = synthetic_images(8, 64, 3);
+  SslTrainer trainer(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), tiny_options());
+  ASSERT_EQ(trainer.freeze_last_layer_iters(), 2);
+  std::vector<torch::Tensor> before;
+  for (const auto& p : trainer.student()->dino_head->last_layer_parameters()) before.push_back(p.detach().clone());
+  for (int i = 0; i < 2; ++i) trainer.step(images);
+  auto& state = trainer.optimizer().optimizer().state();
+  const auto last = trainer.student()->dino_head->last_layer_parameters();
+  for (size_t i = 0; i < last.size(); ++i) {
+    EXPECT_TRUE(torch::equal(last[i], before[i])) << "last-layer tensor " << i << " moved during the freeze";
+    auto it = find_state(state, last[i]);
+    ASSERT_NE(it, state.end()) << "AdamW has no state for last-layer tensor " << i;
+    const auto& adam = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+    EXPECT_EQ(adam.step(), 2);
+    EXPECT_GT(adam.exp_avg().abs().sum().item<double>(), 0.0);
+  }
+  trainer.step(images);  // the first iteration after the freeze moves it
+  EXPECT_FALSE(torch::equal(last[1], before[1]));
 }
 
 // Training spreads the teacher's features: with LayerScale 1e-5 the initial CLS token
