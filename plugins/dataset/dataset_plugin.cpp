@@ -1,16 +1,23 @@
 // dataset: turns images on disk plus a label table (CSV or JSONL in the manifest
 // format of plugins/ml/data; "split" optional) — or an existing dataset folder such
 // as synth-cxr's, bound to the optional input "source" — into a validated dataset
-// folder: manifest.csv with absolute source paths (images are not copied) and
-// stats.json (counts per split and label, image sizes, bad files). Files are checked
-// by an ImageValidator (image_check.h); bad ones are skipped and counted, or fail
-// the step naming them, as "on_bad_file" says.
+// folder: manifest.csv and stats.json (counts per split and label, image sizes, bad
+// files). Files are checked by an ImageValidator (image_check.h); bad ones are skipped
+// and counted, or fail the step, as "on_bad_file" says.
+//
+// With "deidentify" (the default) the folder holds de-identified copies (deid_writer.h:
+// DICOM PS3.15 basic profile, images/<token>.dcm, masks/<token>/) and the manifest's
+// paths are relative to it; nothing the step reports names a source file (bad files
+// are "item N", N counting the source's rows or sorted folder listing from 1). Without
+// it, the manifest lists the absolute source paths and images are not copied.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 
+#include "plugins/dataset/deid_writer.h"
 #include "plugins/dataset/image_check.h"
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/data/manifest_stats.h"
@@ -75,14 +82,75 @@ data::Manifest load_source(const radflow::sdk::Context& ctx) {
   return std::move(loaded).value();
 }
 
+// The per-dataset secret of de-identification and where it came from: a key file,
+// the "deid_seed" param (reproducible, but anyone who knows the seed can recompute
+// pseudonyms from candidate PatientIDs), or 32 random bytes used for this run only.
+std::string deid_key(const radflow::sdk::Context& ctx, std::string* source) {
+  if (ctx.has_param("deid_key_file")) {
+    std::ifstream in(ctx.param<std::string>("deid_key_file"), std::ios::binary);
+    const std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (key.size() < 16) throw radflow::sdk::ParamError("param 'deid_key_file': unreadable or under 16 bytes");
+    *source = "key file";
+    return key;
+  }
+  if (ctx.has_param("deid_seed")) {
+    *source = "seed";
+    return "radflow-deid-seed:" + std::to_string(ctx.param<int64_t>("deid_seed"));
+  }
+  *source = "random, this dataset only";
+  std::random_device device;
+  std::string key;
+  for (int i = 0; i < 8; ++i) {
+    const uint32_t word = device();
+    key.append(reinterpret_cast<const char*>(&word), sizeof word);
+  }
+  return key;
+}
+
+const char kExcluded[] = "\x01excluded";
+
+// Replaces the record's image and masks by their de-identified copies. Returns "" when
+// done, kExcluded for a burned-in image, or why the image cannot be used.
+std::string deidentified_copy(DeidWriter& writer, const std::string& format, size_t item, data::Record* record,
+                              int64_t* burned_in_excluded) {
+  Result<DeidCopy> copy = writer.copy_image(record->path, format, item);
+  if (!copy.ok()) return copy.status().message();
+  if (copy->outcome == DeidOutcome::kBurnedInExcluded) {
+    ++*burned_in_excluded;
+    return kExcluded;
+  }
+  record->path = copy->path;
+  for (auto& [name, mask] : record->masks) {
+    Result<std::string> copied = writer.copy_mask(mask, name);
+    if (!copied.ok()) return copied.status().message();
+    mask = *copied;
+  }
+  return "";
+}
+
 int run(radflow::sdk::Context& ctx) {
   const std::string on_bad_file = ctx.param("on_bad_file", "skip");
   if (on_bad_file != "skip" && on_bad_file != "fail") {
     throw radflow::sdk::ParamError("param 'on_bad_file' must be \"skip\" or \"fail\"");
   }
+  const std::string root = ctx.output_path("dataset");
+  const bool deidentify = ctx.param<bool>("deidentify", true);
+  const std::string map_path = ctx.param<std::string>("pseudonym_map", "");
+  if (!map_path.empty()) {
+    if (!deidentify) throw radflow::sdk::ParamError("param 'pseudonym_map' needs 'deidentify'");
+    const Status where = check_map_path(map_path, root);
+    if (!where.ok()) throw radflow::sdk::ParamError(where.message());
+  }
+  std::string key_source;
+  const Deidentifier deidentifier(deidentify ? deid_key(ctx, &key_source) : std::string());
+  const BurnedInPolicy burned_in =
+      ctx.param<bool>("allow_burned_in", false) ? BurnedInPolicy::kAllow : BurnedInPolicy::kExclude;
+  DeidWriter writer(deidentifier, root, burned_in);
+  int64_t burned_in_excluded = 0;
+
   data::Manifest source = load_source(ctx);
   const size_t total = source.records.size();
-  ctx.log_info("checking " + std::to_string(total) + " images");
+  ctx.log_info("checking " + std::to_string(total) + " images" + (deidentify ? " and de-identifying them" : ""));
 
   data::Manifest out;
   json bad_files = json::array();
@@ -104,11 +172,14 @@ int run(radflow::sdk::Context& ctx) {
       mask = source.resolve(mask);
       if (reason.empty()) {
         const ImageCheck mask_check = kValidator(mask);
-        if (!mask_check.ok) reason = "mask '" + name + "' " + mask + ": " + mask_check.reason;
+        if (!mask_check.ok) reason = "mask '" + name + "' " + (deidentify ? "" : mask + ": ") + mask_check.reason;
       }
     }
+    if (reason.empty() && deidentify) reason = deidentified_copy(writer, check.format, i + 1, &record, &burned_in_excluded);
+    if (reason == kExcluded) continue;
     if (!reason.empty()) {
-      bad_files.push_back({{"path", record.path}, {"reason", reason}});
+      if (deidentify) bad_files.push_back({{"item", i + 1}, {"reason", reason}});
+      else bad_files.push_back({{"path", record.path}, {"reason", reason}});
       continue;
     }
     ++formats[check.format];
@@ -118,10 +189,13 @@ int run(radflow::sdk::Context& ctx) {
   }
   ctx.metric("bad_files", 0, static_cast<double>(bad_files.size()));
   ctx.metric("images", 0, static_cast<double>(out.records.size()));
+  if (deidentify) ctx.metric("burned_in_excluded", 0, static_cast<double>(burned_in_excluded));
   if (!bad_files.empty()) {
     std::string listing;
     for (size_t k = 0; k < bad_files.size() && k < 20; ++k) {
-      listing += "\n  " + bad_files[k]["path"].get<std::string>() + ": " + bad_files[k]["reason"].get<std::string>();
+      const json& bad = bad_files[k];
+      const std::string name = deidentify ? "item " + std::to_string(bad["item"].get<size_t>()) : bad["path"].get<std::string>();
+      listing += "\n  " + name + ": " + bad["reason"].get<std::string>();
     }
     if (bad_files.size() > 20) listing += "\n  ... and " + std::to_string(bad_files.size() - 20) + " more";
     const std::string summary = std::to_string(bad_files.size()) + " bad file(s) of " + std::to_string(total) + ":" + listing;
@@ -144,7 +218,6 @@ int run(radflow::sdk::Context& ctx) {
   const Status assigned = data::assign_missing_splits(out, ratios, static_cast<uint64_t>(ctx.param<int64_t>("seed", 0)));
   if (!assigned.ok()) throw radflow::sdk::ParamError("param 'split_ratios': " + assigned.message());
 
-  const std::string root = ctx.output_path("dataset");
   fs::create_directories(root);
   out.base_dir = root;
   const Status written = data::write_manifest(out, root + "/manifest.csv", data::ManifestFormat::kCsv);
@@ -155,6 +228,19 @@ int run(radflow::sdk::Context& ctx) {
   stats["formats"] = formats;
   stats["bad_files"] = bad_files;
   stats["bad_count"] = bad_files.size();
+  if (deidentify) {
+    stats["deidentification"] = {{"profile", "DICOM PS3.15 basic, whitelist; modified dates; patient characteristics"},
+                                 {"key", key_source},
+                                 {"burned_in", burned_in == BurnedInPolicy::kAllow ? "allowed" : "excluded"},
+                                 {"burned_in_excluded", burned_in_excluded}};
+    if (!map_path.empty()) {
+      std::ofstream map_file(map_path);
+      map_file << writer.pseudonym_map().dump(2) << "\n";
+      if (!map_file) throw std::runtime_error("cannot write param 'pseudonym_map'");
+    }
+    ctx.log_info("de-identified (key: " + key_source + "); " + std::to_string(burned_in_excluded) +
+                 " image(s) with burned-in annotation excluded" + (map_path.empty() ? "" : "; pseudonym map written"));
+  }
   std::ofstream(root + "/stats.json") << stats.dump(2) << "\n";
   ctx.log_info("dataset: " + std::to_string(out.records.size()) + " images, " + std::to_string(bad_files.size()) + " skipped");
   ctx.register_output("dataset", root);
@@ -170,9 +256,9 @@ RADFLOW_PLUGIN(
     R"({
       "type": "object",
       "properties": {
-        "images_dir": {"type": "string", "minLength": 1,
+        "images_dir": {"type": "string", "format": "path", "minLength": 1,
           "description": "Folder of images (DICOM, PNG, JPEG). Label-table paths are relative to it; without 'labels' every image in it is listed, unlabelled."},
-        "labels": {"type": "string", "minLength": 1,
+        "labels": {"type": "string", "format": "path", "minLength": 1,
           "description": "Label table in manifest format: CSV (path, split?, age, sex, report, label:<finding>, mask:<structure>) or .jsonl."},
         "on_bad_file": {"type": "string", "enum": ["skip", "fail"], "default": "skip",
           "description": "skip: leave unreadable files out and count them; fail: fail the step naming them."},
@@ -182,10 +268,20 @@ RADFLOW_PLUGIN(
             "val": {"type": "number", "default": 0.15, "minimum": 0},
             "test": {"type": "number", "default": 0.15, "minimum": 0}},
           "additionalProperties": false},
-        "seed": {"type": "integer", "default": 0, "description": "Seed of the split assignment."}
+        "seed": {"type": "integer", "default": 0, "description": "Seed of the split assignment."},
+        "deidentify": {"type": "boolean", "default": true,
+          "description": "Write de-identified copies (DICOM PS3.15 basic profile; images renamed by a keyed hash) and a manifest of relative paths; false lists the source files in place."},
+        "deid_key_file": {"type": "string", "minLength": 1,
+          "description": "File whose bytes (16 or more) are the secret key of pseudonyms, UID remapping and date shifts; the same key gives the same pseudonyms in every dataset."},
+        "deid_seed": {"type": "integer",
+          "description": "Derive the key from this number instead (reproducible, for tests; whoever knows it can recompute pseudonyms). Without a key file or seed the key is random for this dataset."},
+        "allow_burned_in": {"type": "boolean", "default": false,
+          "description": "Keep images whose BurnedInAnnotation is YES (excluded and counted by default)."},
+        "pseudonym_map": {"type": "string", "minLength": 1,
+          "description": "Where to write the map original PatientID -> pseudonym and source file -> copy (JSON); must be outside radflow's data folder. Never part of the outputs."}
       },
       "additionalProperties": false
     })",
     R"([{"name": "source", "description": "A dataset folder with manifest.csv (e.g. synth-cxr's output) to re-validate.", "optional": true}])",
-    R"([{"name": "dataset", "description": "Folder with manifest.csv (absolute image paths) and stats.json."}])",
+    R"([{"name": "dataset", "description": "Folder with manifest.csv, stats.json and, when de-identifying, images/ and masks/ (manifest paths relative to it; otherwise absolute source paths)."}])",
     radflow::dataset::run)

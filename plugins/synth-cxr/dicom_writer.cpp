@@ -10,6 +10,7 @@
 #include <dcmtk/dcmdata/dcrleerg.h>
 #include <dcmtk/dcmdata/dcrlerp.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcvrlo.h>
 #include <dcmtk/dcmjpls/djencode.h>
 #include <dcmtk/dcmjpls/djrparam.h>
 #include <dcmtk/oflog/oflog.h>
@@ -44,6 +45,64 @@ void register_dicom_codecs() {
     DJLSEncoderRegistration::registerCodecs();
   });
 }
+
+namespace {
+
+// What a real export from a hospital carries and de-identification must remove: names,
+// IDs, addresses, institution and device identity, physicians, free text, dates, UIDs
+// in sequences and private tags, each value naming its attribute and the patient.
+OFCondition add_phi_canaries(DcmDataset* ds, const DicomImage& image) {
+  const std::string patient = "-" + std::to_string(image.patient_index);
+  const std::pair<DcmTagKey, const char*> text_tags[] = {
+      {DCM_PatientName, "PatientName"}, {DCM_RETIRED_OtherPatientIDs, "OtherPatientIDs"},
+      {DCM_OtherPatientNames, "OtherPatientNames"}, {DCM_PatientBirthName, "PatientBirthName"},
+      {DCM_PatientMotherBirthName, "PatientMotherBirthName"}, {DCM_PatientAddress, "PatientAddress"},
+      {DCM_PatientTelephoneNumbers, "PatientTelephoneNumbers"}, {DCM_IssuerOfPatientID, "IssuerOfPatientID"},
+      {DCM_RETIRED_MedicalRecordLocator, "MedicalRecordLocator"}, {DCM_PatientComments, "PatientComments"},
+      {DCM_AdditionalPatientHistory, "AdditionalPatientHistory"}, {DCM_Occupation, "Occupation"},
+      {DCM_InstitutionName, "InstitutionName"}, {DCM_InstitutionAddress, "InstitutionAddress"},
+      {DCM_InstitutionalDepartmentName, "InstitutionalDepartmentName"}, {DCM_StationName, "StationName"},
+      {DCM_DeviceSerialNumber, "DeviceSerialNumber"}, {DCM_DetectorID, "DetectorID"},
+      {DCM_ReferringPhysicianName, "ReferringPhysicianName"}, {DCM_PerformingPhysicianName, "PerformingPhysicianName"},
+      {DCM_NameOfPhysiciansReadingStudy, "NameOfPhysiciansReadingStudy"}, {DCM_OperatorsName, "OperatorsName"},
+      {DCM_RequestingPhysician, "RequestingPhysician"}, {DCM_PhysiciansOfRecord, "PhysiciansOfRecord"},
+      {DCM_AccessionNumber, "AccessionNumber"}, {DCM_StudyID, "StudyID"},
+      {DCM_StudyDescription, "StudyDescription"}, {DCM_SeriesDescription, "SeriesDescription"},
+      {DCM_ImageComments, "ImageComments"}, {DCM_ProtocolName, "ProtocolName"},
+      {DCM_PerformedProcedureStepID, "PerformedProcedureStepID"},
+      {DCM_PerformedProcedureStepDescription, "PerformedProcedureStepDescription"},
+      {DCM_RequestedProcedureDescription, "RequestedProcedureDescription"},
+      {DCM_DerivationDescription, "DerivationDescription"}};
+  OFCondition ok = EC_Normal;
+  for (const auto& [tag, keyword] : text_tags) {
+    const std::string value = std::string(kPhiCanary) + "-" + keyword + patient;
+    if (ok.good()) ok = ds->putAndInsertString(tag, value.c_str());
+  }
+  const std::string uid_root = kPhiCanaryUidRoot + std::to_string(image.patient_index);
+  for (const DcmTagKey& tag : {DCM_StudyDate, DCM_SeriesDate, DCM_AcquisitionDate, DCM_ContentDate}) {
+    if (ok.good()) ok = ds->putAndInsertString(tag, image.study_date.c_str());
+  }
+  if (ok.good()) ok = ds->putAndInsertString(DCM_StudyTime, "101500");
+  if (ok.good()) ok = ds->putAndInsertString(DCM_PatientBirthDate, kPhiCanaryBirthDate);
+  if (ok.good()) ok = ds->putAndInsertString(DCM_FrameOfReferenceUID, (uid_root + ".4").c_str());
+  if (image.burned_in && ok.good()) ok = ds->putAndInsertString(DCM_BurnedInAnnotation, "YES");
+  DcmItem* item = nullptr;
+  if (ok.good()) ok = ds->findOrCreateSequenceItem(DCM_ReferencedStudySequence, item, -2);
+  if (ok.good()) ok = item->putAndInsertString(DCM_ReferencedSOPInstanceUID, (uid_root + ".5").c_str());
+  if (ok.good()) ok = ds->findOrCreateSequenceItem(DCM_RequestAttributesSequence, item, -2);
+  if (ok.good()) ok = item->putAndInsertString(DCM_RequestedProcedureID, (std::string(kPhiCanary) + "-RequestedProcedureID" + patient).c_str());
+  // A private block: creator (0009,0010) and one of its elements (0009,1001).
+  if (ok.good()) ok = ds->putAndInsertString(DcmTag(0x0009, 0x0010, EVR_LO), (std::string(kPhiCanary) + "-PrivateCreator").c_str());
+  if (ok.good()) {
+    auto* element = new DcmLongString(DcmTag(0x0009, 0x1001, EVR_LO));
+    ok = element->putString((std::string(kPhiCanary) + "-PrivateValue" + patient).c_str());
+    if (ok.good()) ok = ds->insert(element, OFTrue);
+    if (ok.bad()) delete element;
+  }
+  return ok;
+}
+
+}  // namespace
 
 Status write_dicom(const DicomImage& image, const std::string& path) {
   auto fail = [&path](const std::string& what) {
@@ -106,6 +165,7 @@ Status write_dicom(const DicomImage& image, const std::string& path) {
   put(DCM_WindowCenter, text);
   std::snprintf(text, sizeof text, "%u", std::max(1u, hi - lo));
   put(DCM_WindowWidth, text);
+  if (ok.good() && image.phi_canaries) ok = add_phi_canaries(ds, image);
   if (ok.good()) ok = ds->putAndInsertUint16Array(DCM_PixelData, stored.data(), static_cast<unsigned long>(n));
   if (ok.bad()) return fail(ok.text());
 

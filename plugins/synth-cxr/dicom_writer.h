@@ -28,7 +28,20 @@ struct DicomImage {
   std::string patient_id, sex;  // sex "F"/"M"
   int age_years = 0;
   std::string study_uid, series_uid, instance_uid;
+  // Test data for de-identification (param "phi_canaries"): every attribute of the
+  // PS3.15 basic profile that radflow handles gets a value containing kPhiCanary (or,
+  // for dates and UIDs, kPhiCanaryBirthDate / kPhiCanaryUidRoot), plus private tags,
+  // sequences, and dates study_date for StudyDate, SeriesDate, AcquisitionDate and
+  // ContentDate; burned_in sets BurnedInAnnotation YES.
+  bool phi_canaries = false;
+  int patient_index = 0;
+  std::string study_date;  // YYYYMMDD
+  bool burned_in = false;
 };
+
+inline constexpr char kPhiCanary[] = "PHICANARY";
+inline constexpr char kPhiCanaryBirthDate[] = "19230517";
+inline constexpr char kPhiCanaryUidRoot[] = "1.2.999.4242.";
 
 void register_dicom_codecs();
 // Error code "dicom_write" names the file and DCMTK's reason.

@@ -68,6 +68,7 @@ int run(radflow::sdk::Context& ctx) {
   const double mono1_fraction = ctx.param<double>("monochrome1_fraction", 0.25);
   const double compressed_fraction = ctx.param<double>("compressed_fraction", 0.25);
   const double noise = ctx.param<double>("noise", 0.02);
+  const bool phi_canaries = ctx.param<bool>("phi_canaries", false);
   if (count < 1 || count > 1000000) throw radflow::sdk::ParamError("param 'count' must be in [1, 1000000]");
   if (size < 32 || size > 4096) throw radflow::sdk::ParamError("param 'image_size' must be in [32, 4096]");
   const json ratios = ctx.params().value("split_ratios", json::object());
@@ -104,8 +105,12 @@ int run(radflow::sdk::Context& ctx) {
     const Phantom phantom = render_phantom(spec, size, rng);
     const std::string report = build_report(spec, rng);
 
-    char id[32];
+    char id[64];
     std::snprintf(id, sizeof id, "cxr-%06lld", static_cast<long long>(i));
+    // With canaries, two studies per patient, and files named after the PatientID as
+    // many exports do: file names are PHI too.
+    const int patient_index = static_cast<int>(i / 2), study_index = static_cast<int>(i % 2);
+    if (phi_canaries) std::snprintf(id, sizeof id, "%s-PatientID-%d-S%d", kPhiCanary, patient_index, study_index);
     data::Record record;
     record.path = std::string("images/") + id + ".dcm";
     record.split = splits[i];
@@ -125,6 +130,20 @@ int run(radflow::sdk::Context& ctx) {
     image.study_uid = study_uid;
     image.series_uid = uid(seed, static_cast<uint64_t>(i), 2);
     image.instance_uid = uid(seed, static_cast<uint64_t>(i), 3);
+    if (phi_canaries) {
+      const std::string root = kPhiCanaryUidRoot + std::to_string(patient_index) + "." + std::to_string(study_index);
+      image.phi_canaries = true;
+      image.patient_index = patient_index;
+      image.patient_id = std::string(kPhiCanary) + "-PatientID-" + std::to_string(patient_index);
+      image.study_uid = root + ".1";
+      image.series_uid = root + ".2";
+      image.instance_uid = root + ".3";
+      // 2011-02-dd and 2011-05-dd: the patient's two studies 89 days apart.
+      char date[16];
+      std::snprintf(date, sizeof date, "2011%02d%02d", 2 + 3 * study_index, 1 + patient_index % 28);
+      image.study_date = date;
+      image.burned_in = i + 1 == count;
+    }
     check(write_dicom(image, root + "/" + record.path));
     std::filesystem::create_directories(root + "/masks/" + id);
     for (const auto& [name, mask] : phantom.masks) {
@@ -186,7 +205,9 @@ RADFLOW_PLUGIN(
         "compressed_fraction": {"type": "number", "default": 0.25, "minimum": 0, "maximum": 1,
           "description": "Share of images stored RLE or JPEG-LS lossless (half each); the rest explicit little endian."},
         "noise": {"type": "number", "default": 0.02, "minimum": 0, "maximum": 0.3,
-          "description": "Base standard deviation of the pixel noise (image range 0..1)."}
+          "description": "Base standard deviation of the pixel noise (image range 0..1)."},
+        "phi_canaries": {"type": "boolean", "default": false,
+          "description": "Test data for de-identification: two studies per patient, files named after the PatientID, and a value containing PHICANARY (birth date 19230517, UIDs under 1.2.999.4242.) in every header attribute of the PS3.15 basic profile, private tags and sequences; the last image has BurnedInAnnotation YES."}
       },
       "additionalProperties": false
     })",

@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+
 #include "plugins/ml/data/manifest.h"
 #include "tests/data/plugin_runner.h"
 
@@ -67,7 +71,7 @@ std::string DatasetPluginTest::dir_;
 PluginRun DatasetPluginTest::synth_;
 
 TEST_F(DatasetPluginTest, SkipModeCountsTheCorruptFileAndKeepsTheRest) {
-  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"seed", 1}});
+  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"seed", 1}, {"deidentify", false}});
   ASSERT_EQ(r.exit_code, 0) << r.end.dump();
   const json stats = stats_of(r);
   EXPECT_EQ(stats["bad_count"], 1);
@@ -98,7 +102,8 @@ TEST_F(DatasetPluginTest, SkipModeCountsTheCorruptFileAndKeepsTheRest) {
 TEST_F(DatasetPluginTest, FailModeFailsNamingTheBadFiles) {
   std::ofstream(images_ + "/empty.png");  // zero bytes
   std::ofstream(images_ + "/labels.csv", std::ios::app) << "empty.png,1,M,0,\nmissing.dcm,1,M,0,\n";
-  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"on_bad_file", "fail"}});
+  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"on_bad_file", "fail"},
+                           {"deidentify", false}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.end.value("reason", ""), "plugin_failed");
   const std::string message = r.end.value("message", "");
@@ -119,7 +124,7 @@ TEST_F(DatasetPluginTest, ImagesDirAloneListsEveryImageWithSeededSplits) {
 }
 
 TEST_F(DatasetPluginTest, RevalidatesASynthCxrFolderKeepingItsSplitsAndMasks) {
-  const PluginRun r = run(json::object(), {{"source", dir_ + "/synth/dataset"}});
+  const PluginRun r = run({{"deidentify", false}}, {{"source", dir_ + "/synth/dataset"}});
   ASSERT_EQ(r.exit_code, 0) << r.end.dump();
   const json stats = stats_of(r);
   EXPECT_EQ(stats["images"], 12);
@@ -138,9 +143,57 @@ TEST_F(DatasetPluginTest, RevalidatesASynthCxrFolderKeepingItsSplitsAndMasks) {
   }
   // A deleted mask makes its record bad.
   fs::remove(dir_ + "/synth/dataset/masks/cxr-000005/heart.png");
-  const PluginRun again = run({{"on_bad_file", "fail"}}, {{"source", dir_ + "/synth/dataset"}});
+  const PluginRun again = run({{"on_bad_file", "fail"}, {"deidentify", false}}, {{"source", dir_ + "/synth/dataset"}});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.end.value("message", "").find("mask 'heart'"), std::string::npos) << again.end.dump();
+}
+
+TEST_F(DatasetPluginTest, DeidentifiesByDefaultIntoRenamedCopiesAndNamesBadFilesByItem) {
+  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"deid_seed", 5}});
+  ASSERT_EQ(r.exit_code, 0) << r.end.dump();
+  const json stats = stats_of(r);
+  EXPECT_EQ(stats["images"], 5);
+  ASSERT_EQ(stats["bad_count"], 1);
+  EXPECT_EQ(stats["bad_files"][0]["item"], 6);  // broken.dcm, the label table's 6th row
+  EXPECT_FALSE(stats["bad_files"][0].contains("path"));
+  EXPECT_EQ(stats["deidentification"]["key"], "seed");
+  auto m = data::read_manifest(r.output("dataset") + "/manifest.csv");
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  ASSERT_EQ(m->records.size(), 5u);
+  for (const auto& rec : m->records) {
+    EXPECT_EQ(rec.path.rfind("images/", 0), 0u) << rec.path;  // relative, inside the dataset
+    EXPECT_EQ(rec.path.find("cxr-"), std::string::npos) << rec.path;
+    EXPECT_TRUE(fs::exists(m->resolve(rec.path))) << rec.path;
+  }
+  EXPECT_EQ(m->records[0].report, "Nodule, left.");  // label-table fields pass through
+  EXPECT_EQ(m->records[0].sex, "F");
+  DcmFileFormat copy;
+  ASSERT_TRUE(copy.loadFile(m->resolve(m->records[0].path).c_str()).good());
+  OFString value;
+  EXPECT_TRUE(copy.getDataset()->findAndGetOFString(DCM_PatientIdentityRemoved, value).good());
+  EXPECT_EQ(value, "YES");
+  EXPECT_TRUE(copy.getDataset()->findAndGetOFString(DCM_PatientID, value).good());
+  EXPECT_EQ(value.c_str()[0], 'P');
+  EXPECT_NE(value, "cxr-000000");
+}
+
+TEST_F(DatasetPluginTest, PseudonymMapIsWrittenOnlyWhereAskedAndNeverInsideTheDataset) {
+  const std::string map = images_ + "-map.json";
+  const PluginRun r = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"pseudonym_map", map}});
+  ASSERT_EQ(r.exit_code, 0) << r.end.dump();
+  std::ifstream in(map);
+  const json written = json::parse(in);
+  EXPECT_EQ(written["patients"].size(), 4u);
+  EXPECT_TRUE(written["patients"].contains("cxr-000003"));
+  EXPECT_EQ(written["files"][0]["source"], images_ + "/cxr-000000.dcm");
+  for (const auto& entry : fs::recursive_directory_iterator(r.output("dataset"))) {
+    EXPECT_NE(entry.path().filename(), "map.json");
+  }
+  const std::string inside = images_ + "-run2/dataset/map.json";
+  const PluginRun refused = run({{"images_dir", images_}, {"labels", images_ + "/labels.csv"}, {"pseudonym_map", inside}});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.end.value("message", "").find("must not be inside the dataset"), std::string::npos)
+      << refused.end.dump();
 }
 
 TEST_F(DatasetPluginTest, UnreadableLabelTableFailsWithItsLine) {

@@ -1,6 +1,7 @@
 #include "plugins/ml/image/dicom_pixel_module.h"
 
 #include <dcmtk/config/osconfig.h>  // must come first among DCMTK headers
+#include <dcmtk/dcmdata/dccodec.h>
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
@@ -61,6 +62,15 @@ Status check_pixel_data_size(const PixelModule& pm, int frames_to_read, bool enc
       return image_error(path, "pixel data is truncated (" + std::to_string(stored_bytes) +
                                    " bytes, expected " + std::to_string(needed) + ")");
     }
+    // Twice what the geometry holds (plus the padding byte) leaves room for files that
+    // understate NumberOfFrames, and none for a damaged length.
+    if (stored_bytes > 2 * needed + 1) {
+      return image_error(path, "Pixel Data declares " + std::to_string(stored_bytes) + " bytes, but " +
+                                   std::to_string(pm.rows) + "x" + std::to_string(pm.cols) + "x" +
+                                   std::to_string(pm.samples) + " samples of " + std::to_string(pm.bits_allocated) +
+                                   " bits in " + std::to_string(pm.frames) + " frame(s) hold " +
+                                   std::to_string(needed));
+    }
   } else {
     // Item 0 is the basic offset table; every frame starts a new fragment after it.
     if (fragments < 2 || static_cast<uint64_t>(pm.frames) > fragments - 1) {
@@ -111,6 +121,78 @@ Status check_rle_fragments(DcmPixelSequence* seq, const PixelModule& pm, const s
       }
       previous = offset;
     }
+  }
+  return Status();
+}
+
+namespace {
+
+// The frame header and preset parameters of one JPEG-LS stream, checked up to its
+// first scan header.
+Status check_jpegls_stream(const Uint8* data, uint32_t length, const PixelModule& pm, const std::string& where,
+                           const std::string& path) {
+  auto u16 = [data](uint32_t at) { return static_cast<unsigned>(data[at] << 8 | data[at + 1]); };
+  if (length < 4 || data[0] != 0xFF || data[1] != 0xD8) return image_error(path, where + "no JPEG SOI marker");
+  uint32_t pos = 2;
+  unsigned precision = 0;
+  while (pos + 4 <= length) {
+    if (data[pos] != 0xFF) return image_error(path, where + "damaged JPEG-LS marker stream");
+    const Uint8 marker = data[pos + 1];
+    if (marker == 0xFF) {
+      ++pos;
+      continue;
+    }
+    const unsigned segment = u16(pos + 2);
+    if (segment < 2 || pos + 2 + segment > length) return image_error(path, where + "JPEG-LS segment past the fragment");
+    const uint32_t body = pos + 4;
+    if (marker == 0xF7) {  // SOF55
+      if (segment < 8) return image_error(path, where + "short JPEG-LS frame header");
+      precision = data[body];
+      const unsigned lines = u16(body + 1), columns = u16(body + 3), components = data[body + 5];
+      if (lines != pm.rows || columns != pm.cols || components != pm.samples) {
+        return image_error(path, where + "JPEG-LS frame is " + std::to_string(columns) + "x" +
+                                     std::to_string(lines) + "x" + std::to_string(components) +
+                                     ", the DICOM header says " + std::to_string(pm.cols) + "x" +
+                                     std::to_string(pm.rows) + "x" + std::to_string(pm.samples));
+      }
+      if (precision < 2 || precision > 16 || precision > pm.bits_allocated) {
+        return image_error(path, where + "JPEG-LS precision " + std::to_string(precision) + " with BitsAllocated " +
+                                     std::to_string(pm.bits_allocated));
+      }
+      if (segment != 8 + 3 * components) return image_error(path, where + "JPEG-LS frame header of the wrong length");
+    } else if (marker == 0xF8 && segment >= 13 && data[body] == 1) {  // LSE preset parameters
+      const unsigned maxval = u16(body + 1), t1 = u16(body + 3), t2 = u16(body + 5), t3 = u16(body + 7);
+      if (precision == 0) return image_error(path, where + "JPEG-LS preset parameters before the frame header");
+      const unsigned limit = (1u << precision) - 1;
+      if (maxval > limit || (maxval != 0 && ((t1 != 0 && t1 > maxval) || (t2 != 0 && t2 > maxval) ||
+                                             (t3 != 0 && t3 > maxval))) ||
+          (t1 != 0 && t2 != 0 && t1 > t2) || (t2 != 0 && t3 != 0 && t2 > t3)) {
+        return image_error(path, where + "invalid JPEG-LS preset parameters");
+      }
+    } else if (marker == 0xDA) {  // SOS: the header ends here
+      if (precision == 0) return image_error(path, where + "JPEG-LS scan before the frame header");
+      return Status();
+    }
+    pos += 2 + segment;
+  }
+  return image_error(path, where + "JPEG-LS stream without a scan header");
+}
+
+}  // namespace
+
+Status check_jpegls_frames(DcmPixelSequence* seq, const PixelModule& pm, int frames_to_read,
+                           const std::string& path) {
+  for (int f = 0; f < frames_to_read; ++f) {
+    const std::string where = "JPEG-LS frame " + std::to_string(f) + ": ";
+    Uint32 item = 0;
+    DcmPixelItem* fragment = nullptr;
+    Uint8* data = nullptr;
+    if (DcmCodec::determineStartFragment(static_cast<Uint32>(f), static_cast<Sint32>(pm.frames), seq, item).bad() ||
+        seq->getItem(fragment, item).bad() || fragment == nullptr || fragment->getUint8Array(data).bad() ||
+        data == nullptr) {
+      return image_error(path, where + "cannot locate its fragment");
+    }
+    RF_RETURN_IF_ERROR(check_jpegls_stream(data, fragment->getLength(), pm, where, path));
   }
   return Status();
 }

@@ -54,4 +54,13 @@ Status check_pixel_data_size(const PixelModule& pm, int frames_to_read, bool enc
 // read_dicom runs this first. RLE puts each frame in exactly one fragment (PS3.5 A.4.2).
 Status check_rle_fragments(DcmPixelSequence* seq, const PixelModule& pm, const std::string& path);
 
+// Checks the JPEG-LS frame header (SOF55) at the start of each frame to be read against
+// the pixel module: lines = Rows, columns = Columns, components = SamplesPerPixel,
+// precision 2..16 and at most BitsAllocated; and a preset-parameters segment (LSE 1)
+// against ITU-T T.87 C.2.4.1.1. The CharLS copy inside DCMTK 3.6.7 asserts (aborts
+// the process) on a stream whose size disagrees with the buffer DCMTK gives it (found
+// by fuzz_dicom), so read_dicom runs this first.
+Status check_jpegls_frames(DcmPixelSequence* seq, const PixelModule& pm, int frames_to_read,
+                           const std::string& path);
+
 }  // namespace radflow::ml

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <new>
 
+#include "plugins/ml/image/dicom_load.h"
 #include "plugins/ml/image/dicom_pixel_module.h"
 #include "plugins/ml/image/j2k_decoder.h"
 
@@ -175,8 +176,7 @@ Status fragments_of(DcmPixelData* pixel_data, E_TransferSyntax xfer, const std::
 Result<Image> read_header_and_decode(const std::string& path, FrameSelection frames) {
   register_codecs_once();
   DcmFileFormat file;
-  OFCondition cond = file.loadFile(path.c_str());
-  if (cond.bad()) return image_error(path, std::string("not a readable DICOM file: ") + cond.text());
+  RF_RETURN_IF_ERROR(load_dicom_file(path, &file));
   DcmDataset* ds = file.getDataset();
   const E_TransferSyntax xfer = ds->getOriginalXfer();
   const DcmXfer xfer_info(xfer);
@@ -234,6 +234,9 @@ Result<Image> read_header_and_decode(const std::string& path, FrameSelection fra
                                    " (" + xfer_info.getXferID() + ")");
     }
     if (xfer == EXS_RLELossless) RF_RETURN_IF_ERROR(check_rle_fragments(seq, pm, path));
+    if (xfer == EXS_JPEGLSLossless || xfer == EXS_JPEGLSLossy) {
+      RF_RETURN_IF_ERROR(check_jpegls_frames(seq, pm, image.frames, path));
+    }
     RF_RETURN_IF_ERROR(decode_frames(ds, pixel_data, pm, image.frames, image.rescale_slope,
                                      image.rescale_intercept, path, &image));
   }
