@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/daemon/daemon_options.h"
+#include "orchestrator/executor/stray_reaper.h"
 
 namespace fs = std::filesystem;
 using namespace radflow;
@@ -135,6 +137,19 @@ int main(int argc, char** argv) {
   limits.max_streams_per_client = options.max_streams_per_client;
   ApiServer server({db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION, limits});
   if (Status s = server.bind(options.host, options.port); !s.ok()) return fail(s.message());
+  // What a worker that died of a signal leaves running is re-parented to radflowd,
+  // which kills it (orchestrator/executor/stray_reaper.h).
+  std::unique_ptr<StrayReaper> strays;
+  if (become_subreaper()) {
+    strays = std::make_unique<StrayReaper>(
+        std::chrono::milliseconds(500), [](pid_t pid, const std::string& command) {
+          spdlog::warn("killing process {} ({}): a worker that died left it running", pid,
+                       command);
+        });
+  } else {
+    spdlog::warn("cannot become a child subreaper: processes left by a worker that dies "
+                 "of a signal will not be stopped");
+  }
   if (Status s = scheduler.start(); !s.ok()) return fail(s.to_string());
 
   {

@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "orchestrator/executor/child_env.h"
 #include "orchestrator/executor/process_tree.h"
@@ -56,7 +58,29 @@ void install_fd(int fd, int target) {
   }
 }
 
+// Children forked by spawn() and not yet reaped. The mutex is held across fork(), so
+// no one can see a new child before it is listed (stray_reaper.h relies on it).
+std::mutex& children_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::set<pid_t>& spawned_children() {
+  static std::set<pid_t> children;
+  return children;
+}
+
+void forget_child(pid_t pid) {
+  std::lock_guard<std::mutex> lock(children_mutex());
+  spawned_children().erase(pid);
+}
+
 }  // namespace
+
+void with_spawned_children(const std::function<void(const std::set<pid_t>&)>& fn) {
+  std::lock_guard<std::mutex> lock(children_mutex());
+  fn(spawned_children());
+}
 
 Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   RF_CHECK(!spec.argv.empty(), "spawn without argv");
@@ -84,7 +108,10 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   }
   const int max_fd = fd_limit();
   pid_t parent = getpid();
+  std::unique_lock<std::mutex> listing(children_mutex());
   pid_t pid = fork();
+  if (pid > 0) spawned_children().insert(pid);
+  if (pid != 0) listing.unlock();
   if (pid < 0) {
     for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], events_pipe[0], events_pipe[1]})
       close(fd);
@@ -165,6 +192,7 @@ void ChildProcess::release() {
     signal_group(SIGKILL);
     int status = 0;
     waitpid(pid_, &status, 0);
+    forget_child(pid_);
   }
   pid_ = -1;
 }
@@ -187,6 +215,7 @@ std::optional<ExitInfo> ChildProcess::try_wait() {
   int status = 0;
   pid_t done = waitpid(pid_, &status, WNOHANG);
   if (done != pid_) return std::nullopt;
+  forget_child(pid_);
   ExitInfo info;
   if (WIFSIGNALED(status)) {
     info.signal = WTERMSIG(status);

@@ -12,8 +12,10 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,10 @@ class ChildProcess {
   int events_fd_ = -1;
   std::optional<ExitInfo> exit_;
 };
+
+// Calls fn with the pids of every child spawn() started and nobody has reaped yet;
+// no child is forked while fn runs (stray_reaper.h tells these from orphans).
+void with_spawned_children(const std::function<void(const std::set<pid_t>&)>& fn);
 
 // Name of a signal for messages ("SIGSEGV"); "signal N" for unknown ones.
 std::string signal_name(int signal);

@@ -15,20 +15,25 @@
 namespace radflow {
 namespace {
 
-// pid -> parent pid of every process that has not exited.
-std::multimap<pid_t, pid_t> live_children_by_parent() {
-  std::multimap<pid_t, pid_t> children;
+// Calls fn(pid, stat) for every process /proc lists.
+void for_each_process(const std::function<void(pid_t, const ProcStat&)>& fn) {
   DIR* proc = opendir("/proc");
-  if (proc == nullptr) return children;
+  if (proc == nullptr) return;
   while (dirent* entry = readdir(proc)) {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
     if (pid <= 0 || *end != '\0') continue;
-    auto stat = read_proc_stat(static_cast<pid_t>(pid));
-    if (!stat || stat->state == 'Z' || stat->state == 'X') continue;
-    children.emplace(stat->ppid, static_cast<pid_t>(pid));
+    if (auto stat = read_proc_stat(static_cast<pid_t>(pid))) fn(static_cast<pid_t>(pid), *stat);
   }
   closedir(proc);
+}
+
+// parent pid -> pid of every process that has not exited.
+std::multimap<pid_t, pid_t> live_children_by_parent() {
+  std::multimap<pid_t, pid_t> children;
+  for_each_process([&](pid_t pid, const ProcStat& stat) {
+    if (stat.state != 'Z' && stat.state != 'X') children.emplace(stat.ppid, pid);
+  });
   return children;
 }
 
@@ -71,6 +76,14 @@ std::vector<pid_t> live_descendants(pid_t root) {
     }
   }
   return found;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  for_each_process([&](pid_t pid, const ProcStat& stat) {
+    if (stat.ppid == parent) children.push_back(pid);
+  });
+  return children;
 }
 
 int kill_descendants(pid_t root, std::chrono::milliseconds timeout,

@@ -33,6 +33,9 @@ std::optional<ProcStat> read_proc_stat(pid_t pid);
 // itself. Empty when root has none or does not exist.
 std::vector<pid_t> live_descendants(pid_t root);
 
+// Every child of `parent`, zombies included (they are the parent's to reap).
+std::vector<pid_t> children_of(pid_t parent);
+
 // SIGKILLs the live descendants of `root`, scanning again after each round (a
 // process killed mid-fork may leave children behind, and under a subreaper they
 // reparent to it) until a scan finds none or `timeout` has passed. `after_round`,

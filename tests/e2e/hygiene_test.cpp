@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -172,6 +173,38 @@ TEST(Hygiene, TextFromPluginsReachesClientsAsValidUtf8AndFailuresKeepTheirReason
   EXPECT_GT(data_lines, 3);
 }
 
+// Waits up to 5 s for `pid` to be gone; kills it if it is not, so no test leaks it.
+bool gone_soon(pid_t pid) {
+  for (int i = 0; i < 250; ++i) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  return false;
+}
+
+TEST(Hygiene, WhatAWorkerThatDiedOfASignalLeftRunningIsStopped) {
+  // The worker cannot stop its plugin's setsid() grandchild when it is SIGKILLed
+  // itself; the orphan is re-parented to radflowd (a child subreaper), which kills it.
+  DaemonFixtureDirs dirs;
+  Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
+  json workflow = {{"name", "orphan"}, {"steps", {{"die", misbehaving("setsid_child_then_die")}}}};
+  workflow["steps"]["die"]["retries"] = 0;
+  auto [status, created] = daemon.post("/api/v1/runs", workflow.dump());
+  ASSERT_EQ(status, 201) << created.dump();
+  const int64_t id = created["id"];
+  auto run = daemon.wait_for_run(id, std::chrono::seconds(60));
+  ASSERT_EQ(run["status"], "failed") << run.dump(2);
+
+  std::ifstream pid_file(fs::path(dirs.data_dir()) / "runs" / std::to_string(id) / "die" /
+                         "attempt-1" / "grandchild.pid");
+  pid_t grandchild = 0;
+  ASSERT_TRUE(pid_file >> grandchild) << "the plugin did not get to start its grandchild";
+  EXPECT_TRUE(gone_soon(grandchild)) << "the setsid grandchild " << grandchild
+                                     << " outlived the worker that died";
+  EXPECT_EQ(daemon.get("/healthz")["status"], "ok");
+}
+
 TEST(Hygiene, WorkersGetACleanProcessAndLeaveNothingRunning) {
   // The daemon inherits this environment: a secret that must not reach plugins, and
   // a RADFLOW_ variable that must.
@@ -191,13 +224,8 @@ TEST(Hygiene, WorkersGetACleanProcessAndLeaveNothingRunning) {
   const std::string pid_text = find_prefixed(step_logs(daemon, id, "detach"), "grandchild pid ");
   ASSERT_FALSE(pid_text.empty());
   const pid_t grandchild = std::stoi(pid_text);
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    gone = ::kill(grandchild, 0) != 0 && errno == ESRCH;
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (!gone) ::kill(grandchild, SIGKILL);
-  EXPECT_TRUE(gone) << "the setsid grandchild " << grandchild << " outlived its attempt";
+  EXPECT_TRUE(gone_soon(grandchild)) << "the setsid grandchild " << grandchild
+                                     << " outlived its attempt";
 
   const std::string report_text = find_prefixed(step_logs(daemon, id, "env"), "report_env ");
   ASSERT_FALSE(report_text.empty());

@@ -6,10 +6,13 @@
 //   long_line     a 200 KiB stdout line, then a short one, and a 2 MB log message
 //   huge_failure  fails with a 1 MB message
 //   setsid_child  double-forks a grandchild that calls setsid() and sleeps 600 s,
-//                 logs "grandchild pid N" and returns at once
+//                 logs "grandchild pid N" (also written to ./grandchild.pid) and
+//                 returns at once
 //   setsid_child_then_hang  the same, then hangs ignoring cancellation
+//   setsid_child_then_die   the same, then the worker dies of SIGKILL
 //   report_env    logs "report_env {json}": cwd, umask, open fds, environment
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,12 +89,26 @@ int setsid_child(radflow::sdk::Context& ctx) {
   close(pipe_fds[0]);
   waitpid(child, nullptr, 0);
   ctx.log_info("grandchild pid " + std::to_string(grandchild));
+  // Also in the attempt folder (the working directory): a log line may never leave a
+  // worker that is killed at once.
+  if (FILE* file = std::fopen("grandchild.pid", "w")) {
+    std::fprintf(file, "%d\n", static_cast<int>(grandchild));
+    std::fclose(file);
+  }
   return RF_RUN_OK;
 }
 
 int setsid_child_then_hang(radflow::sdk::Context& ctx) {
   setsid_child(ctx);
   for (;;) sleep(1);
+}
+
+// The worker dies of SIGKILL (as under the OOM killer) with the grandchild running:
+// nothing in the worker can stop it, so radflowd must.
+int setsid_child_then_die(radflow::sdk::Context& ctx) {
+  setsid_child(ctx);
+  raise(SIGKILL);
+  return RF_RUN_FAILED;
 }
 
 int report_env(radflow::sdk::Context& ctx) {
@@ -131,6 +148,7 @@ int run(radflow::sdk::Context& ctx) {
   if (mode == "huge_failure") return huge_failure(ctx);
   if (mode == "setsid_child") return setsid_child(ctx);
   if (mode == "setsid_child_then_hang") return setsid_child_then_hang(ctx);
+  if (mode == "setsid_child_then_die") return setsid_child_then_die(ctx);
   if (mode == "report_env") return report_env(ctx);
   ctx.fail("unknown mode " + mode);
   return RF_RUN_FAILED;
@@ -141,6 +159,6 @@ int run(radflow::sdk::Context& ctx) {
 RADFLOW_PLUGIN("test-misbehave", "1.0.0", "Test plugin that misbehaves as params.mode says.",
                R"({"type":"object","properties":{"mode":{"type":"string","enum":
                    ["invalid_utf8","long_line","huge_failure","setsid_child",
-                    "setsid_child_then_hang","report_env"]}},
+                    "setsid_child_then_hang","setsid_child_then_die","report_env"]}},
                    "required":["mode"]})",
                "[]", "[]", run)

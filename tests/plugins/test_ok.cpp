@@ -1,10 +1,13 @@
 // test-ok: the well-behaved plugin. Reads an optional integer from input "in",
 // writes in + value to output "out", logs, reports 5 points of metric "value" and
 // progress, and appends a line to $RADFLOW_TEST_INVOCATIONS when it starts and to
-// $RADFLOW_TEST_COMPLETIONS when it is done, so tests can count runs. The optional
-// output "extra" is produced only with "extra": true.
+// $RADFLOW_TEST_COMPLETIONS when it is done ("test-ok <value> <run>/<step>/attempt-<n>",
+// read from its working folder, the attempt folder), so tests can count runs and tie
+// each completion to the attempt the daemon recorded. The optional output "extra" is
+// produced only with "extra": true.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -40,7 +43,11 @@ static int run(radflow::sdk::Context& ctx) {
   ctx.log_warning("test-ok done");
   // Counted last, so a count is a run that got all the way through.
   if (const char* completions = std::getenv("RADFLOW_TEST_COMPLETIONS")) {
-    std::ofstream(completions, std::ios::app) << "test-ok " << value << "\n";
+    const std::filesystem::path attempt = std::filesystem::current_path();
+    const std::filesystem::path step = attempt.parent_path();
+    std::ofstream(completions, std::ios::app)
+        << "test-ok " << value << " " << step.parent_path().filename().string() << "/"
+        << step.filename().string() << "/" << attempt.filename().string() << "\n";
   }
   return RF_RUN_OK;
 }
