@@ -207,7 +207,7 @@ RADFLOW_PLUGIN(
         "noise": {"type": "number", "default": 0.02, "minimum": 0, "maximum": 0.3,
           "description": "Base standard deviation of the pixel noise (image range 0..1)."},
         "phi_canaries": {"type": "boolean", "default": false,
-          "description": "Test data for de-identification: two studies per patient, files named after the PatientID, and a value containing PHICANARY (birth date 19230517, UIDs under 1.2.999.4242.) in every header attribute of the PS3.15 basic profile, private tags and sequences; the last image has BurnedInAnnotation YES."}
+          "description": "Test data for de-identification: two studies per patient, files named after the PatientID, and a recognisable canary value (kPhiCanary, kPhiCanaryBirthDate and kPhiCanaryUidRoot in dicom_writer.h; not spelled here, so that the descriptor radflowd stores does not carry them) in every header attribute of the PS3.15 basic profile, private tags and sequences; the last image has BurnedInAnnotation YES."}
       },
       "additionalProperties": false
     })",

@@ -141,6 +141,11 @@ DaemonFixtureDirs::DaemonFixtureDirs() {
 }
 
 DaemonFixtureDirs::~DaemonFixtureDirs() {
+  // RADFLOW_TEST_KEEP=1 keeps the folders of a failing test for a look afterwards.
+  if (const char* keep = std::getenv("RADFLOW_TEST_KEEP"); keep && *keep && *keep != '0') {
+    std::fprintf(stderr, "kept %s (RADFLOW_TEST_KEEP)\n", root_.c_str());
+    return;
+  }
   std::error_code ec;
   fs::remove_all(root_, ec);
 }
