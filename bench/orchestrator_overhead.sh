@@ -20,7 +20,7 @@ for _ in $(seq 100); do curl -fs "$url/healthz" >/dev/null && break; sleep 0.05;
 run() {  # name, workflow json
   local start end id status
   start=$(date +%s.%N)
-  id=$(curl -fs -X POST "$url/api/v1/runs" -d "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  id=$(curl -fs -X POST -H 'Content-Type: application/json' "$url/api/v1/runs" -d "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   while :; do
     status=$(curl -fs "$url/api/v1/runs/$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
     [[ $status == succeeded || $status == failed ]] && break

@@ -10,6 +10,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   nlohmann-json3-dev libspdlog-dev libsqlite3-dev libcpp-httplib-dev
+  # HTTPS (radflowd --tls-cert, the CLI's https://): Debian's cpp-httplib is built with
+  # OpenSSL; the tests make a self-signed certificate with the openssl command.
+  libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl procps
   # The data plugins (synth-cxr, dataset) write and check DICOM and PNG files.
   libdcmtk-dev libpng-dev libopenjp2-7-dev libjpeg62-turbo-dev

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -103,5 +104,17 @@ class Database {
 
 // Milliseconds since the Unix epoch (wall clock): what every *_ms column holds.
 int64_t now_ms();
+
+// Runs `stmt` to the end, turning each row into a T with `read_row`.
+template <typename T>
+Result<std::vector<T>> collect(Statement &stmt,
+                               const std::function<T(const Statement &)> &read_row) {
+  std::vector<T> rows;
+  while (true) {
+    RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) return rows;
+    rows.push_back(read_row(stmt));
+  }
+}
 
 }  // namespace radflow::storage

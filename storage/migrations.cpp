@@ -179,6 +179,26 @@ ALTER TABLE runs ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
 UPDATE runs SET tags_json = json_extract(workflow_json, '$.tags')
   WHERE json_valid(workflow_json) AND json_type(workflow_json, '$.tags') = 'array';
 )sql",
+      // 6: API tokens (only their sha256) and the audit log of who changed what.
+      R"sql(
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'submitter', 'admin')),
+  hash TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL,
+  revoked_ms INTEGER
+);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  ts_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  target TEXT NOT NULL DEFAULT '',
+  details_json TEXT NOT NULL DEFAULT '{}'
+);
+)sql",
   };
   return kMigrations;
 }

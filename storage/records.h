@@ -201,4 +201,26 @@ struct AttemptInput {
   ArtifactRecord artifact;
 };
 
+// An API token (storage/store_security.cpp). Only the sha256 of the token is
+// stored; the token itself is shown once, when it is created.
+struct TokenRecord {
+  int64_t id = 0;
+  std::string name;        // who holds it: runs it submits carry this name
+  std::string role;        // "viewer", "submitter" or "admin"
+  std::string hash;        // lower-case hex sha256 of the token
+  int64_t created_ms = 0;  // 0 on create: the store stamps now_ms()
+  int64_t revoked_ms = 0;  // 0: active
+};
+
+// One audited action: who did what to what, and when.
+struct AuditRecord {
+  int64_t id = 0;
+  int64_t ts_ms = 0;               // 0 on append: the store stamps now_ms()
+  std::string actor;               // token name, or what an unauthenticated client said
+  std::string role;                // the actor's role; "" without authentication
+  std::string action;              // "submit", "cancel", "token_create", ...
+  std::string target;              // "run 7", "token alice", ...
+  std::string details_json = "{}";
+};
+
 }  // namespace radflow::storage

@@ -146,6 +146,20 @@ class Store {
   // of runs that are not queued or running. Returns how many went.
   Result<int64_t> prune_logs(int64_t older_than_ms);
 
+  // ---- tokens and audit log (store_security.cpp) ----
+  // A new active token; "conflict" when the name or hash is taken. Returns its id.
+  Result<int64_t> create_token(const TokenRecord &token);
+  // Marks the token `name` revoked; not_found when no active token has that name.
+  Status revoke_token(const std::string &name);
+  // Every token, revoked ones included, by name.
+  Result<std::vector<TokenRecord>> list_tokens();
+  // The active tokens only: what the API authenticates against.
+  Result<std::vector<TokenRecord>> active_tokens();
+  // Appends one audit record (blocking, durable when it returns).
+  Status append_audit(const AuditRecord &record);
+  // Newest first: records with id < before_id (every one when before_id is 0).
+  Result<std::vector<AuditRecord>> list_audit(int limit, int64_t before_id);
+
   // ---- writer health ----
   // Detached writes (append_logs, append_metrics, set_step_progress) that
   // failed since open; each was also logged.

@@ -15,18 +15,6 @@ Status not_found(const std::string &what, int64_t id) {
   return Status::error("not_found", what + " " + std::to_string(id) + " not found");
 }
 
-// Runs `stmt` to the end, turning each row into a T with `read_row`.
-template <typename T>
-Result<std::vector<T>> collect(Statement &stmt,
-                               const std::function<T(const Statement &)> &read_row) {
-  std::vector<T> rows;
-  while (true) {
-    RF_ASSIGN_OR_RETURN(bool row, stmt.step());
-    if (!row) return rows;
-    rows.push_back(read_row(stmt));
-  }
-}
-
 const char *const kRunColumns =
     "SELECT id, name, status, workflow_json, params_json, created_ms, "
     "started_ms, finished_ms, "

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "common/utf8.h"
 #include "orchestrator/api/http_util.h"
 #include "orchestrator/api/json_views.h"
 #include "orchestrator/workflow/validate.h"
@@ -43,13 +42,22 @@ void explain_broken_plugins(const std::string& text, const std::vector<BrokenPlu
   }
 }
 
+// HTTPS when a certificate and key are given (SSLServer loads them here; bind()
+// reports a failure), plain HTTP otherwise.
+std::unique_ptr<httplib::Server> make_server(const SecurityOptions& security) {
+  if (security.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(security.tls_cert_file.c_str(),
+                                              security.tls_key_file.c_str());
+}
+
 }  // namespace
 
 ApiServer::ApiServer(ApiContext context)
     : ctx_(std::move(context)),
       streams_(std::make_shared<StreamGate>(ctx_.limits.max_streams,
                                             ctx_.limits.max_streams_per_client)),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(make_server(ctx_.security)),
+      allowed_hosts_(auth::allowed_hosts(ctx_.security.allowed_hosts)) {
   apply_limits();
   add_routes();
   add_run_routes();
@@ -57,11 +65,18 @@ ApiServer::ApiServer(ApiContext context)
   add_artifact_routes();
   add_stream_routes();
   add_dashboard_routes();
+  add_auth_routes();
 }
 
 ApiServer::~ApiServer() { stop(); }
 
 Status ApiServer::bind(const std::string& host, int port) {
+  if (!server_->is_valid()) {
+    return Status::error("tls_error", "cannot load the TLS certificate " +
+                                          ctx_.security.tls_cert_file + " and key " +
+                                          ctx_.security.tls_key_file +
+                                          " (both PEM, the key unencrypted and matching)");
+  }
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());
     if (port_ < 0) return Status::error("listen_failed", "cannot listen on " + host);
@@ -94,12 +109,16 @@ void ApiServer::apply_limits() {
   // cpp-httplib bounds bodies that announce their Content-Length, but reads a
   // chunked body before routing with no bound. The two routes that take a body
   // read it themselves with the bound (read_body); every other route refuses it.
-  server_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     const bool chunked =
         req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
     const bool reads_body = req.method == "POST" &&
                             (req.path == "/api/v1/runs" || req.path == "/api/v1/validate");
-    if (!chunked || reads_body) return httplib::Server::HandlerResponse::Unhandled;
+    if (!chunked || reads_body) {
+      // Then who may: Host, cross-site, token and role, ownership (auth_routes.cpp).
+      return guard(req, res) ? httplib::Server::HandlerResponse::Handled
+                             : httplib::Server::HandlerResponse::Unhandled;
+    }
     res.set_header("Connection", "close");
     reply_errors(res, 411,
                  {{"length_required",
@@ -211,11 +230,10 @@ void ApiServer::add_routes() {
     if (!http::read_body(reader, max_body, &body, res)) return;
     ValidationResult result = validate(body);
     if (!result.ok()) return reply_errors(res, 400, result.errors);
-    // Who submitted it, as the client says (the CLI sends $USER); not authentication.
-    const std::string who =
-        to_valid_utf8(truncate_utf8(req.get_header_value("X-Radflow-User"), 128, ""));
-    auto run_id = ctx_.scheduler->submit(*result.workflow, body, who);
+    // The token's name; without authentication what the client says (the CLI sends $USER).
+    auto run_id = ctx_.scheduler->submit(*result.workflow, body, caller_of(req).name);
     if (!run_id.ok()) return reply_status(res, run_id.status());
+    audit(req, "submit", "run " + std::to_string(*run_id), {{"workflow", result.workflow->name}});
     spdlog::info("run {} accepted: {} ({} steps)", *run_id, result.workflow->name,
                  result.workflow->steps.size());
     res.set_header("Location", "/api/v1/runs/" + std::to_string(*run_id));

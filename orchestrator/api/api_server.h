@@ -9,11 +9,16 @@
 // listen() blocks; stop() may be called from any thread (a signal handler's helper).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "orchestrator/api/api_limits.h"
+#include "orchestrator/api/auth.h"
 #include "orchestrator/registry/plugin_registry.h"
 #include "orchestrator/scheduler/event_bus.h"
 #include "orchestrator/scheduler/scheduler.h"
@@ -28,6 +33,18 @@ struct Response;
 
 namespace radflow {
 
+// Who may connect and how (SECURITY.md). Tokens live in the store: with none,
+// every request is allowed (loopback use); with any, each route needs its role
+// (auth::route_table()).
+struct SecurityOptions {
+  std::vector<std::string> allowed_hosts;  // Host names beyond 127.0.0.1, localhost, ::1
+  std::string tls_cert_file;               // both set: HTTPS only
+  std::string tls_key_file;
+  // Off loopback radflowd requires tokens: revoking the last one then locks the
+  // API (401) instead of opening it.
+  bool require_tokens = false;
+};
+
 struct ApiContext {
   storage::Store* store;
   storage::ArtifactStore* artifacts;
@@ -36,6 +53,7 @@ struct ApiContext {
   EventBus* bus;
   std::string version;
   ApiLimits limits;
+  SecurityOptions security;
 };
 
 class ApiServer {
@@ -58,6 +76,21 @@ class ApiServer {
   void add_stream_routes();
   void add_dashboard_routes();  // dashboard_routes.cpp: assets and dashboard-only queries
   void apply_limits();          // timeouts, thread pool, body size, chunked bodies
+  // auth_routes.cpp: the session and audit routes, and the checks every request
+  // passes first (Host, cross-site, token and role, run ownership).
+  void add_auth_routes();
+  bool guard(const httplib::Request& req, httplib::Response& res);  // true: answered
+  struct Authentication {
+    bool enabled = false;    // some token exists
+    bool presented = false;  // the request carries a credential
+    std::optional<auth::Caller> caller;  // set unless a presented credential is invalid
+  };
+  Result<Authentication> authenticate(const httplib::Request& req);
+  // The caller of a request the guard let through.
+  auth::Caller caller_of(const httplib::Request& req);
+  // Records an action in the audit log; a failure is logged, never returned.
+  void audit(const httplib::Request& req, const std::string& action, const std::string& target,
+             const nlohmann::json& details = nlohmann::json::object());
   // A place for one more long-lived response from this request's client, or null
   // after replying 429 (this client has too many) or 503 (the server has).
   std::unique_ptr<StreamTicket> admit_stream(const httplib::Request& req, httplib::Response& res);
@@ -66,6 +99,7 @@ class ApiServer {
   std::shared_ptr<StreamGate> streams_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  std::vector<std::string> allowed_hosts_;
 };
 
 }  // namespace radflow

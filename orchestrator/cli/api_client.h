@@ -24,8 +24,20 @@ struct ApiReply {
   nlohmann::json body;
 };
 
+// The credentials the CLI sends. The token is $RADFLOW_TOKEN, else the first line
+// of $XDG_CONFIG_HOME/radflow/token (default ~/.config/radflow/token), which must not
+// be readable by others (chmod 600); the CA bundle for https:// servers is
+// $RADFLOW_CACERT (radflow --cacert sets it), else the system's.
+struct ClientCredentials {
+  std::string token;
+  std::string ca_cert_file;
+};
+// Fails with "bad_token_file" when the token file is readable by group or others.
+Result<ClientCredentials> load_credentials();
+
 class ApiClient {
  public:
+  // Reads the credentials (load_credentials); a failure is returned by every call.
   explicit ApiClient(std::string server_url);
   ~ApiClient();
 
@@ -43,6 +55,8 @@ class ApiClient {
 
  private:
   std::string url_;
+  Status setup_;  // why no request can be sent, if so
+  ClientCredentials credentials_;
   std::unique_ptr<httplib::Client> client_;
 };
 

@@ -65,7 +65,7 @@ int wait_for_run(ApiClient& client, int64_t run_id) {
 std::string usage() {
   return R"(radflow: submit and watch radflow workflows.
 
-usage: radflow [--server URL] COMMAND [ARGS]
+usage: radflow [--server URL] [--cacert FILE] COMMAND [ARGS]
 
 commands:
   submit FILE [--wait]   submit a workflow; --wait shows live progress until it ends
@@ -81,6 +81,8 @@ commands:
   gc [--dry-run] [--logs-older-than-days N] [--attempt-dirs-older-than-days N]
                          free stored artifacts no run references; prune old logs
                          and attempt folders
+  audit [--limit N] [--before ID]
+                         who submitted, cancelled, deleted, ran gc, managed tokens
   plugins                the plugins the server can run
   image info FILE        a DICOM/PNG/JPEG file's modality, size, bits, photometric
                          interpretation, transfer syntax, rescale and window (local)
@@ -90,6 +92,10 @@ commands:
                          frozen-encoder embeddings of images as .npy (local; torch builds)
 
 The server is --server URL, else $RADFLOW_SERVER, else http://127.0.0.1:8080.
+Authentication (when the server has tokens, SECURITY.md): the token is $RADFLOW_TOKEN,
+else the first line of ~/.config/radflow/token (chmod 600). For an https:// server,
+--cacert FILE (or $RADFLOW_CACERT) names the CA that signed its certificate; the
+certificate is always verified.
 Exit codes: 0 ok, 1 failed, 2 usage error, 3 server unreachable.
 `radflow COMMAND --help` describes one command.
 )";

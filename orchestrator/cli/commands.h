@@ -23,6 +23,8 @@ int plugins(const std::string& server, const Args& args);
 // `radflow delete RUN` and `radflow gc [--dry-run] [--logs-older-than-days N]`.
 int delete_run(const std::string& server, const Args& args);
 int gc(const std::string& server, const Args& args);
+// `radflow audit [--limit N] [--before ID] [--json]`: the audit log (admin).
+int audit(const std::string& server, const Args& args);
 // `radflow image info|convert`: runs locally through radflow-worker, no server needed.
 int image(const std::string& server, const Args& args);
 // `radflow embed`: encoder embeddings of images as .npy, locally through radflow-worker.

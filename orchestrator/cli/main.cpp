@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
       server = argv[++i];
     } else if (a.rfind("--server=", 0) == 0) {
       server = a.substr(9);
+    } else if (a == "--cacert" && i + 1 < argc) {
+      setenv("RADFLOW_CACERT", argv[++i], 1);  // read by every ApiClient
     } else if (a == "-h" || a == "--help") {
       std::fputs(usage().c_str(), stdout);
       return 0;
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
       {"logs", logs},     {"cancel", cancel},     {"plugins", plugins},
       {"retry", retry},   {"rerun", rerun},       {"image", image},
       {"embed", embed},   {"delete", delete_run}, {"gc", gc},
+      {"audit", audit},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {

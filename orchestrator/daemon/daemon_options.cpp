@@ -38,6 +38,19 @@ LD_LIBRARY_PATH and the CUDA_, NCCL_, OMP_, GOMP_, MKL_, OPENBLAS_ and RADFLOW_
 variables of the daemon's environment, nothing else.
   --pass-env NAMES     comma-separated further variables to pass on (e.g. HF_HOME,WANDB_DIR);
                        may be given several times
+
+Security (SECURITY.md). With no token every request is allowed, so off loopback
+radflowd refuses to start until one exists:
+  --allowed-host NAME  a Host name clients may use besides 127.0.0.1, localhost and ::1
+                       (DNS-rebinding defence); may be given several times
+  --tls-cert FILE      serve HTTPS with this PEM certificate (chain) ...
+  --tls-key FILE       ... and this PEM private key; both or neither
+
+Tokens (run while radflowd runs or not; the same --data-dir):
+  radflowd token create NAME --role viewer|submitter|admin
+                       prints a new token once; only its sha256 is stored
+  radflowd token list  names, roles, creation and revocation times
+  radflowd token revoke NAME
   --version            print the version
   -h, --help           this help
 
@@ -113,6 +126,13 @@ Result<DaemonOptions> parse_daemon_options(int argc, char** argv) {
       RF_RETURN_IF_ERROR(count(&options.max_streams_per_client, 1));
     } else if (flag == "--max-ranks") {
       RF_RETURN_IF_ERROR(count(&options.max_ranks, 1));
+    } else if (flag == "--allowed-host") {
+      RF_RETURN_IF_ERROR(value(&text));
+      options.allowed_hosts.push_back(text);
+    } else if (flag == "--tls-cert") {
+      RF_RETURN_IF_ERROR(value(&options.tls_cert));
+    } else if (flag == "--tls-key") {
+      RF_RETURN_IF_ERROR(value(&options.tls_key));
     } else if (flag == "--pass-env") {
       RF_RETURN_IF_ERROR(value(&text));
       std::stringstream names(text);
@@ -142,7 +162,15 @@ Result<DaemonOptions> parse_daemon_options(int argc, char** argv) {
       return Status::error("bad_option", "unknown option " + flag + " (see radflowd --help)", flag);
     }
   }
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return Status::error("bad_option", "--tls-cert and --tls-key go together; give both",
+                         options.tls_cert.empty() ? "--tls-cert" : "--tls-key");
+  }
   return options;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
 Result<std::vector<int>> resolve_gpus(const std::string& spec) {

@@ -26,11 +26,16 @@ struct DaemonOptions {
   int max_ranks = 64;                // per attempt
   double max_log_mib = 64;           // per attempt; the rest is dropped with a marker
   std::vector<std::string> pass_env;  // extra variables workers inherit (--pass-env)
+  std::vector<std::string> allowed_hosts;  // --allowed-host: Host names beyond loopback's
+  std::string tls_cert;              // --tls-cert and --tls-key: serve HTTPS
+  std::string tls_key;
   bool help = false;
   bool version = false;
 };
 
 Result<DaemonOptions> parse_daemon_options(int argc, char** argv);
+// 127.0.0.1 (any 127.x), localhost and ::1: only this machine can connect.
+bool is_loopback_host(const std::string& host);
 std::string daemon_usage();
 
 // "auto" (nvidia-smi -L where present, else none), "none", a count "N" (0..N-1), or a

@@ -17,6 +17,7 @@
 
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/daemon/daemon_options.h"
+#include "orchestrator/daemon/token_command.h"
 #include "orchestrator/executor/stray_reaper.h"
 
 namespace fs = std::filesystem;
@@ -44,6 +45,7 @@ int fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "token") return run_token_command(argc - 1, argv + 1);
   auto parsed = parse_daemon_options(argc, argv);
   if (!parsed.ok()) return fail(parsed.status().message());
   DaemonOptions options = *parsed;
@@ -104,6 +106,18 @@ int main(int argc, char** argv) {
   if (!artifacts.ok()) return fail(artifacts.status().to_string());
 
   storage::Store* db = store->get();
+  // Without a token every request is allowed: fine on loopback, never elsewhere.
+  const bool loopback = is_loopback_host(options.host);
+  if (!loopback) {
+    auto tokens = db->active_tokens();
+    if (!tokens.ok()) return fail(tokens.status().to_string());
+    if (tokens->empty()) {
+      return fail("refusing to listen on " + options.host +
+                  " without a token: anyone who can connect could run code here. Create one "
+                  "first with `radflowd token create NAME --role admin --data-dir " +
+                  options.data_dir + "` (see SECURITY.md), or listen on 127.0.0.1");
+    }
+  }
   DescriptorCache cache;
   cache.get = [db](const std::string& sha) -> std::optional<std::string> {
     auto text = db->get_plugin_descriptor(sha);
@@ -135,7 +149,16 @@ int main(int argc, char** argv) {
   limits.threads = options.http_threads;
   limits.max_streams = options.max_streams;
   limits.max_streams_per_client = options.max_streams_per_client;
-  ApiServer server({db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION, limits});
+  SecurityOptions security;
+  security.allowed_hosts = options.allowed_hosts;
+  if (!loopback && options.host != "0.0.0.0" && options.host != "::") {
+    security.allowed_hosts.push_back(options.host);
+  }
+  security.tls_cert_file = options.tls_cert;
+  security.tls_key_file = options.tls_key;
+  security.require_tokens = !loopback;
+  ApiServer server(
+      {db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION, limits, security});
   if (Status s = server.bind(options.host, options.port); !s.ok()) return fail(s.message());
   // What a worker that died of a signal leaves running is re-parented to radflowd,
   // which kills it (orchestrator/executor/stray_reaper.h).
@@ -168,8 +191,8 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });
-  spdlog::info("radflowd {} serving http://{}:{} (data {}, {} CPU slot(s), {} GPU(s))",
-               RADFLOW_VERSION, options.host, server.port(), options.data_dir, cpus,
+  spdlog::info("radflowd {} serving {}://{}:{} (data {}, {} CPU slot(s), {} GPU(s))",
+               RADFLOW_VERSION, options.tls_cert.empty() ? "http" : "https", options.host, server.port(), options.data_dir, cpus,
                gpus->size());
   server.listen();
   served = true;

@@ -32,7 +32,7 @@ const BROKEN = ["test-bad-abi.so", "test-no-symbol.so"];
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Starts radflowd; returns {base, api(path, opts), stop()}.
+// Starts radflowd; returns {base, dataDir, api(path, opts), stop()}.
 export async function startDaemon() {
   const root = mkdtempSync(join(tmpdir(), "radflow-browser-"));
   const pluginDir = join(root, "plugins");
@@ -66,12 +66,13 @@ export async function startDaemon() {
     }
     rmSync(root, { recursive: true, force: true });
   };
-  return { base, api, stop };
+  return { base, dataDir: join(root, "var"), api, stop };
 }
 
 // Submits a workflow through the API and waits until the run has ended.
 export async function runToEnd(daemon, workflow, timeoutMs = 30000) {
-  const created = await daemon.api("/api/v1/runs", { method: "POST", body: JSON.stringify(workflow) });
+  const created = await daemon.api("/api/v1/runs",
+    { method: "POST", body: JSON.stringify(workflow), headers: { "Content-Type": "application/json" } });
   if (created.status !== 201) throw new Error(`submit failed: ${JSON.stringify(created.body)}`);
   const start = Date.now();
   for (;;) {

@@ -12,6 +12,7 @@ async function handle(res) {
   const text = await res.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = null; }
+  if (res.status === 401) window.dispatchEvent(new CustomEvent("radflow:signin"));
   if (!res.ok) throw new ApiError(res.status, (body && body.errors) || []);
   return body;
 }
@@ -20,7 +21,17 @@ export const get = (path, opts = {}) => fetch(path, opts).then(handle);
 export const post = (path, body = "") =>
   fetch(path, { method: "POST", body, headers: { "Content-Type": "application/json" } }).then(handle);
 
+export const del = (path) =>
+  fetch(path, { method: "DELETE", headers: { "Content-Type": "application/json" } }).then(handle);
+
 export const enc = encodeURIComponent;
+
+// After signing in: the event stream refused without a token is opened again.
+export function reconnectEvents() {
+  if (!source) return;
+  source.close();
+  connect();
+}
 
 // One EventSource for the page; views subscribe and unsubscribe.
 const listeners = new Set();

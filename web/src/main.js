@@ -1,6 +1,7 @@
 // The dashboard's entry: a hash router over the views, the header's health line.
 import "./style.css";
-import { get, onEvent } from "./api.js";
+import { get, onEvent, reconnectEvents } from "./api.js";
+import { signInView, showSession } from "./session_view.js";
 import { parseHash } from "./util.js";
 import { runsView } from "./runs_view.js";
 import { runView } from "./run_view.js";
@@ -30,7 +31,21 @@ function route() {
   window.scrollTo(0, 0);
 }
 
+// Any 401 replaces the view with the sign-in form; signing in brings the view back.
+window.addEventListener("radflow:signin", () => {
+  if (current === "signin") return;
+  current = "signin";
+  dispose();
+  dispose = signInView(document.getElementById("view"), () => {
+    current = "";
+    reconnectEvents();
+    route();
+    showSession();
+  });
+});
+
 window.addEventListener("hashchange", route);
 onEvent(() => {}); // connect the event stream at once (the header dot shows it)
 route();
 get("/healthz").then((h) => { document.getElementById("health").textContent = `radflowd ${h.version}`; }).catch(() => {});
+showSession();
