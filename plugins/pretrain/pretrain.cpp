@@ -11,6 +11,7 @@
 // The step resumes: every `checkpoint_every` iterations the whole trainer state is saved
 // beside the step's attempts, and a retried or restarted attempt continues from there.
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -18,6 +19,7 @@
 #include "plugins/ml/image/display.h"
 #include "plugins/ml/image/image_reader.h"
 #include "plugins/ml/image/rad_dino_preprocess.h"
+#include "plugins/ml/ssl/epoch_sampler.h"
 #include "plugins/ml/ssl/process_group_collective.h"
 #include "plugins/ml/ssl/ssl_trainer.h"
 #include "plugins/ml/torch/checkpoint.h"
@@ -32,19 +34,29 @@ namespace ml = radflow::ml;
 namespace ssl = radflow::ml::ssl;
 using radflow::plugins::pretrain::PretrainConfig;
 
-// Decodes, windows to [0, 1] and resizes (shortest edge, centre crop) one image.
-torch::Tensor load_image(const std::string& path, int64_t size) {
+// Decodes and windows one image to [0, 1] grayscale [1, H, W] at its own resolution,
+// shrunk (aspect kept, PIL-style antialiased bicubic) only when its longer side exceeds
+// max_side. The random resized crops are taken from this, as DINOv2's RandomResizedCrop
+// crops the decoded image: no resize to the crop size first, so local crops are not
+// upsampled from an already shrunk image.
+torch::Tensor load_image(const std::string& path, int64_t max_side) {
   auto image = ml::read_image(path);
   if (!image.ok()) throw std::runtime_error(path + ": " + image.status().message());
   std::vector<float> values = ml::display_frame(*image, 0);
   const int channels = image->samples_per_pixel;
-  auto [rows, cols] = ml::shortest_edge_size(image->rows, image->cols, static_cast<int>(size));
-  auto resized = ml::resize_bicubic(values, image->rows, image->cols, channels, rows, cols);
-  auto cropped = ml::center_crop(resized, rows, cols, channels, static_cast<int>(size),
-                                 static_cast<int>(size));
-  return torch::from_blob(cropped.data(), {size, size, channels}, torch::kFloat32)
+  int rows = image->rows, cols = image->cols;
+  const int longer = std::max(rows, cols);
+  if (longer > max_side) {
+    const double scale = static_cast<double>(max_side) / longer;
+    const int new_rows = std::max(1, static_cast<int>(std::lround(rows * scale)));
+    const int new_cols = std::max(1, static_cast<int>(std::lround(cols * scale)));
+    values = ml::resize_bicubic(values, rows, cols, channels, new_rows, new_cols);
+    rows = new_rows, cols = new_cols;
+  }
+  return torch::from_blob(values.data(), {rows, cols, channels}, torch::kFloat32)
       .permute({2, 0, 1})
       .mean(0, true)  // grayscale: colour images are averaged
+      .clamp(0.0, 1.0)  // bicubic overshoots
       .clone();
 }
 
@@ -65,20 +77,21 @@ std::vector<std::string> training_paths(const ml::data::Manifest& manifest, doub
   return subset;
 }
 
-// All training images as [N, 1, S, S]. Preloaded (a random batch per step needs random
-// access; decoding a few hundred DICOMs takes about a second), with a progress line.
-torch::Tensor load_training_images(radflow::sdk::Context& ctx, const std::vector<std::string>& paths,
-                                   int64_t size, bool log) {
+// All training images, each [1, H, W] at its own (bounded) size. Preloaded (the
+// shuffled batches need random access; decoding a few hundred DICOMs takes about a
+// second), with a progress line.
+std::vector<torch::Tensor> load_training_images(radflow::sdk::Context& ctx, const std::vector<std::string>& paths,
+                                                int64_t max_side, bool log) {
   std::vector<torch::Tensor> images;
   const size_t report_every = std::max<size_t>(1, paths.size() / 4);
   for (size_t i = 0; i < paths.size(); ++i) {
-    images.push_back(load_image(paths[i], size));
+    images.push_back(load_image(paths[i], max_side));
     if (log && ((i + 1) % report_every == 0 || i + 1 == paths.size())) {
       ctx.log_info("decoded " + std::to_string(i + 1) + " of " + std::to_string(paths.size()) +
                    " training images");
     }
   }
-  return images.empty() ? torch::Tensor() : torch::stack(images);
+  return images;
 }
 
 // Replaces `folder` by a fresh save, so a crash mid-save leaves the previous
@@ -148,8 +161,8 @@ int run(radflow::sdk::Context& ctx) {
     ctx.log_info("train_fraction " + std::to_string(config.train_fraction) + ": training on " +
                  std::to_string(paths.size()) + " images");
   }
-  const torch::Tensor all = load_training_images(ctx, paths, config.image_size, leader);
-  const int64_t n_images = all.defined() ? all.size(0) : 0;
+  const std::vector<torch::Tensor> all = load_training_images(ctx, paths, config.max_image_side, leader);
+  const auto n_images = static_cast<int64_t>(all.size());
   if (n_images < 2) {
     return fail(ctx, "the dataset has " + std::to_string(n_images) +
                          " training image(s); pretraining needs at least 2");
@@ -162,12 +175,22 @@ int run(radflow::sdk::Context& ctx) {
     if (!coll.ok()) return fail(ctx, rank_name + ": " + coll.status().to_string());
     config.options.collective = coll.value();
   }
+  if (!config.init_checkpoint.empty()) {
+    // The position embedding keeps the checkpoint's native grid (37 x 37 for
+    // microsoft/rad-dino); every crop size is interpolated from it.
+    auto checkpoint = ml::read_checkpoint_config(config.init_checkpoint);
+    radflow::Status grid = checkpoint.ok() ? radflow::plugins::pretrain::adopt_checkpoint_grid(config, *checkpoint)
+                                           : checkpoint.status();
+    if (!grid.ok()) return fail(ctx, "param 'init_checkpoint' (" + config.init_checkpoint + "): " + grid.to_string());
+  }
   const int64_t B = config.batch_size;
   const int64_t iterations = config.iterations;
   if (leader) {
     ctx.log_info("pretraining a ViT-" + config.arch + " (" + std::to_string(config.vit.embed_dim) + " wide, " +
                  std::to_string(config.vit.depth) + " deep) on " + std::to_string(n_images) +
-                 " training images at " + std::to_string(config.image_size) + " px, " +
+                 " training images, crops " + std::to_string(config.image_size) + " / " +
+                 std::to_string(config.options.crops.local_crop_size) + " px (position grid " +
+                 std::to_string(config.vit.grid_size()) + "x" + std::to_string(config.vit.grid_size()) + "), " +
                  std::to_string(pg.world_size) + " rank(s) x " + std::to_string(B) + " images, peak lr " +
                  std::to_string(config.peak_lr) + ", on " + config.options.device.str() +
                  (config.options.device.is_cuda() && config.options.bf16_autocast ? " (bf16 autocast)" : ""));
@@ -199,14 +222,21 @@ int run(radflow::sdk::Context& ctx) {
   const char* stop_env = std::getenv("RADFLOW_PRETRAIN_STOP_AFTER");
   const int64_t stop_after = stop_env ? std::atoll(stop_env) : -1;
 
+  // Without replacement: a seeded permutation per epoch, rank r on positions
+  // [r B, (r + 1) B) of each global batch; a function of the step alone, so a resumed
+  // attempt continues mid-epoch.
+  const ssl::EpochSampler sampler(n_images, B, pg.world_size, config.seed);
+  if (leader && sampler.repeats_within_batch()) {
+    ctx.log_warning(std::to_string(n_images) + " training images for a global batch of " +
+                    std::to_string(sampler.global_batch()) + ": batches repeat images");
+  }
   try {
     while (trainer.iteration() < iterations) {
       if (ctx.cancelled()) return RF_RUN_CANCELLED;
       const int64_t it = trainer.iteration();
-      // The same global batch on every rank; rank r steps on images [r B, (r + 1) B).
-      auto gen = at::detail::createCPUGenerator(config.seed * 1000003 + static_cast<uint64_t>(it));
-      auto pick = torch::randint(n_images, {B * pg.world_size}, gen, torch::kInt64);
-      const ssl::StepStats stats = trainer.step(all.index_select(0, pick.narrow(0, pg.rank * B, B)));
+      std::vector<torch::Tensor> batch;
+      for (int64_t index : sampler.rank_batch(it, pg.rank)) batch.push_back(all[static_cast<size_t>(index)]);
+      const ssl::StepStats stats = trainer.step(batch);
       if (leader) report(ctx, stats, iterations);
       if ((it + 1) % config.checkpoint_every == 0 || it + 1 == iterations) {
         if (leader) {
@@ -236,7 +266,7 @@ int run(radflow::sdk::Context& ctx) {
 
 }  // namespace
 
-RADFLOW_PLUGIN("pretrain", "0.2.0",
+RADFLOW_PLUGIN("pretrain", "0.3.0",
                "Self-supervised DINOv2 training (DINO + iBOT + KoLeo, EMA teacher) of a ViT on a "
                "dataset's training images; resumable; multi-rank (one worker per rank, Gloo).",
                radflow::plugins::pretrain::pretrain_params_schema(),

@@ -65,7 +65,7 @@ const std::set<std::string>& known_params() {
       "teacher_targets", "teacher_temp", "warmup_teacher_temp", "teacher_momentum", "weight_decay",
       "weight_decay_end", "global_crop_scale", "local_crop_scale", "blur_probabilities", "blur_sigma_max",
       "solarize_probability", "koleo_weight", "ibot_weight", "drop_path", "init_checkpoint",
-      "train_fraction", "precision"};
+      "train_fraction", "precision", "local_crop_size", "max_image_side"};
   return names;
 }
 
@@ -85,7 +85,7 @@ PretrainConfig read(const json& params, int64_t world_size) {
   require(precision == "bf16" || precision == "fp32", "param 'precision' must be bf16 or fp32");
   require(precision == "fp32" || c.device == "cuda",
           "param 'precision' bf16 needs device cuda (bf16 autocast is for GPUs; the CPU trains in fp32)");
-  c.image_size = p.get<int64_t>("image_size", 56);
+  c.image_size = p.get<int64_t>("image_size", tiny ? 56 : 224);
   c.iterations = p.get<int64_t>("iterations", 100);
   c.batch_size = p.get<int64_t>("batch_size", 8);
   c.checkpoint_every = p.get<int64_t>("checkpoint_every", 50);
@@ -96,6 +96,9 @@ PretrainConfig read(const json& params, int64_t world_size) {
   c.train_fraction = p.get<double>("train_fraction", 1.0);
   require(c.train_fraction > 0 && c.train_fraction <= 1, "param 'train_fraction' must be in (0, 1]");
   require(c.image_size >= 28 && c.image_size <= 1024, "param 'image_size' must lie in [28, 1024]");
+  // Images are cropped at their loaded resolution, bounded by this longest side.
+  c.max_image_side = p.get<int64_t>("max_image_side", tiny ? 2 * c.image_size : 1024);
+  require(c.max_image_side >= 28 && c.max_image_side <= 8192, "param 'max_image_side' must lie in [28, 8192]");
   require(c.iterations >= 0, "param 'iterations' must be >= 0");
   require(c.batch_size >= 2, "param 'batch_size' must be >= 2 (KoLeo needs two images per rank)");
   require(c.checkpoint_every >= 1, "param 'checkpoint_every' must be >= 1");
@@ -180,8 +183,14 @@ PretrainConfig read(const json& params, int64_t world_size) {
 
   ml::ssl::MultiCropOptions& crops = o.crops;
   crops.global_crop_size = c.image_size;
-  crops.local_crop_size = std::max<int64_t>(c.vit.patch_size * 2, c.image_size / 2 / c.vit.patch_size * c.vit.patch_size);
-  crops.n_local_crops = p.get<int64_t>("local_crops", 2);
+  // Tiny: about half the global crop (28 at 56); small/base: DINOv2's 96 rounded to patch 14.
+  const int64_t tiny_local = std::max<int64_t>(c.vit.patch_size * 2, c.image_size / 2 / c.vit.patch_size * c.vit.patch_size);
+  crops.local_crop_size = p.get<int64_t>("local_crop_size", tiny ? tiny_local : 98);
+  require(crops.local_crop_size >= c.vit.patch_size && crops.local_crop_size <= 1024 &&
+              crops.local_crop_size % c.vit.patch_size == 0,
+          "param 'local_crop_size' (" + std::to_string(crops.local_crop_size) +
+              ") must be a multiple of the patch size (" + std::to_string(c.vit.patch_size) + ") in [patch, 1024]");
+  crops.n_local_crops = p.get<int64_t>("local_crops", tiny ? 2 : 8);
   require(crops.n_local_crops >= 0 && crops.n_local_crops <= 16, "param 'local_crops' must lie in [0, 16]");
   crops.flip_probability = 0;  // laterality matters in chest radiographs
   const auto global_scale = p.numbers("global_crop_scale", tiny ? std::vector<double>{0.6, 1.0} : std::vector<double>{0.32, 1.0});
@@ -190,7 +199,10 @@ PretrainConfig read(const json& params, int64_t world_size) {
   require_range(local_scale, "local_crop_scale");
   crops.global_scale_min = global_scale[0], crops.global_scale_max = global_scale[1];
   crops.local_scale_min = local_scale[0], crops.local_scale_max = local_scale[1];
-  const auto blur = p.numbers("blur_probabilities", tiny ? std::vector<double>{0.3, 0.1, 0.1} : std::vector<double>{1.0, 0.1, 0.5});
+  // small/base: DINOv2's effective values. Its config says 1.0 / 0.1 / 0.5, but its
+  // GaussianBlur wrapper applies the blur with probability 1 - p, so the released models
+  // saw 0 / 0.9 / 0.5 (research/raddino-method.md §2.6; dinov2 PR #411, dinov3 #286).
+  const auto blur = p.numbers("blur_probabilities", tiny ? std::vector<double>{0.3, 0.1, 0.1} : std::vector<double>{0.0, 0.9, 0.5});
   for (double b : blur) require_probability(b, "blur_probabilities");
   crops.blur_probability_global1 = blur[0], crops.blur_probability_global2 = blur[1], crops.blur_probability_local = blur[2];
   crops.blur_sigma_max = p.get<double>("blur_sigma_max", tiny ? 1.0 : 2.0);
@@ -204,6 +216,16 @@ PretrainConfig read(const json& params, int64_t world_size) {
 }
 
 }  // namespace
+
+Status adopt_checkpoint_grid(PretrainConfig& config, const ml::ViTConfig& checkpoint) {
+  if (checkpoint.patch_size != config.vit.patch_size) {
+    return Status::error("invalid_params", "param 'init_checkpoint' has patch size " +
+                                               std::to_string(checkpoint.patch_size) + " but the model uses " +
+                                               std::to_string(config.vit.patch_size));
+  }
+  config.vit.image_size = checkpoint.image_size;
+  return Status();
+}
 
 Result<PretrainConfig> pretrain_config(const nlohmann::json& params, int64_t world_size) {
   try {
@@ -223,13 +245,17 @@ const char* pretrain_params_schema() {
     "description":"where to train: cpu, or cuda (each rank on one GPU of the step's resources.gpus, NCCL between ranks)"},
   "precision":{"type":"string","enum":["bf16","fp32"],
     "description":"bf16: forward passes and losses under bf16 autocast, weights and optimizer in fp32 (default on cuda; cuda only); fp32 (default on cpu)"},
-  "image_size":{"type":"integer","minimum":28,"maximum":1024,"default":56,
-    "description":"global crop size in pixels, a multiple of the patch size; local crops are about half of it"},
+  "image_size":{"type":"integer","minimum":28,"maximum":1024,
+    "description":"global crop size in pixels, a multiple of the patch size (default 56 for tiny, 224 otherwise). The position embedding keeps its native grid (init_checkpoint's, else this size's) and is interpolated bicubically for every crop size, as DINOv2"},
+  "local_crop_size":{"type":"integer","minimum":2,"maximum":1024,
+    "description":"local crop size in pixels, a multiple of the patch size (default 98 for small/base, DINOv2's 96 at patch 14; for tiny about half of image_size, 28 at 56)"},
+  "max_image_side":{"type":"integer","minimum":28,"maximum":8192,
+    "description":"images are decoded and cropped at their own resolution, first shrunk (aspect kept) so that the longer side is at most this (default 1024 for small/base, 2 x image_size for tiny)"},
   "iterations":{"type":"integer","minimum":0,"maximum":10000000,"default":100,
     "description":"training steps in all (a resumed attempt continues to this count); 0 writes the randomly initialised teacher (= student init) as the encoder"},
   "batch_size":{"type":"integer","minimum":2,"maximum":4096,"default":8,
     "description":"images per rank per step; the global batch is batch_size * ranks"},
-  "local_crops":{"type":"integer","minimum":0,"maximum":16,"default":2,"description":"local crops per image"},
+  "local_crops":{"type":"integer","minimum":0,"maximum":16,"description":"local crops per image (default 8 for small/base, as DINOv2; 2 for tiny)"},
   "prototypes":{"type":"integer","minimum":16,"maximum":262144,
     "description":"K, the DINO head's output size (default 256 for tiny, 65536 otherwise)"},
   "lr":{"type":"number","exclusiveMinimum":0,
@@ -244,7 +270,7 @@ const char* pretrain_params_schema() {
   "heads":{"type":"integer","minimum":1,"description":"tiny only: attention heads, dividing embed_dim (default 4); an error for small/base"},
   "patch_size":{"type":"integer","minimum":2,"description":"tiny only: patch size (default 14); an error for small/base"},
   "layerscale_init":{"type":"number","minimum":0,"description":"LayerScale init (default 1 for tiny, 1e-5 otherwise; 0 disables)"},
-  "init_checkpoint":{"type":"string","minLength":1,"description":"continue from these weights (model.safetensors in the Hugging Face Dinov2 or DINOv2 layout, e.g. microsoft/rad-dino or facebook/dinov2-base) instead of a random init; the architecture must match arch (the first mismatching tensor is named)"},
+  "init_checkpoint":{"type":"string","format":"path","minLength":1,"description":"continue from these weights (model.safetensors in the Hugging Face Dinov2 or DINOv2 layout, e.g. microsoft/rad-dino or facebook/dinov2-base) instead of a random init; the architecture must match arch (the first mismatching tensor is named)"},
   "train_fraction":{"type":"number","exclusiveMinimum":0,"maximum":1,"default":1,"description":"share of the training images used, a subset drawn with the seed (data-scale ablations)"},
   "teacher_targets":{"type":"string","enum":["centering","sinkhorn"],
     "description":"teacher target normalisation: EMA centering + softmax (DINOv2's default config) or Sinkhorn-Knopp, 3 iterations (DINOv2's ViT-L/g configs); default sinkhorn for tiny, centering otherwise"},
@@ -258,7 +284,7 @@ const char* pretrain_params_schema() {
   "local_crop_scale":{"type":"array","items":{"type":"number"},"minItems":2,"maxItems":2,
     "description":"[min, max] area fraction of local crops (default [0.2, 0.5] for tiny, [0.05, 0.32] otherwise)"},
   "blur_probabilities":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"minItems":3,"maxItems":3,
-    "description":"Gaussian blur probability of [global crop 1, global crop 2, local crops] (default [0.3, 0.1, 0.1] for tiny, [1, 0.1, 0.5] otherwise)"},
+    "description":"Gaussian blur probability of [global crop 1, global crop 2, local crops] (default [0.3, 0.1, 0.1] for tiny; [0, 0.9, 0.5] otherwise: DINOv2's effective values, its inverted blur wrapper turning the configured 1 / 0.1 / 0.5 into 0 / 0.9 / 0.5)"},
   "blur_sigma_max":{"type":"number","minimum":0.1,"description":"largest blur sigma in pixels (default 1 for tiny, 2 otherwise)"},
   "solarize_probability":{"type":"number","minimum":0,"maximum":1,"description":"solarization probability of global crop 2 (default 0 for tiny, 0.2 otherwise)"},
   "koleo_weight":{"type":"number","minimum":0,"default":0.1,"description":"KoLeo loss weight"},

@@ -20,7 +20,8 @@ namespace radflow::plugins::pretrain {
 struct PretrainConfig {
   std::string arch;                // tiny | small | base
   std::string device = "cpu";      // cpu | cuda (one GPU per rank: cuda:LOCAL_RANK of the visible ones)
-  int64_t image_size = 56;
+  int64_t image_size = 56;         // global crop size
+  int64_t max_image_side = 112;    // longest image side before cropping (images are cropped at this resolution or their own)
   int64_t iterations = 100;        // 0: write the initialised teacher, no step
   int64_t batch_size = 8;          // per rank
   int64_t checkpoint_every = 50;
@@ -38,6 +39,11 @@ struct PretrainConfig {
 // "invalid_params" naming the param (wrong type, out of range, an arch param given
 // for small/base, a crop size that is not a multiple of the patch size, ...).
 Result<PretrainConfig> pretrain_config(const nlohmann::json& params, int64_t world_size);
+
+// Continued pretraining: the position embedding keeps the checkpoint's native grid
+// (config.vit.image_size := checkpoint.image_size) and is interpolated for every crop
+// size. Error "invalid_params" when the patch sizes differ.
+Status adopt_checkpoint_grid(PretrainConfig& config, const ml::ViTConfig& checkpoint);
 
 // The JSON schema of the params, every param described.
 const char* pretrain_params_schema();

@@ -14,6 +14,15 @@
 
 namespace radflow::ml::ssl {
 
+// splitmix64's finaliser: spreads a seed (or seed + counter) over all 64 bits; used to
+// derive independent per-step / per-epoch seeds.
+inline uint64_t splitmix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 class SslRng {
  public:
   explicit SslRng(uint64_t seed) : engine_(seed) {}

@@ -24,17 +24,10 @@ uint64_t step_seed(uint64_t seed, int64_t iteration, uint64_t stream) {
   return z ^ (z >> 31);
 }
 
-uint64_t splitmix(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 // A seed per (step, key) that no step_seed() stream and no other key shares: the
 // per-image crop seeds (key = global-batch index) and the drop-path seeds of ranks > 0.
 uint64_t keyed_seed(uint64_t seed, int64_t iteration, uint64_t domain, uint64_t key) {
-  return splitmix(splitmix(splitmix(seed ^ domain) + static_cast<uint64_t>(iteration)) + key);
+  return splitmix64(splitmix64(splitmix64(seed ^ domain) + static_cast<uint64_t>(iteration)) + key);
 }
 constexpr uint64_t kImageDomain = 0x696D616765ULL;     // "image"
 constexpr uint64_t kDropPathDomain = 0x64726F70ULL;    // "drop"
@@ -143,8 +136,16 @@ SslTrainer::SslTrainer(const ViTConfig& vit, const DinoHeadOptions& dino_head, c
 StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
   RF_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(0) >= 2,
            "SslTrainer::step: images must be [B >= 2, 1, H, W]");
+  return step(images.unbind(0), global_offset);
+}
+
+StepStats SslTrainer::step(const std::vector<torch::Tensor>& images, int64_t global_offset) {
+  RF_CHECK(images.size() >= 2, "SslTrainer::step: needs B >= 2 images");
+  for (const auto& image : images) {
+    RF_CHECK(image.dim() == 3 && image.size(0) == 1, "SslTrainer::step: each image must be [1, H, W]");
+  }
   const auto start = std::chrono::steady_clock::now();
-  const int64_t batch = images.size(0);
+  const int64_t batch = static_cast<int64_t>(images.size());
   Collective* const collective = options_.collective.get();
   const bool distributed = is_distributed(collective);
   const int64_t world = distributed ? collective->world_size() : 1;
@@ -165,7 +166,7 @@ StepStats SslTrainer::step(const torch::Tensor& images, int64_t global_offset) {
   per_image.reserve(static_cast<size_t>(batch));
   for (int64_t i = 0; i < batch; ++i) {
     SslRng image_rng(keyed_seed(options_.seed, iteration_, kImageDomain, static_cast<uint64_t>(offset + i)));
-    per_image.push_back(augmentation_(images[i].to(torch::kFloat), image_rng));
+    per_image.push_back(augmentation_(images[static_cast<size_t>(i)].to(torch::kFloat), image_rng));
   }
   MultiCrops crops = stack_crops(per_image);
   const torch::Device device = options_.device;

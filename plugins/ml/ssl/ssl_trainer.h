@@ -130,6 +130,10 @@ class SslTrainer {
   // images [r B, (r + 1) B)). Multi-rank, every rank must call step() the same number
   // of times.
   StepStats step(const torch::Tensor& images, int64_t global_offset = -1);
+  // The same for images of any sizes (each [1, H, W] float in [0, 1]): the random
+  // resized crops are taken from every image at its own resolution, as DINOv2's
+  // RandomResizedCrop does on the decoded image.
+  StepStats step(const std::vector<torch::Tensor>& images, int64_t global_offset = -1);
 
   // Folder with student.pt, teacher.pt, optimizer.pt and trainer.json (iteration,
   // seed, centers). load() expects a trainer built with the same configuration.

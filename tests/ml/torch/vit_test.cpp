@@ -1,5 +1,8 @@
 #include "plugins/ml/torch/vit.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 namespace radflow::ml {
@@ -130,6 +133,57 @@ TEST(ViTTest, PosEmbedVariantsDifferAsDocumented) {
   EXPECT_EQ(off_down.sizes(), hf_down.sizes());
   EXPECT_FALSE(torch::allclose(aa_down, hf_down, 1e-4, 1e-5));
   EXPECT_FALSE(torch::allclose(off_down, hf_down, 1e-4, 1e-5));
+}
+
+// Torch's bicubic along one axis written out (a = -0.75, align_corners false, border
+// taps clamped): output i samples the source at (i + 0.5) * ratio - 0.5. Returns the
+// [out, in] weight matrix.
+torch::Tensor cubic_resample_matrix(int64_t in, int64_t out, double ratio) {
+  const double a = -0.75;
+  auto near = [a](double x) { return ((a + 2) * x - (a + 3)) * x * x + 1; };    // |x| <= 1
+  auto far = [a](double x) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; };  // 1 < |x| < 2
+  auto w = torch::zeros({out, in}, torch::kDouble);
+  for (int64_t i = 0; i < out; ++i) {
+    const double real = (static_cast<double>(i) + 0.5) * ratio - 0.5;
+    const auto x0 = static_cast<int64_t>(std::floor(real));
+    const double t = real - static_cast<double>(x0);
+    const double taps[4] = {far(t + 1), near(t), near(1 - t), far(2 - t)};
+    for (int64_t k = 0; k < 4; ++k) {
+      const int64_t src = std::min<int64_t>(std::max<int64_t>(x0 - 1 + k, 0), in - 1);
+      w[i][src] += taps[k];
+    }
+  }
+  return w;
+}
+
+// Continued pretraining from a 518-px checkpoint: the 37x37 grid is resized for the
+// 224-px global (16x16) and 98-px local (7x7) crops as DINOv2's training backbone
+// does (interpolate_offset 0.1, no antialias): the scale factor (h0 + 0.1) / 37, not
+// the target size, sets the sampling grid, so source = (i + 0.5) * 37 / (h0 + 0.1) - 0.5.
+TEST(ViTTest, Dinov2OffsetResizeOfA37GridMatchesAWrittenOutBicubic) {
+  ViTConfig c = vit_tiny_test(1);
+  c.embed_dim = 8, c.num_heads = 2, c.image_size = 518;
+  ASSERT_EQ(c.pos_embed_interpolation, PosEmbedInterpolation::kDinov2Offset);  // the default
+  auto m = tiny(c, /*seed=*/3);
+  torch::NoGradGuard g;
+  EXPECT_TRUE(torch::equal(m->interpolate_pos_encoding(37, 37), m->pos_embed));  // native: identity
+  const torch::Tensor grid = m->pos_embed.narrow(1, 1, 37 * 37).reshape({37, 37, 8}).to(torch::kDouble);
+  for (int64_t h0 : {16, 7}) {
+    const torch::Tensor w = cubic_resample_matrix(37, h0, 37.0 / (h0 + 0.1));
+    // out[i, j, d] = sum_yx w[i, y] w[j, x] grid[y, x, d]
+    const torch::Tensor expected = torch::einsum("iy,jx,yxd->ijd", {w, w, grid}).reshape({1, h0 * h0, 8});
+    const torch::Tensor got = m->interpolate_pos_encoding(h0, h0);
+    ASSERT_EQ(got.sizes(), torch::IntArrayRef({1, 1 + h0 * h0, 8}));
+    EXPECT_TRUE(torch::equal(got.narrow(1, 0, 1), m->pos_embed.narrow(1, 0, 1)));  // CLS row kept
+    EXPECT_TRUE(torch::allclose(got.narrow(1, 1, h0 * h0).to(torch::kDouble), expected, 1e-5, 1e-6)) << h0;
+    // The offset matters: sampling at ratio 37 / h0 (the target-size form) differs.
+    const torch::Tensor w_size = cubic_resample_matrix(37, h0, 37.0 / h0);
+    const torch::Tensor by_size = torch::einsum("iy,jx,yxd->ijd", {w_size, w_size, grid}).reshape({1, h0 * h0, 8});
+    EXPECT_FALSE(torch::allclose(by_size, expected, 1e-4, 1e-5)) << h0;
+  }
+  // A forward at 224 and 98 runs on the 518 model.
+  EXPECT_EQ(m->forward(torch::zeros({1, 3, 224, 224})).patch_tokens.size(1), 256);
+  EXPECT_EQ(m->forward(torch::zeros({1, 3, 98, 98})).patch_tokens.size(1), 49);
 }
 
 TEST(ViTTest, MaskTokenReplacesExactlyTheMaskedPatches) {
