@@ -179,7 +179,8 @@ int run(radflow::sdk::Context& ctx) {
     reference_labels.push_back(labeler.label(references[i]));
   }
   const auto bleu = metrics::corpus_bleu4_details(hyp_keep, ref_keep);
-  const double rouge = metrics::mean_rouge_l_f(hyp_drop, ref_drop);
+  const double rouge = metrics::mean_rouge_l_f(hyp_drop, ref_drop, metrics::kRougeScoreBeta);
+  const double rouge_coco = metrics::mean_rouge_l_f(hyp_drop, ref_drop, metrics::kCocoBeta);
   const FindingF1 f1 = finding_f1(generated_labels, reference_labels, findings.size());
 
   json report = {
@@ -188,6 +189,13 @@ int run(radflow::sdk::Context& ctx) {
       {"bleu_precisions", {bleu.precisions[0], bleu.precisions[1], bleu.precisions[2], bleu.precisions[3]}},
       {"bleu_brevity_penalty", bleu.brevity_penalty},
       {"rouge_l", finite_or_null(rouge)},
+      {"rouge_l_coco", finite_or_null(rouge_coco)},
+      {"metric_definitions",
+       {{"bleu4", "nltk corpus_bleu: weights 0.25 x 4, no smoothing (method0), one reference; tokens keep "
+                  "punctuation"},
+        {"rouge_l", "ROUGE-L F1 (beta 1), rouge-score's rougeL, mean over test reports; punctuation dropped"},
+        {"rouge_l_coco", "ROUGE-L F-beta with beta 1.2, pycocoevalcap's Rouge, mean over test reports; "
+                         "punctuation dropped"}}},
       {"finding_f1_macro", finite_or_null(f1.macro)},
       {"finding_f1_micro", finite_or_null(f1.micro)},
       {"finding_f1_macro_findings", f1.macro_count},
@@ -225,6 +233,7 @@ int run(radflow::sdk::Context& ctx) {
   if (findings.empty()) ctx.log_warning("the dataset has no label columns: finding F1 is NaN");
   ctx.metric("bleu4", 0, bleu.bleu);
   ctx.metric("rouge_l", 0, rouge);
+  ctx.metric("rouge_l_coco", 0, rouge_coco);
   ctx.metric("finding_f1_macro", 0, f1.macro);
   ctx.metric("finding_f1_micro", 0, f1.micro);
 
@@ -257,7 +266,8 @@ int run(radflow::sdk::Context& ctx) {
   ctx.progress(1.0, "done");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ctx.log_info("BLEU-4 " + std::to_string(bleu.bleu) + ", ROUGE-L " + std::to_string(rouge) +
+  ctx.log_info("BLEU-4 " + std::to_string(bleu.bleu) + ", ROUGE-L " + std::to_string(rouge) + " (beta 1.2: " +
+               std::to_string(rouge_coco) + ")" +
                ", finding F1 macro " + std::to_string(f1.macro) + " (" + std::to_string(seconds) + " s)");
   return RF_RUN_OK;
 }

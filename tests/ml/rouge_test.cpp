@@ -47,5 +47,20 @@ TEST(RougeL, CorpusMeanOfF) {
   EXPECT_TRUE(std::isnan(mean_rouge_l_f({}, {})));
 }
 
+TEST(RougeL, CocoBetaWeightsRecallAsPycocoevalcap) {
+  // hyp "a b c d", ref "a b e": LCS 2, P = 1/2, R = 2/3.
+  const RougeScore f1 = rouge_l(words("a b c d"), words("a b e"));
+  const RougeScore coco = rouge_l(words("a b c d"), words("a b e"), kCocoBeta);
+  EXPECT_DOUBLE_EQ(coco.precision, 0.5);
+  EXPECT_DOUBLE_EQ(coco.recall, 2.0 / 3.0);
+  EXPECT_NEAR(f1.fmeasure, 4.0 / 7.0, 1e-15);  // 2PR / (P + R)
+  // (1 + 1.44) P R / (R + 1.44 P) = 2.44 / 3 / (2 / 3 + 0.72)
+  EXPECT_NEAR(coco.fmeasure, (2.44 / 3.0) / (2.0 / 3.0 + 0.72), 1e-15);
+  EXPECT_GT(coco.fmeasure, f1.fmeasure);  // recall > precision here
+  EXPECT_DOUBLE_EQ(rouge_l(words("a b"), words("c d"), kCocoBeta).fmeasure, 0.0);
+  EXPECT_NEAR(mean_rouge_l_f({words("a b c d"), words("x")}, {words("a b e"), words("x")}, kCocoBeta),
+              (coco.fmeasure + 1.0) / 2.0, 1e-15);
+}
+
 }  // namespace
 }  // namespace radflow::ml::metrics

@@ -1,6 +1,7 @@
 #include "plugins/ml/metrics/bleu.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <map>
 
@@ -35,11 +36,13 @@ BleuDetails corpus_bleu4_details(const std::vector<TokenList>& hypotheses,
     for (size_t n = 1; n <= 4; ++n) {
       const NgramCounts hyp = count_ngrams(hypotheses[s], n);
       const NgramCounts ref = count_ngrams(references[s], n);
+      long long hyp_ngrams = 0;
       for (const auto& [gram, count] : hyp) {
-        totals[n - 1] += count;
+        hyp_ngrams += count;
         auto it = ref.find(gram);
         if (it != ref.end()) matches[n - 1] += std::min(count, it->second);
       }
+      totals[n - 1] += std::max(1LL, hyp_ngrams);  // nltk's modified_precision denominator
     }
   }
   for (int n = 0; n < 4; ++n) {
@@ -48,14 +51,14 @@ BleuDetails corpus_bleu4_details(const std::vector<TokenList>& hypotheses,
   }
   const double c = static_cast<double>(out.hypothesis_length);
   const double r = static_cast<double>(out.reference_length);
-  if (c == 0.0) return out;  // nothing generated: BP and BLEU stay 0
-  out.brevity_penalty = c > r ? 1.0 : std::exp(1.0 - r / c);
+  out.brevity_penalty = c > r ? 1.0 : (c == 0.0 ? 0.0 : std::exp(1.0 - r / c));
+  if (matches[0] == 0) return out;  // nltk: no unigram match is a plain 0
   double log_sum = 0.0;
   for (int n = 0; n < 4; ++n) {
-    if (matches[n] == 0) return out;  // unsmoothed: one zero precision zeroes BLEU
-    log_sum += std::log(out.precisions[n]);
+    // method0 (no smoothing) puts sys.float_info.min in place of a zero precision.
+    log_sum += 0.25 * std::log(matches[n] > 0 ? out.precisions[n] : DBL_MIN);
   }
-  out.bleu = out.brevity_penalty * std::exp(log_sum / 4.0);
+  out.bleu = out.brevity_penalty * std::exp(log_sum);
   return out;
 }
 

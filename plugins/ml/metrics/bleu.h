@@ -1,16 +1,20 @@
-// corpus_bleu4(): corpus-level BLEU-4 with one reference per hypothesis, as
-// nltk.translate.bleu_score.corpus_bleu (default uniform weights, no smoothing) and
-// sacrebleu's corpus_bleu (smooth_method="none") compute it, on a 0..1 scale
-// (sacrebleu reports 100x this).
+// corpus_bleu4(): corpus-level BLEU-4 with one reference per hypothesis, exactly as
+// nltk.translate.bleu_score.corpus_bleu computes it with its defaults: uniform weights
+// (0.25 x 4), no smoothing (SmoothingFunction().method0), auto_reweigh off; 0..1 scale.
+// tests/ml/make_bleu_cases.py produced the test's nltk reference values.
 //
-//   p_n  = sum over sentences of clipped n-gram matches / sum of hypothesis n-grams
-//   BP   = 1 if c > r else exp(1 - r / c)   (c, r: total hypothesis / reference tokens)
-//   BLEU = BP * exp(mean_{n=1..4} log p_n)
+//   p_n  = sum over sentences of clipped n-gram matches
+//          / sum over sentences of max(1, hypothesis n-grams)
+//   BP   = 1 if c > r, 0 if c == 0, else exp(1 - r / c)   (c, r: total hyp / ref tokens)
+//   BLEU = 0 if no unigram matches, else BP * exp(sum_n 0.25 log p_n)
 //
-// Clipping: an n-gram counts at most as often as it occurs in its reference. Any
-// zero p_n (including a corpus too short to contain any 4-gram) makes BLEU 0, as
-// unsmoothed BLEU does; an empty corpus or all-empty hypotheses also give 0.
-// Tokenize text with tokenize() (text_tokenizer.h). Pure function, thread-safe.
+// nltk's details kept on purpose: the max(1, .) denominator, so a hypothesis shorter
+// than n (an empty one too) adds 1 to p_n's denominator; a p_n with no matches enters
+// as DBL_MIN (sys.float_info.min), so BLEU is then tiny (~1e-77) but not exactly 0.
+// sacrebleu (smooth_method="none") differs on both: it counts only real n-grams and
+// returns exactly 0 for a zero p_n. Clipping: an n-gram counts at most as often as it
+// occurs in its reference. Tokenize text with tokenize() (text_tokenizer.h). Pure
+// function, thread-safe.
 #pragma once
 
 #include <string>
@@ -23,7 +27,7 @@ using TokenList = std::vector<std::string>;
 struct BleuDetails {
   double bleu = 0.0;
   double brevity_penalty = 0.0;
-  double precisions[4] = {0, 0, 0, 0};  // p_1..p_4 (0 when there are no n-grams)
+  double precisions[4] = {0, 0, 0, 0};  // p_1..p_4 as nltk forms them (max(1, .) denominators)
   long long hypothesis_length = 0;
   long long reference_length = 0;
 };

@@ -97,7 +97,7 @@ class ReportGenPluginTest : public ::testing::Test {
   json read_report() {
     std::ifstream file(dir_ + "/out/report.json");
     json report = json::parse(file);
-    for (const char* key : {"bleu4", "rouge_l", "finding_f1_macro", "finding_f1_micro"}) {
+    for (const char* key : {"bleu4", "rouge_l", "rouge_l_coco", "finding_f1_macro", "finding_f1_micro"}) {
       RecordProperty(key, report[key].is_null() ? std::string("null") : std::to_string(report[key].get<double>()));
     }
     return report;
@@ -141,6 +141,7 @@ void expect_predictions_recompute(const std::string& out, const json& report) {
   ASSERT_EQ(static_cast<int64_t>(hyp_keep.size()), report["counts"]["test"].get<int64_t>());
   EXPECT_NEAR(metrics::corpus_bleu4(hyp_keep, ref_keep), report["bleu4"].get<double>(), 1e-12);
   EXPECT_NEAR(metrics::mean_rouge_l_f(hyp_drop, ref_drop), report["rouge_l"].get<double>(), 1e-12);
+  EXPECT_NEAR(metrics::mean_rouge_l_f(hyp_drop, ref_drop, metrics::kCocoBeta), report["rouge_l_coco"].get<double>(), 1e-12);
   FindingF1 f1 = finding_f1(generated_labels, reference_labels, kFindings.size());
   EXPECT_NEAR(f1.macro, report["finding_f1_macro"].get<double>(), 1e-12);
   EXPECT_NEAR(f1.micro, report["finding_f1_micro"].get<double>(), 1e-12);
