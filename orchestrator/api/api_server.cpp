@@ -205,7 +205,8 @@ void ApiServer::add_routes() {
   auto validate = [this](const std::string& body) {
     (void)ctx_.registry->refresh();
     ValidationResult result =
-        parse_workflow(body, ctx_.registry->plugins(), ctx_.scheduler->capacity());
+        parse_workflow(body, ctx_.registry->plugins(), ctx_.scheduler->capacity(), {},
+                       &ctx_.scheduler->data_roots());
     explain_broken_plugins(body, ctx_.registry->broken(), &result.errors);
     return result;
   };

@@ -16,6 +16,12 @@ usage: radflowd [options]
   --data-dir DIR       database, artifacts and attempt folders (default ./var)
   --listen HOST:PORT   address to serve on (default 127.0.0.1:8080; port 0 picks one)
   --plugin-dir DIR     folder of step plugins (default: the build's plugin folder)
+  --data-root DIR      a folder path params ("format": "path") may point into; may be
+                       given several times (default: DATA-DIR/data, created). Paths
+                       outside every root, and relative paths, are refused at validation
+  --no-confine         run workers without Landlock (debugging); by default each worker
+                       may only read the data roots, its plugin folder, its inputs and
+                       the system's files, and only write its step's folder
   --gpus auto|none|N|LIST
                        GPUs to schedule on: auto reads `nvidia-smi -L`; N means 0..N-1;
                        LIST is comma-separated indices like 0,2,3 (default auto)
@@ -104,6 +110,12 @@ Result<DaemonOptions> parse_daemon_options(int argc, char** argv) {
       RF_RETURN_IF_ERROR(value(&options.data_dir));
     } else if (flag == "--plugin-dir") {
       RF_RETURN_IF_ERROR(value(&options.plugin_dir));
+    } else if (flag == "--data-root") {
+      RF_RETURN_IF_ERROR(value(&text));
+      if (text.empty()) return Status::error("bad_option", "--data-root needs a folder", flag);
+      options.data_roots.push_back(text);
+    } else if (flag == "--no-confine") {
+      options.confine = false;
     } else if (flag == "--worker") {
       RF_RETURN_IF_ERROR(value(&options.worker_path));
     } else if (flag == "--gpus") {

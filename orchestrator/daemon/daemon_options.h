@@ -15,6 +15,8 @@ struct DaemonOptions {
   int port = 8080;
   std::string plugin_dir;   // default: the build's plugin folder
   std::string worker_path;  // default: radflow-worker beside radflowd
+  std::vector<std::string> data_roots;  // --data-root, repeatable; none: <data_dir>/data
+  bool confine = true;                  // Landlock the workers; --no-confine turns it off
   std::string gpus = "auto";
   double cpus = 0;          // 0: every core
   double grace_s = 10;

@@ -17,6 +17,7 @@
 
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/daemon/daemon_options.h"
+#include "orchestrator/executor/landlock.h"
 #include "orchestrator/daemon/token_command.h"
 #include "orchestrator/executor/stray_reaper.h"
 
@@ -35,6 +36,27 @@ double total_memory_gb() {
   const double pages = static_cast<double>(sysconf(_SC_PHYS_PAGES));
   const double page_size = static_cast<double>(sysconf(_SC_PAGE_SIZE));
   return pages > 0 && page_size > 0 ? pages * page_size / (1024.0 * 1024 * 1024) : 0;
+}
+
+// Once at start: where path params may point, and whether workers are confined.
+void log_data_roots(const DataRoots& roots, const std::string& data_dir, bool confine) {
+  spdlog::info("data roots (path params must lie inside): {}", roots.describe());
+  for (const auto& root : roots.roots()) {
+    if (!fs::is_directory(root)) spdlog::warn("data root {} is not a folder (yet)", root);
+    if (data_dir == root || data_dir.rfind(root + "/", 0) == 0 || root == "/") {
+      spdlog::warn("data root {} holds the data folder {}: workers may read its database "
+                   "and every run's artifacts", root, data_dir);
+    }
+  }
+  const std::string support = describe_landlock_support();
+  if (!confine) {
+    spdlog::warn("workers are not confined (--no-confine); this kernel offers {}", support);
+  } else if (landlock_abi_version() > 0) {
+    spdlog::info("workers confined with {}: they read the data roots, their plugin folder, "
+                 "inputs and system files, and write only their step's folder", support);
+  } else {
+    spdlog::warn("workers cannot be confined: {}; path params are still checked", support);
+  }
 }
 
 int fail(const std::string& message) {
@@ -75,6 +97,11 @@ int main(int argc, char** argv) {
     return fail("--plugin-dir " + options.plugin_dir + " is not a folder");
   }
   options.plugin_dir = fs::canonical(options.plugin_dir).string();
+  if (options.data_roots.empty()) {
+    options.data_roots.push_back(options.data_dir + "/data");
+    fs::create_directories(options.data_roots.back(), ec);
+  }
+  for (auto& root : options.data_roots) root = fs::absolute(root).lexically_normal().string();
   if (access(options.worker_path.c_str(), X_OK) != 0) {
     return fail("cannot execute the worker " + options.worker_path + " (use --worker PATH)");
   }
@@ -140,6 +167,9 @@ int main(int argc, char** argv) {
   scheduler_options.grace_s = options.grace_s;
   scheduler_options.max_ranks = options.max_ranks;
   scheduler_options.pass_env = options.pass_env;
+  scheduler_options.data_roots = DataRoots(options.data_roots);
+  scheduler_options.confine = options.confine;
+  log_data_roots(scheduler_options.data_roots, options.data_dir, options.confine);
   scheduler_options.max_log_bytes_per_attempt =
       static_cast<size_t>(options.max_log_mib * 1024 * 1024);
   Scheduler scheduler(scheduler_options, db, artifacts->get(), &registry, &bus);

@@ -67,6 +67,16 @@ AttemptOutcome outcome_of_rank(int rank, const ChildProcess& child, const RankOu
   return out;
 }
 
+// What a confined worker may touch beyond the system's paths (landlock.h). It
+// writes in its step's folder, not only its attempt's: state a step keeps across
+// attempts lives beside them (pretrain's resume/ checkpoint).
+nlohmann::json confinement_json(const AttemptLaunch& l) {
+  std::vector<std::string> read = l.confine_read;
+  for (const auto& [name, path] : l.inputs) read.push_back(path);
+  const std::string step_dir = fs::path(l.attempt_dir).parent_path().string();
+  return {{"read", read}, {"read_exec", {l.plugin_dir}}, {"read_write", {step_dir}}};
+}
+
 }  // namespace
 
 RunningAttempt::RunningAttempt(AttemptLaunch launch, AttemptSink* sink)
@@ -89,8 +99,9 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
   std::error_code ec;
   const fs::path dir(launch.attempt_dir);
   fs::create_directories(dir / "outputs", ec);
+  if (!ec && launch.confine) fs::create_directories(dir / "tmp", ec);
   if (ec) {
-    return Status::error("io_error", "cannot create " + (dir / "outputs").string() + ": " +
+    return Status::error("io_error", "cannot create the folders of " + dir.string() + ": " +
                                          ec.message());
   }
   int master_port = 0;
@@ -120,6 +131,7 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
         {"events_fd", 3},
         {"result_path", result_path(dir, rank)},
     };
+    if (l.confine) spec["confine"] = confinement_json(l);
     const fs::path spec_path = dir / ("rank-" + std::to_string(rank) + ".json");
     {
       std::ofstream file(spec_path);
@@ -141,6 +153,8 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
     process.env_set["CUDA_VISIBLE_DEVICES"] = visible;
     process.env_set["RADFLOW_ATTEMPT_DIR"] = dir.string();
     process.env_set["RADFLOW_ATTEMPT"] = std::to_string(l.attempt_number);
+    // /tmp is out of a confined worker's reach; its temporary files stay in the attempt.
+    if (l.confine) process.env_set["TMPDIR"] = (dir / "tmp").string();
     auto child = ChildProcess::spawn(process);
     if (!child.ok()) {
       attempt->ranks_.clear();  // kills the ranks already started

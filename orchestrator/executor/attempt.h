@@ -3,7 +3,8 @@
 // their stdout/stderr, enforces the timeout and carries out cancellation.
 //
 // Each worker runs in attempt_dir (its working directory) with umask 077, fds 0-3
-// only and an allowlisted environment (process.h). Every string that reaches the
+// only and an allowlisted environment (process.h), confined with Landlock when
+// AttemptLaunch::confine says so. Every string that reaches the
 // AttemptSink or the AttemptOutcome is valid UTF-8 and bounded (rank_output.h). When
 // the attempt is stopped (cancel, timeout, a failed rank) or its pipes stay open
 // after every worker exited, the monitor SIGKILLs each worker's descendants, also
@@ -46,6 +47,12 @@ struct AttemptLaunch {
   // Names of daemon environment variables the workers also get, beyond the
   // allowlist in process.h (an operator's additions).
   std::vector<std::string> env_passthrough;
+  // Landlock (landlock.h): when set, each worker confines itself to reading these
+  // paths (the data roots), the plugin folder and the inputs, and to writing the
+  // step's folder (attempt_dir's parent: this attempt's folder and what the step
+  // keeps across attempts); TMPDIR is then attempt_dir/tmp. Unset: not confined.
+  bool confine = false;
+  std::vector<std::string> confine_read;
 };
 
 struct AttemptLogLine {

@@ -34,6 +34,7 @@
 #include "orchestrator/scheduler/attempt_recorder.h"
 #include "orchestrator/scheduler/event_bus.h"
 #include "orchestrator/scheduler/resource_pool.h"
+#include "orchestrator/workflow/data_roots.h"
 #include "orchestrator/workflow/workflow.h"
 #include "storage/artifact_store.h"
 #include "storage/store.h"
@@ -54,6 +55,10 @@ struct SchedulerOptions {
   int max_ranks = 64;               // most ranks one attempt may start
   size_t max_log_bytes_per_attempt = 64u << 20;  // more is dropped, with a marker line
   std::vector<std::string> pass_env;  // variables workers inherit beyond the allowlist
+  // Where path params may point: checked at validation (the API) and again when an
+  // attempt starts (runs stored under other roots); workers may read them.
+  DataRoots data_roots;
+  bool confine = false;  // Landlock the workers (executor/landlock.h)
 };
 
 class Scheduler {
@@ -106,6 +111,7 @@ class Scheduler {
   Result<GcResult> collect_garbage(const GcOptions& options);
 
   Capacity capacity() const;
+  const DataRoots& data_roots() const { return options_.data_roots; }
   // For each queued step of an active run, why it is not running yet, as of the
   // last scheduling pass. Never waits for the scheduler thread.
   std::map<std::string, std::string> waiting_reasons(int64_t run_id) const;

@@ -65,6 +65,15 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
                                    registry_->plugin_dir());
     return;
   }
+  // Validation held the paths to the roots of the daemon that took the run; a run
+  // stored before a restart under other --data-root flags is held to today's.
+  std::vector<Error> refused;
+  check_path_params(step.spec.params, nullptr, plugin->params_schema,
+                    "/steps/" + step.spec.name + "/params", options_.data_roots, &refused);
+  if (!refused.empty()) {
+    fail_now(refused.front().code, refused.front().message);
+    return;
+  }
   auto active = std::make_unique<ActiveAttempt>();
   active->number = ++step.attempts_started;
   active->allocation = allocation;
@@ -108,6 +117,8 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   launch.env["RADFLOW_RUN_ID"] = std::to_string(run.id);
   launch.env["RADFLOW_STEP"] = step.spec.name;
   launch.env_passthrough = options_.pass_env;
+  launch.confine = options_.confine;
+  launch.confine_read = options_.data_roots.roots();
 
   active->recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,

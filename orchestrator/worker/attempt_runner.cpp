@@ -43,6 +43,23 @@ std::string missing_outputs(const PluginDescriptor& descriptor,
   return missing;
 }
 
+// After dlopen, so that the plugin's libraries were found wherever the loader looks;
+// libraries loaded later are found beside them (system_confinement()).
+Status confine(const Confinement& attempt, EventSink* sink) {
+  Confinement all = system_confinement();
+  for (auto [to, from] : {std::pair{&all.read, &attempt.read},
+                          std::pair{&all.read_exec, &attempt.read_exec},
+                          std::pair{&all.read_write, &attempt.read_write}}) {
+    to->insert(to->end(), from->begin(), from->end());
+  }
+  Result<ConfineResult> confined = confine_self(all);
+  if (!confined.ok()) return confined.status();
+  sink->emit(log_event(RF_LOG_DEBUG, *confined == ConfineResult::kConfined
+                                         ? "confined with " + describe_landlock_support()
+                                         : "not confined: " + describe_landlock_support()));
+  return Status();
+}
+
 }  // namespace
 
 std::string AttemptOutcome::status_name() const {
@@ -94,6 +111,11 @@ AttemptOutcome run_attempt(const AttemptSpec& input_spec, EventSink* sink,
   }
   if (Status s = check_inputs(spec, descriptor.value()); !s.ok()) {
     return failed_outcome(s.code(), s.message());
+  }
+  if (spec.confine) {
+    if (Status s = confine(*spec.confine, sink); !s.ok()) {
+      return failed_outcome(s.code(), s.message());
+    }
   }
 
   AttemptHost host(spec, descriptor.value(), sink, cancelled);

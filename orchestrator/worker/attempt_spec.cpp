@@ -34,6 +34,20 @@ Status read_int(const nlohmann::json& json, const char* field, int* out) {
   return Status();
 }
 
+Status read_paths(const nlohmann::json& confine, const char* field, std::vector<std::string>* out) {
+  auto it = confine.find(field);
+  if (it == confine.end()) return Status();
+  const std::string where = std::string("confine/") + field;
+  if (!it->is_array()) return invalid(where, "must be an array of paths");
+  for (const auto& path : *it) {
+    if (!path.is_string() || path.get_ref<const std::string&>().empty()) {
+      return invalid(where, "must hold non-empty path strings");
+    }
+    out->push_back(path.get<std::string>());
+  }
+  return Status();
+}
+
 }  // namespace
 
 Result<AttemptSpec> parse_attempt_spec(const nlohmann::json& json) {
@@ -65,6 +79,14 @@ Result<AttemptSpec> parse_attempt_spec(const nlohmann::json& json) {
       }
       spec.inputs[name] = path.get<std::string>();
     }
+  }
+  if (auto it = json.find("confine"); it != json.end() && !it->is_null()) {
+    if (!it->is_object()) return invalid("confine", "must be a JSON object");
+    Confinement confine;
+    RF_RETURN_IF_ERROR(read_paths(*it, "read", &confine.read));
+    RF_RETURN_IF_ERROR(read_paths(*it, "read_exec", &confine.read_exec));
+    RF_RETURN_IF_ERROR(read_paths(*it, "read_write", &confine.read_write));
+    spec.confine = std::move(confine);
   }
   return spec;
 }

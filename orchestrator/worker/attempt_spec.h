@@ -3,17 +3,20 @@
 //
 //   {"plugin_path", "plugin_dir", "plugin_name", "params": {...},
 //    "inputs": {"name": "/abs/path"}, "output_dir", "rank", "world_size",
-//    "local_rank", "device", "events_fd": 3, "result_path"}
+//    "local_rank", "device", "events_fd": 3, "result_path",
+//    "confine": {"read": [...], "read_exec": [...], "read_write": [...]}}
 //
 // plugin_path, plugin_dir and output_dir are required; the rest default as below.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "orchestrator/executor/landlock.h"
 
 namespace radflow {
 
@@ -32,6 +35,9 @@ struct AttemptSpec {
   // Where the outcome is also written (atomically), so a restarted daemon can take in
   // an attempt that ended while it was down. Empty: not written.
   std::string result_path;
+  // Set: the worker confines itself with Landlock to these paths (plus the system's)
+  // after loading the plugin and before running it.
+  std::optional<Confinement> confine;
 };
 
 constexpr int kDefaultEventsFd = 3;

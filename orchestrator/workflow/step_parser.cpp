@@ -106,7 +106,7 @@ void substitute_run_params(json* value, const json& run_params, const std::strin
 }
 
 void parse_params(const json& raw, const std::string& pointer, const json* run_params,
-                  ParsedStep* step, std::vector<Error>* errors) {
+                  const DataRoots* data_roots, ParsedStep* step, std::vector<Error>* errors) {
   auto it = raw.find("params");
   json params = json::object();
   if (it != raw.end()) {
@@ -122,6 +122,10 @@ void parse_params(const json& raw, const std::string& pointer, const json* run_p
   if (step->plugin) {
     validate_against_schema(params, step->plugin->params_schema, pointer + "/params", errors);
     fill_defaults(&params, step->plugin->params_schema);
+    if (data_roots != nullptr) {
+      check_path_params(params, it == raw.end() ? nullptr : &*it, step->plugin->params_schema,
+                        pointer + "/params", *data_roots, errors);
+    }
   }
   step->spec.params = std::move(params);
 }
@@ -243,7 +247,7 @@ void parse_scalars(const json& raw, const std::string& pointer, StepSpec* spec,
 
 ParsedStep parse_step(const std::string& name, const json& raw, const json* run_params,
                       const std::map<std::string, PluginInfo>& plugins, const Capacity& capacity,
-                      std::vector<Error>* errors) {
+                      const DataRoots* data_roots, std::vector<Error>* errors) {
   ParsedStep step;
   step.spec.name = name;
   const std::string pointer = json_pointer_append("/steps", name);
@@ -284,7 +288,7 @@ ParsedStep parse_step(const std::string& name, const json& raw, const json* run_
       step.spec.plugin_sha256 = found->second.sha256;
     }
   }
-  parse_params(raw, pointer, run_params, &step, errors);
+  parse_params(raw, pointer, run_params, data_roots, &step, errors);
   if (auto inputs = raw.find("inputs"); inputs != raw.end()) {
     if (inputs->is_object()) {
       step.inputs = *inputs;

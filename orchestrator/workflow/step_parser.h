@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "orchestrator/workflow/data_roots.h"
 #include "orchestrator/workflow/plugin_info.h"
 #include "orchestrator/workflow/workflow.h"
 
@@ -24,10 +25,11 @@ struct ParsedStep {
 };
 
 // `run_params` is the top-level "params" object, or null when it was invalid
-// (then "${params.x}" is left alone and not reported). Problems go to `errors`.
+// (then "${params.x}" is left alone and not reported). Params the plugin declares
+// "format": "path" are held to `data_roots` unless it is null. Problems go to `errors`.
 ParsedStep parse_step(const std::string& name, const nlohmann::json& raw,
                       const nlohmann::json* run_params,
                       const std::map<std::string, PluginInfo>& plugins, const Capacity& capacity,
-                      std::vector<Error>* errors);
+                      const DataRoots* data_roots, std::vector<Error>* errors);
 
 }  // namespace radflow

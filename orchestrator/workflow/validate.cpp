@@ -141,7 +141,8 @@ void bind_inputs(ParsedStep* step, const std::map<std::string, ParsedStep>& step
 
 ValidationResult parse_workflow_unbounded(std::string_view text,
                                           const std::map<std::string, PluginInfo>& plugins,
-                                          const Capacity& capacity, const WorkflowLimits& limits) {
+                                          const Capacity& capacity, const WorkflowLimits& limits,
+                                          const DataRoots* data_roots) {
   ValidationResult result;
   std::vector<Error>* errors = &result.errors;
   // Deep nesting is refused before parsing: copies, dumps and schema checks of a
@@ -195,7 +196,7 @@ ValidationResult parse_workflow_unbounded(std::string_view text,
   std::map<std::string, ParsedStep> steps;
   for (const auto& [name, raw] : steps_it->items()) {
     ParsedStep& step =
-        steps.emplace(name, parse_step(name, raw, run_params, plugins, capacity, errors))
+        steps.emplace(name, parse_step(name, raw, run_params, plugins, capacity, data_roots, errors))
             .first->second;
     const size_t params_bytes = step.spec.params.dump().size();
     if (params_bytes > limits.max_params_bytes) {
@@ -262,8 +263,9 @@ size_t json_nesting_depth(std::string_view text, size_t stop_at) {
 
 ValidationResult parse_workflow(std::string_view text,
                                 const std::map<std::string, PluginInfo>& plugins,
-                                const Capacity& capacity, const WorkflowLimits& limits) {
-  ValidationResult result = parse_workflow_unbounded(text, plugins, capacity, limits);
+                                const Capacity& capacity, const WorkflowLimits& limits,
+                                const DataRoots* data_roots) {
+  ValidationResult result = parse_workflow_unbounded(text, plugins, capacity, limits, data_roots);
   std::vector<Error>& errors = result.errors;
   for (auto& error : errors) {
     error.message = truncate_utf8(error.message, limits.max_error_message_bytes, "...");

@@ -7,9 +7,11 @@
 // invalid_workflow, unknown_plugin, unknown_input, missing_input, bad_reference,
 // unknown_step, unknown_output, cycle, unknown_run_param, resources_exceeded,
 // the limit codes too_deep, too_many_steps, params_too_large, too_many_errors,
-// and the param_* codes of json_schema.h.
+// the param_* codes of json_schema.h, and path_relative / path_outside_data_roots
+// for path params (data_roots.h).
 //
-// Pure function of its arguments; safe to call from any thread.
+// Pure function of its arguments, except that path params are resolved on the
+// filesystem when `data_roots` is given; safe to call from any thread.
 #pragma once
 
 #include <map>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "orchestrator/workflow/data_roots.h"
 #include "orchestrator/workflow/plugin_info.h"
 #include "orchestrator/workflow/workflow.h"
 
@@ -43,9 +46,12 @@ struct WorkflowLimits {
 };
 
 // `plugins` is keyed by plugin name. `capacity` is the most one step may ask for.
+// `data_roots`: where params declared "format": "path" may point (data_roots.h);
+// null leaves them unchecked (tools that only look at a workflow's shape).
 ValidationResult parse_workflow(std::string_view text,
                                 const std::map<std::string, PluginInfo>& plugins,
-                                const Capacity& capacity, const WorkflowLimits& limits = {});
+                                const Capacity& capacity, const WorkflowLimits& limits = {},
+                                const DataRoots* data_roots = nullptr);
 
 // The deepest nesting of arrays and objects in JSON `text` (0 for a scalar),
 // found by one pass over the bytes, without parsing. Stops counting early once

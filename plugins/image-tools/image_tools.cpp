@@ -103,7 +103,8 @@ RADFLOW_PLUGIN(
       "properties": {
         "command": {"type": "string", "enum": ["info", "convert"],
                     "description": "info: write info.json; convert: write the image as 'out'."},
-        "path": {"type": "string", "description": "The image file (DICOM, PNG or JPEG)."},
+        "path": {"type": "string", "format": "path",
+                 "description": "The image file (DICOM, PNG or JPEG)."},
         "out": {"type": "string", "default": "image.png",
                 "description": "convert: output file name, ending in .png or .npy."}
       },

@@ -1,6 +1,7 @@
 // Every workflow shipped in workflows/ validates against the plugins this build makes,
 // on a daemon with the capacity the paper's workflows ask for (8 GPUs, 16 CPUs; the GPU
-// list is fake: validation only checks capacity, nothing runs).
+// list is fake: validation only checks capacity, nothing runs), with the data roots
+// the paper-scale workflows read from (/data and /models, as docs/workflows.md says).
 //
 // Built without LibTorch, only the workflows whose plugins all exist are checked, and
 // demo-lite.json (what `make run` submits then) must be one of them.
@@ -32,7 +33,8 @@ std::set<std::string> plugins_of(const nlohmann::json& workflow) {
 
 TEST(ShippedWorkflows, EveryWorkflowValidates) {
   DaemonFixtureDirs dirs;
-  Daemon daemon(dirs.data_dir(), dirs.plugin_dir(), {"--gpus", "0,1,2,3,4,5,6,7", "--cpus", "16"});
+  Daemon daemon(dirs.data_dir(), dirs.plugin_dir(), {"--gpus", "0,1,2,3,4,5,6,7", "--cpus", "16",
+                                                     "--data-root", "/data", "--data-root", "/models"});
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(RADFLOW_WORKFLOWS_DIR)) {
     if (entry.path().extension() == ".json") files.push_back(entry.path());
