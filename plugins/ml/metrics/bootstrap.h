@@ -35,6 +35,37 @@ BootstrapInterval bootstrap_ci(const BinaryMetricFn& metric_fn, const std::vecto
                                const std::vector<int>& labels, int n_resamples, double alpha,
                                uint64_t seed);
 
+// A metric of a sample given as indices into the evaluated items (repeats allowed): the
+// paired bootstrap evaluates two predictors' metrics on the very same resampled items.
+using IndexedMetricFn = std::function<double(const std::vector<size_t>& items)>;
+
+// Two predictors judged on the same n items: each one's interval, and the interval of
+// the difference a - b, all from one set of resamples (resample r feeds the same index
+// list to both metrics, so an item that is hard for both cancels out of the
+// difference). A resample where either metric is NaN is skipped for all three.
+struct PairedBootstrap {
+  BootstrapInterval a;
+  BootstrapInterval b;
+  BootstrapInterval difference;  // a - b
+};
+
+// Preconditions (checked): n_resamples >= 0, 0 < alpha < 1. Same seed, same indices as
+// bootstrap_ci() draws for n items.
+PairedBootstrap paired_bootstrap_ci(const IndexedMetricFn& metric_a, const IndexedMetricFn& metric_b,
+                                    size_t n, int n_resamples, double alpha, uint64_t seed);
+
+// The percentile interval of one predictor's metric over the same resamples.
+BootstrapInterval indexed_bootstrap_ci(const IndexedMetricFn& metric, size_t n, int n_resamples,
+                                       double alpha, uint64_t seed);
+
+// What a paired difference interval says: a better only when the interval lies wholly
+// on a's better side of 0 (above it when higher is better), worse when wholly on the
+// other side, otherwise no clear difference (a NaN bound too).
+enum class Verdict { kBetter, kWorse, kNoClearDifference };
+enum class Direction { kHigherIsBetter, kLowerIsBetter };
+Verdict verdict_of(const BootstrapInterval& difference, Direction direction);
+const char* verdict_name(Verdict verdict);  // "better", "worse", "no clear difference"
+
 // The q-quantile (0 <= q <= 1) of `sorted_values` (ascending, non-empty) with linear
 // interpolation between order statistics: numpy.percentile(v, 100 q).
 double interpolated_quantile(const std::vector<double>& sorted_values, double q);
