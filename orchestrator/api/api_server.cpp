@@ -232,9 +232,10 @@ void ApiServer::add_routes() {
     ValidationResult result = validate(body);
     if (!result.ok()) return reply_errors(res, 400, result.errors);
     // The token's name; without authentication what the client says (the CLI sends $USER).
-    auto run_id = ctx_.scheduler->submit(*result.workflow, body, caller_of(req).name);
+    const auth::Caller caller = caller_of(req);
+    auto run_id = ctx_.scheduler->submit(*result.workflow, body, caller.name);
     if (!run_id.ok()) return reply_status(res, run_id.status());
-    audit(req, "submit", "run " + std::to_string(*run_id), {{"workflow", result.workflow->name}});
+    audit(caller, "submit", "run " + std::to_string(*run_id), {{"workflow", result.workflow->name}});
     spdlog::info("run {} accepted: {} ({} steps)", *run_id, result.workflow->name,
                  result.workflow->steps.size());
     res.set_header("Location", "/api/v1/runs/" + std::to_string(*run_id));

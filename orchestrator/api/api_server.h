@@ -89,7 +89,7 @@ class ApiServer {
   // The caller of a request the guard let through.
   auth::Caller caller_of(const httplib::Request& req);
   // Records an action in the audit log; a failure is logged, never returned.
-  void audit(const httplib::Request& req, const std::string& action, const std::string& target,
+  void audit(const auth::Caller& caller, const std::string& action, const std::string& target,
              const nlohmann::json& details = nlohmann::json::object());
   // A place for one more long-lived response from this request's client, or null
   // after replying 429 (this client has too many) or 503 (the server has).

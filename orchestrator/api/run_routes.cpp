@@ -78,7 +78,7 @@ void ApiServer::add_run_routes() {
     if (!run_id) return;
     auto report = ctx_.scheduler->delete_run(*run_id);
     if (!report.ok()) return reply_status(res, report.status());
-    audit(req, "delete", "run " + std::to_string(*run_id));
+    audit(caller_of(req), "delete", "run " + std::to_string(*run_id));
     reply_json(res, 200, {{"id", *run_id},
                           {"deleted", true},
                           {"steps", report->steps},
@@ -110,7 +110,7 @@ void ApiServer::add_run_routes() {
     options.dirs_older_than_ms = *dir_days * 86400000LL;
     auto gc = ctx_.scheduler->collect_garbage(options);
     if (!gc.ok()) return reply_status(res, gc.status());
-    audit(req, "gc", "artifacts",
+    audit(caller_of(req), "gc", "artifacts",
           {{"dry_run", dry_run}, {"bytes", gc->artifacts.bytes}, {"logs_deleted", gc->logs_deleted}});
     reply_json(res, 200, {{"dry_run", dry_run},
                           {"artifacts", gc->artifacts.digests.size()},
@@ -129,7 +129,7 @@ void ApiServer::add_run_routes() {
     if (!run_id) return;
     Status cancelled = ctx_.scheduler->cancel(*run_id);
     if (!cancelled.ok()) return reply_status(res, cancelled);
-    audit(req, "cancel", "run " + std::to_string(*run_id));
+    audit(caller_of(req), "cancel", "run " + std::to_string(*run_id));
     auto run = ctx_.store->get_run(*run_id);
     if (!run.ok()) return reply_status(res, run.status());
     reply_json(res, 202, {{"id", *run_id}, {"status", run->status}});
@@ -141,7 +141,7 @@ void ApiServer::add_run_routes() {
     if (!run_id) return;
     Status retried = ctx_.scheduler->retry(*run_id);
     if (!retried.ok()) return reply_status(res, retried);
-    audit(req, "retry", "run " + std::to_string(*run_id));
+    audit(caller_of(req), "retry", "run " + std::to_string(*run_id));
     reply_json(res, 202, {{"id", *run_id}, {"status", "running"}});
   });
 
@@ -151,7 +151,7 @@ void ApiServer::add_run_routes() {
     if (!run_id) return;
     Status rerun = ctx_.scheduler->rerun_step(*run_id, req.matches[2]);
     if (!rerun.ok()) return reply_status(res, rerun);
-    audit(req, "rerun", "run " + std::to_string(*run_id), {{"step", req.matches[2].str()}});
+    audit(caller_of(req), "rerun", "run " + std::to_string(*run_id), {{"step", req.matches[2].str()}});
     reply_json(res, 202, {{"id", *run_id}, {"status", "running"}});
   });
 }

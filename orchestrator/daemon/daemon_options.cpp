@@ -57,6 +57,7 @@ Tokens (run while radflowd runs or not; the same --data-dir):
                        prints a new token once; only its sha256 is stored
   radflowd token list  names, roles, creation and revocation times
   radflowd token revoke NAME
+
   --version            print the version
   -h, --help           this help
 

@@ -4,11 +4,13 @@
 // or logged in clear.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -297,6 +299,43 @@ TEST(Security, TokensAreNeverStoredOrLoggedInClear) {
   }
   EXPECT_EQ(sql_text(dirs.database(), "SELECT hash FROM tokens WHERE name = 'carol'"),
             auth::token_hash(token));
+}
+
+// The CLI's token: $RADFLOW_TOKEN, else ~/.config/radflow/token, read only when
+// private; without one the 401 says what to do.
+TEST(Security, CliSendsItsTokenFromTheEnvironmentOrAPrivateFile) {
+  DaemonFixtureDirs dirs;
+  const std::string token = create_token(dirs.data_dir(), "dave", "viewer");
+  Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
+  const std::string home = dirs.root() + "/home";
+  std::filesystem::create_directories(home + "/.config/radflow");
+  const std::string file = home + "/.config/radflow/token";
+  const std::string cli = "env -u RADFLOW_TOKEN -u XDG_CONFIG_HOME HOME=" + home + " " +
+                          RADFLOW_CLI_BIN + " --server http://127.0.0.1:" +
+                          std::to_string(daemon.port()) + " runs 2>&1";
+  Output none = shell(cli);
+  EXPECT_EQ(none.exit_code, 1) << none.out;
+  EXPECT_NE(none.out.find("RADFLOW_TOKEN"), std::string::npos) << none.out;
+  {
+    std::ofstream out(file);
+    out << token << "\n";
+  }
+  chmod(file.c_str(), 0644);
+  Output shared = shell(cli);
+  EXPECT_EQ(shared.exit_code, 1) << shared.out;
+  EXPECT_NE(shared.out.find("chmod 600"), std::string::npos) << shared.out;
+  chmod(file.c_str(), 0600);
+  Output private_file = shell(cli);
+  EXPECT_EQ(private_file.exit_code, 0) << private_file.out;
+  Output from_env = shell("RADFLOW_TOKEN=" + token + " " + RADFLOW_CLI_BIN +
+                          " --server http://127.0.0.1:" + std::to_string(daemon.port()) +
+                          " runs 2>&1");
+  EXPECT_EQ(from_env.exit_code, 0) << from_env.out;
+  // A viewer may read the runs but not the audit log.
+  Output audit = shell("RADFLOW_TOKEN=" + token + " " + RADFLOW_CLI_BIN + " --server http://127.0.0.1:" +
+                       std::to_string(daemon.port()) + " audit 2>&1");
+  EXPECT_EQ(audit.exit_code, 1) << audit.out;
+  EXPECT_NE(audit.out.find("needs admin"), std::string::npos) << audit.out;
 }
 
 // radflowd over HTTPS with a self-signed certificate made here; the CLI trusts it
