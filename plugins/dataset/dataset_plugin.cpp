@@ -109,6 +109,20 @@ std::string deid_key(const radflow::sdk::Context& ctx, std::string* source) {
 
 const char kExcluded[] = "\x01excluded";
 
+// The patient of a record, for splits by patient: its patient_id / subject_id column,
+// else the DICOM PatientID. De-identifying, both become the keyed pseudonym (the same
+// one the DICOM copy carries), so the manifest groups patients without naming them.
+void set_patient(const Deidentifier* deidentifier, const ImageCheck& check, data::Record* record) {
+  for (const char* column : {"patient_id", "subject_id"}) {
+    auto it = record->extra.find(column);
+    if (it != record->extra.end() && !it->second.empty() && deidentifier) {
+      it->second = deidentifier->patient_pseudonym(it->second);
+    }
+  }
+  if (!data::patient_key(*record).empty() || check.patient_id.empty()) return;
+  record->extra["patient_id"] = deidentifier ? deidentifier->patient_pseudonym(check.patient_id) : check.patient_id;
+}
+
 // Replaces the record's image and masks by their de-identified copies. Returns "" when
 // done, kExcluded for a burned-in image, or why the image cannot be used.
 std::string deidentified_copy(DeidWriter& writer, const std::string& format, size_t item, data::Record* record,
@@ -182,6 +196,7 @@ int run(radflow::sdk::Context& ctx) {
       else bad_files.push_back({{"path", record.path}, {"reason", reason}});
       continue;
     }
+    set_patient(deidentify ? &deidentifier : nullptr, check, &record);
     ++formats[check.format];
     ++sizes[std::to_string(check.width) + "x" + std::to_string(check.height)];
     out.records.push_back(std::move(record));
@@ -217,12 +232,24 @@ int run(radflow::sdk::Context& ctx) {
   ratios.test = r.value("test", ratios.test);
   const Status assigned = data::assign_missing_splits(out, ratios, static_cast<uint64_t>(ctx.param<int64_t>("seed", 0)));
   if (!assigned.ok()) throw radflow::sdk::ParamError("param 'split_ratios': " + assigned.message());
+  const data::ManifestStats counts = data::compute_stats(out);
+  std::string report;
+  for (const auto& [split, images] : counts.per_split) {
+    const auto patients = counts.patients_per_split.find(split);
+    report += " " + split + " " + std::to_string(patients == counts.patients_per_split.end() ? 0 : patients->second) +
+              " patients / " + std::to_string(images) + " images;";
+  }
+  ctx.log_info("splits by patient:" + report);
+  if (counts.patients_in_several_splits > 0) {
+    ctx.log_warning(std::to_string(counts.patients_in_several_splits) +
+                    " patient(s) have images in more than one split (given by the label table's split column)");
+  }
 
   fs::create_directories(root);
   out.base_dir = root;
   const Status written = data::write_manifest(out, root + "/manifest.csv", data::ManifestFormat::kCsv);
   if (!written.ok()) throw std::runtime_error(written.message());
-  json stats = data::to_json(data::compute_stats(out));
+  json stats = data::to_json(counts);
   stats["listed"] = total;
   stats["image_sizes"] = sizes;
   stats["formats"] = formats;
@@ -262,7 +289,7 @@ RADFLOW_PLUGIN(
           "description": "Label table in manifest format: CSV (path, split?, age, sex, report, label:<finding>, mask:<structure>) or .jsonl."},
         "on_bad_file": {"type": "string", "enum": ["skip", "fail"], "default": "skip",
           "description": "skip: leave unreadable files out and count them; fail: fail the step naming them."},
-        "split_ratios": {"type": "object", "description": "Split for records without one (normalised).",
+        "split_ratios": {"type": "object", "description": "Split for records without one (normalised), by patient: a patient_id or subject_id column, else the DICOM PatientID; all images of a patient share a split, stratified by findings where possible. A split column wins.",
           "properties": {
             "train": {"type": "number", "default": 0.7, "minimum": 0},
             "val": {"type": "number", "default": 0.15, "minimum": 0},

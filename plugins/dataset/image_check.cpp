@@ -48,6 +48,8 @@ ImageCheck check_dicom(const std::string& path) {
   check.format = "dicom";
   check.width = columns;
   check.height = rows;
+  OFString patient_id;
+  if (ds->findAndGetOFString(DCM_PatientID, patient_id).good()) check.patient_id = patient_id.c_str();
   return check;
 }
 

@@ -14,6 +14,7 @@ struct ImageCheck {
   std::string format;  // "dicom", "png", "jpeg" or "" when unknown
   std::string reason;  // why !ok: "missing", "empty", "unknown format", "truncated header", ...
   int width = 0, height = 0;  // 0 when the header does not say
+  std::string patient_id;     // DICOM PatientID (0010,0020); "" for PNG/JPEG or when absent
 };
 
 // The validation seam: any function with this shape can replace light_image_check

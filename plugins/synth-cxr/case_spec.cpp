@@ -22,7 +22,7 @@ CaseSpec sample_case(Rng& rng, const Prevalence& prevalence, double noise) {
   auto side = [&rng]() { return rng.bernoulli(0.5) ? Side::kLeft : Side::kRight; };
 
   c.effusion_side = side();
-  c.effusion_height = rng.uniform(0.15, 0.4);
+  c.effusion_height = rng.uniform(0.12, 0.32);
   c.pneumothorax_side = side();
   c.pneumothorax_rim = rng.uniform(0.12, 0.25);
   c.nodule_side = side();
@@ -43,18 +43,36 @@ CaseSpec sample_case(Rng& rng, const Prevalence& prevalence, double noise) {
   c.heart_half_width = c.present[kCardiomegaly] ? rng.uniform(0.29, 0.34) : rng.uniform(0.18, 0.23);
   // Sex changes the thorax: wider, squarer lungs for men.
   c.lung_half_width = (c.female ? 0.28 : 0.31) * rng.uniform(0.95, 1.05);
-  c.lung_half_height = (c.female ? 0.6 : 0.56) * rng.uniform(0.95, 1.05);
+  // Depth of inspiration varies widely between films and moves the diaphragm.
+  c.lung_half_height = (c.female ? 0.6 : 0.56) * rng.uniform(0.86, 1.1);
+
+  // Habitus varies between patients far more than sex or age move it, as on real
+  // radiographs; sex and age act on shape and local structure instead.
+  c.soft_tissue = rng.uniform(0.36, 0.5);
+  c.bone_density = rng.uniform(0.15, 0.24);
+  c.body_half_width = rng.uniform(0.82, 0.95);
 
   c.scale = rng.uniform(0.88, 1.04);
   c.shift_x = rng.uniform(-0.05, 0.05);
   c.shift_y = rng.uniform(-0.05, 0.05);
   c.rotation_rad = rng.uniform(-0.07, 0.07);
   c.gamma = rng.uniform(0.8, 1.25);
-  c.gain = rng.uniform(0.85, 1.05);
-  c.offset = rng.uniform(0.0, 0.06);
+  c.gain = rng.uniform(0.8, 1.1);
+  c.offset = rng.uniform(0.0, 0.08);
   c.noise_sigma = noise * rng.uniform(0.6, 1.4);
   c.texture_seed = rng.next();
   return c;
+}
+
+void same_patient(const CaseSpec& first, int study_index, CaseSpec* study) {
+  study->female = first.female;
+  study->age_years = std::min(90.0, first.age_years + study_index);
+  study->lung_half_width = first.lung_half_width;
+  study->lung_half_height = first.lung_half_height;
+  study->soft_tissue = first.soft_tissue;
+  study->bone_density = first.bone_density;
+  study->body_half_width = first.body_half_width;
+  if (!study->present[kCardiomegaly] && !first.present[kCardiomegaly]) study->heart_half_width = first.heart_half_width;
 }
 
 }  // namespace radflow::synth

@@ -42,6 +42,9 @@ struct CaseSpec {
   // Anatomy jitter (body units: the body spans about [-1, 1]).
   double heart_half_width = 0.2;
   double lung_half_width = 0.3, lung_half_height = 0.58;
+  // Habitus, drawn independently of sex and age so that neither sets the image's
+  // histogram: soft-tissue density, bone density and body width.
+  double soft_tissue = 0.43, bone_density = 0.2, body_half_width = 0.9;
   // Acquisition jitter.
   double scale = 1, shift_x = 0, shift_y = 0, rotation_rad = 0;
   double gamma = 1, gain = 1, offset = 0, noise_sigma = 0.02;
@@ -54,5 +57,10 @@ struct Prevalence {
 
 // Draws one case. `noise` is the base noise level (param "noise").
 CaseSpec sample_case(Rng& rng, const Prevalence& prevalence, double noise);
+
+// Makes `study` a later study (study_index >= 1) of `first`'s patient: sex, body,
+// habitus and anatomy from `first`, age + study_index years (capped at 90); findings,
+// positioning and exposure stay the study's own.
+void same_patient(const CaseSpec& first, int study_index, CaseSpec* study);
 
 }  // namespace radflow::synth

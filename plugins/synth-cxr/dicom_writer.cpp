@@ -7,6 +7,9 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcrleerg.h>
 #include <dcmtk/dcmdata/dcrlerp.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -102,6 +105,23 @@ OFCondition add_phi_canaries(DcmDataset* ds, const DicomImage& image) {
   return ok;
 }
 
+// DCMTK's JPEG-LS encoder pads an odd-length codestream to even length with a byte it
+// never writes (uninitialised heap memory), so the same image gave files that differ
+// in that one byte from run to run. The pad after the EOI marker (FFD9) is zeroed here.
+void zero_fragment_padding(DcmDataset* ds, E_TransferSyntax xfer, const DcmRepresentationParameter* params) {
+  DcmElement* element = nullptr;
+  if (ds->findAndGetElement(DCM_PixelData, element).bad()) return;
+  DcmPixelSequence* seq = nullptr;
+  if (static_cast<DcmPixelData*>(element)->getEncapsulatedRepresentation(xfer, params, seq).bad() || !seq) return;
+  for (unsigned long k = 1; k < seq->card(); ++k) {  // item 0 is the offset table
+    DcmPixelItem* item = nullptr;
+    Uint8* bytes = nullptr;
+    if (seq->getItem(item, k).bad() || item->getUint8Array(bytes).bad() || bytes == nullptr) continue;
+    const Uint32 length = item->getLength();
+    if (length >= 3 && bytes[length - 3] == 0xFF && bytes[length - 2] == 0xD9) bytes[length - 1] = 0;
+  }
+}
+
 }  // namespace
 
 Status write_dicom(const DicomImage& image, const std::string& path) {
@@ -112,13 +132,10 @@ Status write_dicom(const DicomImage& image, const std::string& path) {
   if (image.pixels == nullptr || image.pixels->size() != n) return fail("pixel buffer size mismatch");
   const unsigned max_value = (1u << image.bits_stored) - 1;
   std::vector<Uint16> stored(n);
-  unsigned lo = max_value, hi = 0;
   for (size_t i = 0; i < n; ++i) {
     auto v = static_cast<unsigned>(std::lround((*image.pixels)[i] * max_value));
     if (image.monochrome1) v = max_value - v;  // MONOCHROME1: low values display white
     stored[i] = static_cast<Uint16>(v);
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
   }
 
   DcmFileFormat file;
@@ -161,9 +178,12 @@ Status write_dicom(const DicomImage& image, const std::string& path) {
   put(DCM_RescaleIntercept, "0");
   put(DCM_RescaleSlope, "1");
   put(DCM_RescaleType, "US");
-  std::snprintf(text, sizeof text, "%u", (lo + hi) / 2);
+  // One fixed VOI window for every image of a bit depth (the detector's display range),
+  // never the image's own min-max: a per-image window lets the brightest object (a
+  // chest tube) rescale the whole image, so global statistics would give it away.
+  std::snprintf(text, sizeof text, "%u", (max_value + 1) / 2);
   put(DCM_WindowCenter, text);
-  std::snprintf(text, sizeof text, "%u", std::max(1u, hi - lo));
+  std::snprintf(text, sizeof text, "%u", max_value + 1);
   put(DCM_WindowWidth, text);
   if (ok.good() && image.phi_canaries) ok = add_phi_canaries(ds, image);
   if (ok.good()) ok = ds->putAndInsertUint16Array(DCM_PixelData, stored.data(), static_cast<unsigned long>(n));
@@ -178,6 +198,7 @@ Status write_dicom(const DicomImage& image, const std::string& path) {
     xfer = EXS_JPEGLSLossless;
     DJLSRepresentationParameter params(0, OFTrue);
     ok = ds->chooseRepresentation(xfer, &params);
+    if (ok.good()) zero_fragment_padding(ds, xfer, &params);
   }
   if (ok.bad()) return fail(std::string("encoding failed: ") + ok.text());
   if (!ds->canWriteXfer(xfer)) return fail("no encoder for transfer syntax " + std::string(encoding_name(image.encoding)));

@@ -70,13 +70,15 @@ Phantom render_phantom(const CaseSpec& c, int size, Rng& rng) {
   std::vector<uint8_t>* consolidation_mask = has[kConsolidation] ? &mask("consolidation") : nullptr;
   std::vector<uint8_t>* tube_mask = has[kChestTube] ? &mask("chest_tube") : nullptr;
 
-  // Demographics: older patients get thinner soft tissue, less dense bone and more
-  // calcified costal cartilage; women a narrower outline and breast shadows.
+  // Demographics act on structure, not on the histogram (habitus, drawn per patient,
+  // sets that): older patients get somewhat less dense bone and calcified costal
+  // cartilage; women a slightly narrower outline, narrower lungs and breast shadows,
+  // men shoulder girdle muscles.
   const double age01 = clamp01((c.age_years - 18) / 72);
-  const double soft = (c.female ? 0.40 : 0.45) - 0.12 * age01;
-  const double bone = 0.2 * (1 - 0.45 * age01);
+  const double soft = c.soft_tissue;
+  const double bone = c.bone_density * (1 - 0.25 * age01);
   const double calcification = clamp01((c.age_years - 50) / 35);
-  const double body_half_width = c.female ? 0.84 : 0.93;
+  const double body_half_width = c.body_half_width - (c.female ? 0.015 : 0.0);
 
   const Lung lungs[2] = {
       {-0.4, -0.02, c.lung_half_width, 0.8 * c.lung_half_width, c.lung_half_height, -1},
@@ -118,9 +120,9 @@ Phantom render_phantom(const CaseSpec& c, int size, Rng& rng) {
         val = soft;
         if (c.female) {
           const double ex = (ax - 0.42) / 0.3, ey = (y - 0.6) / 0.2, e = ex * ex + ey * ey;
-          if (e < 1) val += 0.09 * (1 - e);
+          if (e < 1) val += 0.06 * (1 - e);
         } else if (y < -0.35 && ax > 0.5) {
-          val += 0.05;  // shoulder girdle muscles
+          val += 0.04;  // shoulder girdle muscles
         }
       }
       const double hx = (x - heart_cx) / c.heart_half_width, hy = (y - heart_cy) / heart_ry;
@@ -203,7 +205,7 @@ Phantom render_phantom(const CaseSpec& c, int size, Rng& rng) {
           dist = std::min(dist, segment_distance(x, y, tube[s][0], tube[s][1], tube[s + 1][0], tube[s + 1][1]));
         }
         if (dist < 0.011) {
-          val += 0.45;
+          val += 0.3;  // radio-opaque, but a thin line: it must not move the histogram
           (*tube_mask)[i] = 255;
         }
       }

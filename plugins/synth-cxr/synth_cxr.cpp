@@ -12,6 +12,7 @@
 
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/data/manifest_stats.h"
+#include "plugins/ml/data/split_assignment.h"
 #include "plugins/synth-cxr/case_spec.h"
 #include "plugins/synth-cxr/dicom_writer.h"
 #include "plugins/synth-cxr/phantom_renderer.h"
@@ -39,24 +40,6 @@ double number_in(const json& object, const char* key, double fallback, const cha
   return v.get<double>();
 }
 
-// Exact split sizes (rounded), then a seeded shuffle, so small datasets still get
-// every split with a non-zero ratio.
-std::vector<data::Split> assign_splits(int64_t count, double train, double val, double test, uint64_t seed) {
-  const double total = train + val + test;
-  if (!(total > 0)) throw radflow::sdk::ParamError("param 'split_ratios' must not be all zero");
-  const auto n_train = static_cast<int64_t>(std::llround(count * train / total));
-  const auto n_val = std::min(count - n_train, static_cast<int64_t>(std::llround(count * val / total)));
-  std::vector<data::Split> splits(count, data::Split::kTest);
-  for (int64_t i = 0; i < count; ++i) {
-    if (i < n_train) splits[i] = data::Split::kTrain;
-    else if (i < n_train + n_val) splits[i] = data::Split::kVal;
-    else if (test == 0) splits[i] = val > 0 ? data::Split::kVal : data::Split::kTrain;  // rounding leftovers
-  }
-  Rng rng(mix_seed(seed, 0xFFFFFFFFFFFFFFFFULL));
-  for (int64_t i = count - 1; i > 0; --i) std::swap(splits[i], splits[rng.below(i + 1)]);
-  return splits;
-}
-
 std::string uid(uint64_t seed, uint64_t index, uint64_t kind) {
   return "2.25." + std::to_string(mix_seed(seed ^ (kind << 56), index) >> 1);
 }
@@ -69,6 +52,9 @@ int run(radflow::sdk::Context& ctx) {
   const double compressed_fraction = ctx.param<double>("compressed_fraction", 0.25);
   const double noise = ctx.param<double>("noise", 0.02);
   const bool phi_canaries = ctx.param<bool>("phi_canaries", false);
+  // With canaries, two studies per patient unless told otherwise.
+  const int64_t studies = ctx.param<int64_t>("studies_per_patient", phi_canaries ? 2 : 1);
+  if (studies < 1 || studies > 100) throw radflow::sdk::ParamError("param 'studies_per_patient' must be in [1, 100]");
   if (count < 1 || count > 1000000) throw radflow::sdk::ParamError("param 'count' must be in [1, 1000000]");
   if (size < 32 || size > 4096) throw radflow::sdk::ParamError("param 'image_size' must be in [32, 4096]");
   const json ratios = ctx.params().value("split_ratios", json::object());
@@ -77,9 +63,12 @@ int run(radflow::sdk::Context& ctx) {
   for (int f = 0; f < kFindingCount; ++f) {
     prevalence.p[f] = number_in(prevalence_param, finding_name(f), prevalence.p[f], "prevalence");
   }
-  const std::vector<data::Split> splits =
-      assign_splits(count, number_in(ratios, "train", 0.7, "split_ratios"),
-                    number_in(ratios, "val", 0.15, "split_ratios"), number_in(ratios, "test", 0.15, "split_ratios"), seed);
+  const data::SplitRatios split_ratios{number_in(ratios, "train", 0.7, "split_ratios"),
+                                       number_in(ratios, "val", 0.15, "split_ratios"),
+                                       number_in(ratios, "test", 0.15, "split_ratios")};
+  if (!(split_ratios.train + split_ratios.val + split_ratios.test > 0)) {
+    throw radflow::sdk::ParamError("param 'split_ratios' must not be all zero");
+  }
 
   register_dicom_codecs();
   const std::string root = ctx.output_path("dataset");
@@ -91,8 +80,15 @@ int run(radflow::sdk::Context& ctx) {
   const std::string study_uid = uid(seed, 0, 1);
   for (int64_t i = 0; i < count; ++i) {
     if (ctx.cancelled()) return RF_RUN_CANCELLED;
+    const int64_t patient_index = i / studies, study_index = i % studies;
     Rng rng(mix_seed(seed, static_cast<uint64_t>(i)));
-    const CaseSpec spec = sample_case(rng, prevalence, noise);
+    CaseSpec spec = sample_case(rng, prevalence, noise);
+    if (study_index > 0) {
+      // A later study of the same patient: the patient's body and demographics (a year
+      // older per study), this study's findings, positioning and exposure.
+      Rng first(mix_seed(seed, static_cast<uint64_t>(patient_index * studies)));
+      same_patient(sample_case(first, prevalence, noise), static_cast<int>(study_index), &spec);
+    }
     // Acquisition choices come from their own stream so that changing the fractions
     // leaves anatomy, findings and reports of every image unchanged.
     Rng acquisition(mix_seed(seed ^ 0xA5A5A5A5ULL, static_cast<uint64_t>(i)));
@@ -109,11 +105,14 @@ int run(radflow::sdk::Context& ctx) {
     std::snprintf(id, sizeof id, "cxr-%06lld", static_cast<long long>(i));
     // With canaries, two studies per patient, and files named after the PatientID as
     // many exports do: file names are PHI too.
-    const int patient_index = static_cast<int>(i / 2), study_index = static_cast<int>(i % 2);
-    if (phi_canaries) std::snprintf(id, sizeof id, "%s-PatientID-%d-S%d", kPhiCanary, patient_index, study_index);
+    if (phi_canaries) {
+      std::snprintf(id, sizeof id, "%s-PatientID-%lld-S%lld", kPhiCanary, static_cast<long long>(patient_index),
+                    static_cast<long long>(study_index));
+    }
+    char patient_id[64];
+    std::snprintf(patient_id, sizeof patient_id, "synth-P%06lld", static_cast<long long>(patient_index));
     data::Record record;
     record.path = std::string("images/") + id + ".dcm";
-    record.split = splits[i];
     record.age = spec.age_years;
     record.sex = spec.female ? "F" : "M";
     record.report = report;
@@ -124,7 +123,7 @@ int run(radflow::sdk::Context& ctx) {
     image.bits_stored = bits_stored;
     image.monochrome1 = mono1;
     image.encoding = encoding;
-    image.patient_id = id;
+    image.patient_id = patient_id;
     image.sex = record.sex;
     image.age_years = static_cast<int>(spec.age_years);
     image.study_uid = study_uid;
@@ -133,14 +132,15 @@ int run(radflow::sdk::Context& ctx) {
     if (phi_canaries) {
       const std::string root = kPhiCanaryUidRoot + std::to_string(patient_index) + "." + std::to_string(study_index);
       image.phi_canaries = true;
-      image.patient_index = patient_index;
+      image.patient_index = static_cast<int>(patient_index);
       image.patient_id = std::string(kPhiCanary) + "-PatientID-" + std::to_string(patient_index);
       image.study_uid = root + ".1";
       image.series_uid = root + ".2";
       image.instance_uid = root + ".3";
       // 2011-02-dd and 2011-05-dd: the patient's two studies 89 days apart.
       char date[16];
-      std::snprintf(date, sizeof date, "2011%02d%02d", 2 + 3 * study_index, 1 + patient_index % 28);
+      std::snprintf(date, sizeof date, "2011%02d%02d", static_cast<int>(2 + 3 * (study_index % 4)),
+                    static_cast<int>(1 + patient_index % 28));
       image.study_date = date;
       image.burned_in = i + 1 == count;
     }
@@ -151,6 +151,7 @@ int run(radflow::sdk::Context& ctx) {
       check(write_png_gray8(root + "/" + rel, mask, size, size));
       record.masks[name] = rel;
     }
+    record.extra["patient_id"] = image.patient_id;
     record.extra["photometric"] = mono1 ? "MONOCHROME1" : "MONOCHROME2";
     record.extra["transfer_syntax"] = transfer_syntax_uid(encoding);
     record.extra["bits_stored"] = std::to_string(bits_stored);
@@ -162,9 +163,12 @@ int run(radflow::sdk::Context& ctx) {
       ctx.progress(static_cast<double>(i + 1) / count, "writing images");
     }
   }
+  // By patient (every study of a patient in one split), stratified by findings.
+  check(data::assign_missing_splits(manifest, split_ratios, mix_seed(seed, 0xFFFFFFFFFFFFFFFFULL)));
   check(data::write_manifest(manifest, root + "/manifest.csv", data::ManifestFormat::kCsv));
   json stats = data::to_json(data::compute_stats(manifest));
-  stats["generator"] = {{"plugin", "synth-cxr"}, {"seed", seed}, {"count", count}, {"image_size", size}};
+  stats["generator"] = {{"plugin", "synth-cxr"}, {"seed", seed}, {"count", count}, {"image_size", size},
+                        {"studies_per_patient", studies}};
   stats["encodings"] = per_encoding;
   stats["photometric"] = per_photometric;
   std::ofstream(root + "/stats.json") << stats.dump(2) << "\n";
@@ -206,8 +210,10 @@ RADFLOW_PLUGIN(
           "description": "Share of images stored RLE or JPEG-LS lossless (half each); the rest explicit little endian."},
         "noise": {"type": "number", "default": 0.02, "minimum": 0, "maximum": 0.3,
           "description": "Base standard deviation of the pixel noise (image range 0..1)."},
+        "studies_per_patient": {"type": "integer", "minimum": 1, "maximum": 100,
+          "description": "Images per patient (default 1; 2 with phi_canaries): consecutive images share a patient (manifest column patient_id and DICOM PatientID), body and demographics (a year older per study); findings, positioning and exposure vary by study. Splits are drawn by patient."},
         "phi_canaries": {"type": "boolean", "default": false,
-          "description": "Test data for de-identification: two studies per patient, files named after the PatientID, and a recognisable canary value (kPhiCanary, kPhiCanaryBirthDate and kPhiCanaryUidRoot in dicom_writer.h; not spelled here, so that the descriptor radflowd stores does not carry them) in every header attribute of the PS3.15 basic profile, private tags and sequences; the last image has BurnedInAnnotation YES."}
+          "description": "Test data for de-identification: two studies per patient (unless studies_per_patient says otherwise), files named after the PatientID, and a recognisable canary value (kPhiCanary, kPhiCanaryBirthDate and kPhiCanaryUidRoot in dicom_writer.h; not spelled here, so that the descriptor radflowd stores does not carry them) in every header attribute of the PS3.15 basic profile, private tags and sequences; the last image has BurnedInAnnotation YES."}
       },
       "additionalProperties": false
     })",

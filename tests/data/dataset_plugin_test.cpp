@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -174,7 +176,41 @@ TEST_F(DatasetPluginTest, DeidentifiesByDefaultIntoRenamedCopiesAndNamesBadFiles
   EXPECT_EQ(value, "YES");
   EXPECT_TRUE(copy.getDataset()->findAndGetOFString(DCM_PatientID, value).good());
   EXPECT_EQ(value.c_str()[0], 'P');
-  EXPECT_NE(value, "cxr-000000");
+  EXPECT_NE(value, "synth-P000000");
+  EXPECT_EQ(m->records[0].extra.at("patient_id"), value.c_str());  // the pseudonym, not the PatientID
+}
+
+// Splits by patient from the DICOM PatientID: with de-identification the manifest
+// carries the pseudonym (one per patient, as in the DICOM copy), without it the ID.
+TEST_F(DatasetPluginTest, SplitsByPatientAndReportsPatientsAndImagesPerSplit) {
+  const PluginRun synth = run_plugin("synth-cxr", {{"seed", 4}, {"count", 60}, {"image_size", 32}, {"studies_per_patient", 3}},
+                                     json::object(), images_ + "-synth", images_ + "-synth.json");
+  ASSERT_EQ(synth.exit_code, 0) << synth.end.dump();
+  for (const bool deidentify : {true, false}) {
+    const PluginRun r = run({{"images_dir", images_ + "-synth/dataset/images"}, {"deidentify", deidentify}, {"deid_seed", 5}});
+    ASSERT_EQ(r.exit_code, 0) << r.end.dump();
+    auto m = data::read_manifest(r.output("dataset") + "/manifest.csv");
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    ASSERT_EQ(m->records.size(), 60u);
+    std::map<std::string, std::set<data::Split>> splits;
+    for (const auto& rec : m->records) {
+      const std::string patient = rec.extra.at("patient_id");
+      splits[patient].insert(rec.split);
+      DcmFileFormat file;
+      ASSERT_TRUE(file.loadFile(m->resolve(rec.path).c_str()).good());
+      OFString id;
+      ASSERT_TRUE(file.getDataset()->findAndGetOFString(DCM_PatientID, id).good());
+      EXPECT_EQ(patient, id.c_str());
+      EXPECT_EQ(patient.rfind("synth-P", 0) == 0, !deidentify) << patient;
+    }
+    EXPECT_EQ(splits.size(), 20u);
+    for (const auto& [patient, in] : splits) EXPECT_EQ(in.size(), 1u) << patient << " is in several splits";
+    const json report = stats_of(r)["split_report"];
+    EXPECT_EQ(report["patients"], 20);
+    EXPECT_EQ(report["patients_in_several_splits"], 0);
+    EXPECT_EQ(report["train"]["images"], 42);  // 0.7 * 60, 14 patients of 3
+    EXPECT_EQ(report["train"]["patients"], 14);
+  }
 }
 
 TEST_F(DatasetPluginTest, PseudonymMapIsWrittenOnlyWhereAskedAndNeverInsideTheDataset) {
@@ -184,7 +220,7 @@ TEST_F(DatasetPluginTest, PseudonymMapIsWrittenOnlyWhereAskedAndNeverInsideTheDa
   std::ifstream in(map);
   const json written = json::parse(in);
   EXPECT_EQ(written["patients"].size(), 4u);
-  EXPECT_TRUE(written["patients"].contains("cxr-000003"));
+  EXPECT_TRUE(written["patients"].contains("synth-P000003"));
   EXPECT_EQ(written["files"][0]["source"], images_ + "/cxr-000000.dcm");
   for (const auto& entry : fs::recursive_directory_iterator(r.output("dataset"))) {
     EXPECT_NE(entry.path().filename(), "map.json");

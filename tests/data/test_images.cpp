@@ -35,6 +35,7 @@ DicomPixels read_dicom(const std::string& path) {
   if (ds->findAndGetOFString(DCM_Modality, text).good()) out.modality = text.c_str();
   if (ds->findAndGetOFString(DCM_PatientSex, text).good()) out.sex = text.c_str();
   if (ds->findAndGetOFString(DCM_PatientAge, text).good()) out.age = text.c_str();
+  if (ds->findAndGetOFString(DCM_PatientID, text).good()) out.patient_id = text.c_str();
   Float64 slope = 1, intercept = 0;
   out.has_rescale = ds->findAndGetFloat64(DCM_RescaleSlope, slope).good() &&
                     ds->findAndGetFloat64(DCM_RescaleIntercept, intercept).good();

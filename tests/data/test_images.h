@@ -13,7 +13,7 @@ struct DicomPixels {
   bool ok = false;
   std::string error;
   int rows = 0, columns = 0, bits_stored = 0;
-  std::string photometric, transfer_syntax_uid, modality, sex, age;
+  std::string photometric, transfer_syntax_uid, modality, sex, age, patient_id;
   bool has_rescale = false, has_window = false;
   std::vector<float> attenuation;  // (stored * slope + intercept) / max, inverted for MONOCHROME1
 };

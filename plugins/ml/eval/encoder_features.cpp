@@ -61,11 +61,10 @@ Result<data::Sample> preprocess_image_file(const std::string& path, int64_t imag
   if (samples != 1 && samples != 3) {
     return image_error(path, std::to_string(samples) + " samples per pixel (need 1 or 3)");
   }
-  const std::vector<float> display = display_frame(image, 0);
   RadDinoPreprocessOptions options;
   options.shortest_edge = static_cast<int>(image_size);
   options.crop_size = static_cast<int>(image_size);
-  std::vector<float> chw = rad_dino_preprocess(display, image.rows, image.cols, samples, options);
+  std::vector<float> chw = rad_dino_input(image, options);
   const size_t plane = static_cast<size_t>(image_size) * static_cast<size_t>(image_size);
   if (in_chans == 1) {
     std::vector<float> gray(plane);

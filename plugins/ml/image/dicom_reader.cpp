@@ -114,8 +114,21 @@ Status decode_j2k_frames(DcmPixelSequence* seq, const PixelModule& pm, int frame
     // Allocated once the first frame decoded: most damaged files fail before that.
     if (image->pixels.empty()) image->pixels.resize(image->frame_size() * image->frames);
     float* out = image->pixels.data() + static_cast<size_t>(f) * image->frame_size();
+    // PS3.5 A.4.4: the data set, not the codestream, says whether samples are signed.
+    // Where the two disagree (pydicom's J2K_pixelrep_mismatch.dcm: an unsigned 13-bit
+    // codestream under PixelRepresentation 1) the sample's bits are read again as the
+    // header says, at the codestream's precision, as pydicom does.
+    const bool header_signed = pm.pixel_representation == 1;
+    const int precision = decoded.precision > 0 && decoded.precision < 32 ? decoded.precision : pm.bits_stored;
+    const bool reinterpret = decoded.is_signed != header_signed && precision < 32;
+    const int64_t modulus = int64_t{1} << precision;
     for (size_t i = 0; i < decoded.samples.size(); ++i) {
-      out[i] = static_cast<float>(decoded.samples[i] * slope + intercept);
+      int64_t v = decoded.samples[i];
+      if (reinterpret) {
+        v &= modulus - 1;
+        if (header_signed && v >= modulus / 2) v -= modulus;
+      }
+      out[i] = static_cast<float>(v * slope + intercept);
     }
   }
   // The codec undoes the reversible/irreversible colour transform: the output is RGB.

@@ -23,7 +23,12 @@ std::vector<float> display_frame(const Image& image, int frame, const DisplayOpt
     width = image.window_width;
   }
   DisplayRange range = options.range;
-  if (range == DisplayRange::kWindow && (!center || !width || *width < 1.0)) range = DisplayRange::kMinMax;
+  if (range == DisplayRange::kWindow && (!center || !width || *width < 1.0)) {
+    // PNG and JPEG hold display values already: x / (2^bits - 1), as microsoft/rad-dino's
+    // processor and DINOv2's transforms read 8-bit images (x / 255). Stretching each to
+    // its own min-max would hand the model a per-image contrast no reference saw.
+    range = image.transfer_syntax_uid.empty() ? DisplayRange::kBitDepth : DisplayRange::kMinMax;
+  }
 
   if (range == DisplayRange::kWindow) {
     for (float& v : values) v = static_cast<float>(apply_window(v, *center, *width));

@@ -13,7 +13,9 @@
 namespace radflow::ml {
 
 enum class DisplayRange {
-  kWindow,     // the window given in DisplayOptions, else the file's, else kMinMax
+  kWindow,     // the window given in DisplayOptions, else the file's; without one,
+               // kBitDepth for PNG/JPEG (8-bit: x / 255, 16-bit: x / 65535) and
+               // kMinMax for DICOM (a DICOM file without VOI window)
   kMinMax,     // the frame's minimum to maximum
   kBitDepth,   // 0 to 2^bits_stored - 1 (signed: -2^(bits-1) to 2^(bits-1) - 1)
 };

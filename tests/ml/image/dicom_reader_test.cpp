@@ -159,6 +159,38 @@ TEST(DicomReaderTest, BitsAboveHighBitAreIgnoredAndSignExtended) {
   EXPECT_EQ(image->pixels, (std::vector<float>{-2048, 2047, -1}));
 }
 
+// PS3.5 A.4.4: PixelRepresentation, not the J2K codestream, says whether samples are
+// signed. pydicom reads such a file by the header (the codestream's bits reinterpreted
+// at its precision); so must we, both ways round.
+TEST(DicomReaderTest, J2kCodestreamSignednessContradictingPixelRepresentationFollowsTheHeader) {
+  for (const bool header_signed : {true, false}) {
+    TestImage im;
+    im.rows = 4;
+    im.cols = 5;
+    im.bits_stored = 13;
+    im.high_bit = 12;
+    im.is_signed = header_signed;
+    im.codestream_signed = !header_signed;
+    std::vector<float> expected;
+    for (int i = 0; i < 20; ++i) {
+      // The bit pattern v (13 bits) as the codestream stores it, and as the header reads it.
+      const int32_t v = (i * 419 + 6192) % 8192;
+      const int32_t as_codestream = im.codestream_signed.value() && v >= 4096 ? v - 8192 : v;
+      const int32_t as_header = header_signed && v >= 4096 ? v - 8192 : v;
+      im.values.push_back(as_codestream);
+      expected.push_back(static_cast<float>(as_header));
+    }
+    im.values[0] = im.codestream_signed.value() ? -2000 : 6192;  // the mismatch file's background
+    expected[0] = header_signed ? -2000.0f : 6192.0f;
+    const std::string path = testing::temp_dir() + "/mismatch" + std::to_string(header_signed) + ".dcm";
+    ASSERT_EQ(testing::write_dicom(im, Syntax::kJ2kLossless, path), "");
+    Result<Image> image = read_dicom(path);
+    ASSERT_TRUE(image.ok()) << image.status().to_string();
+    EXPECT_EQ(image->pixel_signed, header_signed);
+    EXPECT_EQ(image->pixels, expected) << "header signed: " << header_signed;
+  }
+}
+
 TEST(DicomReaderTest, Monochrome1AndWindowAreReportedNotApplied) {
   TestImage im;
   im.rows = 1;

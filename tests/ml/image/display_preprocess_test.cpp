@@ -38,9 +38,16 @@ TEST(DisplayTest, DicomLinearWindow) {
   EXPECT_DOUBLE_EQ(apply_window(109.5, 100, 51), 0.7);
 }
 
-TEST(DisplayTest, FileWindowOverrideAndMinMaxFallback) {
+TEST(DisplayTest, FileWindowOverrideAndFallbacks) {
   Image im = gray(1, 3, {0, 100, 200});
-  std::vector<float> v = display_frame(im);  // no window in the file: min-max
+  // PNG/JPEG without window: x / 255, never stretched to the image's own range.
+  std::vector<float> v = display_frame(im);
+  EXPECT_EQ(v, (std::vector<float>{0.0f, static_cast<float>(100 / 255.0), static_cast<float>(200 / 255.0)}));
+  im.bits_stored = 16;
+  EXPECT_EQ(display_frame(im)[2], static_cast<float>(200 / 65535.0));
+  im.bits_stored = 8;
+  im.transfer_syntax_uid = "1.2.840.10008.1.2.1";  // a DICOM without VOI window: min-max
+  v = display_frame(im);
   EXPECT_EQ(v, (std::vector<float>{0.0f, 0.5f, 1.0f}));
   im.window_center = 100.5;
   im.window_width = 101;  // [50, 150]
@@ -53,6 +60,7 @@ TEST(DisplayTest, FileWindowOverrideAndMinMaxFallback) {
 TEST(DisplayTest, Monochrome1IsInverted) {
   Image im = gray(1, 3, {0, 50, 200});
   im.photometric = "MONOCHROME1";
+  im.transfer_syntax_uid = "1.2.840.10008.1.2.1";
   EXPECT_EQ(display_frame(im), (std::vector<float>{1.0f, 0.75f, 0.0f}));
   DisplayOptions keep;
   keep.invert_monochrome1 = false;
@@ -126,7 +134,7 @@ TEST(RadDinoPreprocessTest, ShrinkThenCropAndClip) {
 }
 
 TEST(RadDinoPreprocessTest, CenterCropPadsSmallImages) {
-  const std::vector<float> out = center_crop({1, 2}, 1, 2, 1, 3, 4);
+  const std::vector<float> out = center_crop(std::vector<float>{1, 2}, 1, 2, 1, 3, 4);
   EXPECT_EQ(out, (std::vector<float>{0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0}));
 }
 

@@ -183,6 +183,17 @@ TEST(RealDicomTest, Monochrome1ComputedRadiography) {
   EXPECT_NEAR(max_pixel, 2802 * 0.684 + 200, 1e-3);
 }
 
+// pydicom's J2K_pixelrep_mismatch.dcm (CT, 512x512, BitsStored 13, PixelRepresentation 1)
+// holds an unsigned precision-13 codestream; pydicom reads it by the header, and its
+// tests expect the stored value -2000 (not 6192) at [0, 0].
+TEST(RealDicomTest, Jpeg2000PixelRepresentationMismatchFollowsTheHeader) {
+  Result<Image> image = read_real(testing::pydicom_dir() + "/J2K_pixelrep_mismatch.dcm");
+  ASSERT_TRUE(image.ok()) << image.status().to_string();
+  EXPECT_TRUE(image->pixel_signed);
+  EXPECT_EQ(image->pixels[0], static_cast<float>(-2000 * image->rescale_slope + image->rescale_intercept));
+  EXPECT_LT(*std::min_element(image->pixels.begin(), image->pixels.end()), image->rescale_intercept);
+}
+
 // pydicom ships this file corrupt on purpose (a sequence delimiter inside the J2K
 // fragment); GDCM cannot decode it either. We must fail cleanly with a reason, while
 // its intact twin JPEG2000.dcm (NM, 1024x256, 16/16 signed, dcmdump) decodes.

@@ -82,7 +82,7 @@ std::string encode_j2k(const TestImage& im, const int32_t* values, std::vector<u
     params[c].w = static_cast<OPJ_UINT32>(im.cols);
     params[c].h = static_cast<OPJ_UINT32>(im.rows);
     params[c].prec = static_cast<OPJ_UINT32>(im.bits_stored);
-    params[c].sgnd = im.is_signed ? 1 : 0;
+    params[c].sgnd = im.codestream_signed.value_or(im.is_signed) ? 1 : 0;
   }
   opj_image_t* image = opj_image_create(static_cast<OPJ_UINT32>(im.samples), params,
                                         im.samples == 1 ? OPJ_CLRSPC_GRAY : OPJ_CLRSPC_SRGB);

@@ -25,6 +25,10 @@ struct TestImage {
   int planar = 0;
   std::string modality = "CT";
   std::optional<double> slope, intercept, window_center, window_width;
+  // J2K only: the codestream's signedness when it should contradict PixelRepresentation
+  // (is_signed), as pydicom's J2K_pixelrep_mismatch.dcm does. Values are then written
+  // as the codestream's samples.
+  std::optional<bool> codestream_signed;
   // Empty: a fresh unique UID. Set it for byte-identical files across runs (the fuzz
   // test's seeds).
   std::string sop_instance_uid;
