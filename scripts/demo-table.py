@@ -1,30 +1,32 @@
 #!/usr/bin/env python3
 """Prints the demo run's comparison: the pretrained encoder against the same
-architecture at random initialisation, on RAD-DINO's four evaluations.
+architecture at random initialisation, and the baselines every encoder must beat (raw
+pixels; for report generation the most common train report), on RAD-DINO's four
+evaluations.
 
 usage: scripts/demo-table.py SERVER_URL RUN_ID
 
-Reads each evaluation step's final metrics over the HTTP API (standard library only)
-and prints one Markdown table; a metric a step did not report shows as "-".
+Reads the compare steps' final metrics over the HTTP API (standard library only) and
+prints one Markdown table. Every number, interval and verdict was computed by the compare
+plugin (paired bootstrap, plugins/ml/metrics/bootstrap.h); this script only prints them.
+A metric a step did not report shows as "-".
 """
 import json
 import sys
 import urllib.request
 
-ROWS = [  # (label, step suffix, metric, higher is better)
-    ("probe macro AUPRC", "probe", "macro_auprc", True),
-    ("probe macro AUROC", "probe", "macro_auroc", True),
-    ("segment mean Dice (lungs, heart)", "segment", "mean_dice", True),
-    ("report ROUGE-L", "report", "rouge_l", True),
-    ("report BLEU-4", "report", "bleu4", True),
-    ("report finding F1 (macro)", "report", "finding_f1_macro", True),
+ROWS = [  # (label, compare step, metric, baseline name or None)
+    ("probe macro AUPRC", "compare-probe", "macro_auprc", "pixels"),
+    ("probe macro AUROC", "compare-probe", "macro_auroc", "pixels"),
+    ("segment mean Dice (lungs, heart)", "compare-segment", "mean_dice", None),
+    ("report finding F1 (macro)", "compare-report", "finding_f1_macro", "constant"),
+    ("report ROUGE-L", "compare-report", "rouge_l", "constant"),
+    ("report BLEU-4", "compare-report", "bleu4", "constant"),
+    ("sex AUROC", "compare-demographics", "sex_auroc", "pixels"),
+    ("age R²", "compare-demographics", "age_r2", "pixels"),
+    ("age MAE (years)", "compare-demographics", "age_mae", "pixels"),
 ]
-DEMOGRAPHIC_ROWS = [
-    ("sex AUROC", "sex_auroc", True),
-    ("age R²", "age_r2", True),
-    ("age MAE (years)", "age_mae", False),
-]
-ENCODERS = [("pretrained", "pretrained"), ("random-init", "random")]
+VERDICTS = {1.0: "pretrained better", -1.0: "pretrained worse", 0.0: "no clear difference"}
 
 
 def fetch(url):
@@ -50,30 +52,39 @@ def last_values(server, run, step, sources):
     return {name: points[-1][1] for name, points in series.items() if points}
 
 
-def cell(value):
+def number(value):
     return "-" if value is None else f"{value:.3f}"
+
+
+def with_interval(values, prefix):
+    point = values.get(prefix)
+    if point is None:
+        return "-"
+    low, high = values.get(prefix + ".low"), values.get(prefix + ".high")
+    return f"{number(point)} [{number(low)}, {number(high)}]"
 
 
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     server, run = sys.argv[1].rstrip("/"), sys.argv[2]
-    lines = ["| evaluation | pretrained | random init | better |", "| --- | ---: | ---: | --- |"]
-
-    def add(label, pretrained, random, higher):
-        better = "-"
-        if pretrained is not None and random is not None and pretrained != random:
-            better = "pretrained" if (pretrained > random) == higher else "random init"
-        lines.append(f"| {label} | {cell(pretrained)} | {cell(random)} | {better} |")
-
     sources = metric_sources(server, run)
-    for label, kind, metric, higher in ROWS:
-        values = [last_values(server, run, f"{kind}-{suffix}", sources).get(metric) for _, suffix in ENCODERS]
-        add(label, values[0], values[1], higher)
-    demographics = last_values(server, run, "demographics", sources)
-    for label, metric, higher in DEMOGRAPHIC_ROWS:
-        values = [demographics.get(f"{name}.{metric}") for name, _ in ENCODERS]
-        add(label, values[0], values[1], higher)
+    steps = {}
+    lines = [
+        "| evaluation | pretrained [95% CI] | random init [95% CI] | baseline [95% CI] "
+        "| pretrained − random init [paired 95% CI] | verdict |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, step, metric, baseline in ROWS:
+        if step not in steps:
+            steps[step] = last_values(server, run, step, sources)
+        values = steps[step]
+        base = "-" if baseline is None else f"{baseline} {with_interval(values, f'{metric}.{baseline}')}"
+        verdict = VERDICTS.get(values.get(f"{metric}.verdict"), "-")
+        lines.append(
+            f"| {label} | {with_interval(values, f'{metric}.pretrained')} "
+            f"| {with_interval(values, f'{metric}.random-init')} | {base} "
+            f"| {with_interval(values, f'{metric}.difference')} | {verdict} |")
     print("\n".join(lines))
 
 

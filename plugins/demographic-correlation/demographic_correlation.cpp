@@ -70,6 +70,7 @@ void write_predictions(std::ostream& out, const std::string& encoder, const dc::
       line["prediction"] = p.predicted_value;
     } else {
       line["truth"] = classes[p.truth_class];
+      line["truth_class"] = p.truth_class;  // the column of `scores`; 1 is the positive class of `score`
       line["prediction"] = classes[p.predicted_class];
       if (p.scores.size() == 1) {
         line["score"] = finite_or_null(p.scores[0]);

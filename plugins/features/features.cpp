@@ -32,15 +32,43 @@ FeatureRow row_of(const ml::data::Manifest& manifest, const ml::data::Record& re
   return row;
 }
 
-int run(radflow::sdk::Context& ctx) {
-  const int cpus = ml::configure_cpu_runtime();
-  auto encoder = ml::eval::load_encoder(ctx.input("encoder"));
-  if (!encoder.ok()) {
-    ctx.fail(encoder.status().message());
+// The raw-pixel baseline every encoder must beat: each image through the encoders'
+// preprocessing (resize, centre crop, normalisation, grey) at `pixels` x `pixels`, and the
+// flattened pixels as the feature vector. `cls` and `mean_patch` both hold it, so probe
+// and demographic-correlation read it unchanged (cls+mean sees it twice: the same fit
+// with half the L2 penalty); there are no patch tokens.
+int write_pixel_features(radflow::sdk::Context& ctx, const std::string& manifest_path,
+                         const std::vector<std::string>& paths, ml::eval::FeatureSet set) {
+  const int64_t side = ctx.param<int64_t>("pixels");
+  const int64_t dim = side * side;
+  torch::Tensor pixels = torch::empty({static_cast<int64_t>(paths.size()), dim}, torch::kFloat32);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto sample = ml::eval::preprocess_image_file(paths[i], side, 1);
+    if (!sample.ok()) {
+      ctx.fail(sample.status().message());
+      return RF_RUN_FAILED;
+    }
+    std::copy(sample->values.begin(), sample->values.end(), pixels[static_cast<int64_t>(i)].data_ptr<float>());
+    if (ctx.cancelled()) return RF_RUN_CANCELLED;
+  }
+  set.cls = pixels;
+  set.mean_patch = pixels;
+  set.meta = {{"encoder", "raw pixels"}, {"pixels", side}, {"image_size", side}, {"dim", dim},
+              {"dataset", manifest_path}, {"count", paths.size()}, {"preprocess", "microsoft/rad-dino"}};
+  const std::string out = ctx.output_path("features");
+  radflow::Status written = ml::eval::write_feature_set(out, set);
+  if (!written.ok()) {
+    ctx.fail(written.to_string());
     return RF_RUN_FAILED;
   }
-  const ml::ViTConfig& config = encoder->model->config();
+  ctx.register_output("features", out);
+  ctx.log_info("wrote the raw-pixel baseline (" + std::to_string(side) + "x" + std::to_string(side) + ") of " +
+               std::to_string(paths.size()) + " images");
+  return RF_RUN_OK;
+}
 
+int run(radflow::sdk::Context& ctx) {
+  const int cpus = ml::configure_cpu_runtime();
   const fs::path dataset = ctx.input("dataset");
   const fs::path manifest_path = fs::is_directory(dataset) ? dataset / "manifest.csv" : dataset;
   if (!fs::is_regular_file(manifest_path)) {
@@ -68,6 +96,23 @@ int run(radflow::sdk::Context& ctx) {
     return RF_RUN_FAILED;
   }
 
+  if (ctx.has_param("pixels")) {
+    if (ctx.has_input("encoder")) {
+      ctx.fail("param 'pixels' asks for the raw-pixel baseline, which takes no encoder: unbind input 'encoder'");
+      return RF_RUN_FAILED;
+    }
+    return write_pixel_features(ctx, manifest_path.string(), paths, std::move(set));
+  }
+  if (!ctx.has_input("encoder")) {
+    ctx.fail("input 'encoder' is not bound (only the raw-pixel baseline, param 'pixels', runs without one)");
+    return RF_RUN_FAILED;
+  }
+  auto encoder = ml::eval::load_encoder(ctx.input("encoder"));
+  if (!encoder.ok()) {
+    ctx.fail(encoder.status().message());
+    return RF_RUN_FAILED;
+  }
+  const ml::ViTConfig& config = encoder->model->config();
   ml::eval::EncoderFeatureOptions options;
   options.image_size = ctx.param<int64_t>("image_size", config.image_size);
   options.patch_layers = ctx.param<std::vector<int64_t>>("patch_layers", {});
@@ -133,12 +178,14 @@ constexpr const char* kParamsSchema = R"json({"type":"object","properties":{
     "patch_layers":{"type":"array","items":{"type":"integer"},"default":[],
                     "description":"blocks whose normed patch tokens to keep (negative from the end, e.g. [-4,-3,-2,-1]); [] keeps none"},
     "batch_size":{"type":"integer","minimum":1,"maximum":4096,"default":16},
+    "pixels":{"type":"integer","minimum":1,"maximum":256,
+              "description":"the raw-pixel baseline instead of an encoder: the preprocessed image at pixels x pixels, flattened, as the feature vector (no encoder input)"},
     "splits":{"type":"array","items":{"type":"string","enum":["train","val","test",""]},
               "description":"splits to encode (default: every image)"}},
   "additionalProperties":false})json";
 
 constexpr const char* kInputs = R"json([
-  {"name":"encoder","description":"a folder with model.safetensors (+ config.json), e.g. pretrain's encoder, or a .safetensors file"},
+  {"name":"encoder","description":"a folder with model.safetensors (+ config.json), e.g. pretrain's encoder, or a .safetensors file; absent for the raw-pixel baseline (param pixels)","optional":true},
   {"name":"dataset","description":"a dataset folder with manifest.csv (the dataset or synth-cxr plugin's output)"}])json";
 
 constexpr const char* kOutputs = R"json([

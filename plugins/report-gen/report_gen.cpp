@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/ml/metrics/bleu.h"
@@ -59,6 +60,17 @@ std::string table_cell(std::string text) {
     if (c == '|' || c == '\n' || c == '\r') c = ' ';
   }
   return text;
+}
+
+// The most frequent text; ties go to the first in sort order, so the choice is stable.
+std::string most_common(const std::vector<std::string>& texts) {
+  std::map<std::string, size_t> counts;
+  for (const auto& t : texts) ++counts[t];
+  auto best = counts.begin();
+  for (auto it = counts.begin(); it != counts.end(); ++it) {
+    if (it->second > best->second) best = it;
+  }
+  return best == counts.end() ? std::string() : best->first;
 }
 
 int fail(radflow::sdk::Context& ctx, const std::string& message) {
@@ -141,30 +153,40 @@ int run(radflow::sdk::Context& ctx) {
   const int64_t beam_size = ctx.param<int64_t>("beam_size", 3);
   const double length_penalty = ctx.param<double>("length_penalty", 1.0);
 
-  torch::manual_seed(train_options.seed);
-  ReportDecoder model(model_options);
-  ctx.log_info("training a " + std::to_string(model_options.layers) + "-layer decoder (d_model " +
-               std::to_string(d_model) + ", vocabulary " + std::to_string(vocab.size()) + ") on " +
-               std::to_string(train.rows.size()) + " train reports, layer " + std::to_string(layer) +
-               " patch tokens [" + std::to_string(tokens.size(1)) + " x " + std::to_string(tokens.size(2)) + "]");
-  auto trained = train_report_decoder(
-      model, train.patches, train.ids, val.patches, val.ids, train_options,
-      [&](int epoch, double train_loss, double val_loss) {
-        ctx.metric("train_loss", epoch, train_loss);
-        if (std::isfinite(val_loss)) ctx.metric("val_loss", epoch, val_loss);
-        ctx.progress(0.8 * (epoch + 1) / std::max(1, train_options.epochs),
-                     "epoch " + std::to_string(epoch + 1) + ": train loss " + std::to_string(train_loss));
-        return !ctx.cancelled();
-      });
-  if (trained.stopped && ctx.cancelled()) return RF_RUN_CANCELLED;
-
-  ctx.progress(0.85, "decoding the test split");
+  // The constant baseline every encoder must beat: the most common train report as the
+  // prediction for every test image, scored like a decoder's output.
+  const std::string decoder = ctx.param<std::string>("decoder", "trained");
+  ReportTrainResult trained;
   std::vector<std::string> generated, references;
-  const int64_t decode_batch = 64;
-  for (int64_t start = 0; start < test.patches.size(0); start += decode_batch) {
-    const int64_t count = std::min(decode_batch, test.patches.size(0) - start);
-    for (const auto& ids : model->generate(test.patches.narrow(0, start, count), beam_size, length_penalty)) {
-      generated.push_back(vocab.decode(ids));
+  if (decoder == "most_common_train_report") {
+    generated.assign(test.rows.size(), most_common(train_reports));
+    ctx.log_info("constant baseline: every test report is the most common train report: \"" +
+                 generated.front() + "\"");
+  } else {
+    torch::manual_seed(train_options.seed);
+    ReportDecoder model(model_options);
+    ctx.log_info("training a " + std::to_string(model_options.layers) + "-layer decoder (d_model " +
+                 std::to_string(d_model) + ", vocabulary " + std::to_string(vocab.size()) + ") on " +
+                 std::to_string(train.rows.size()) + " train reports, layer " + std::to_string(layer) +
+                 " patch tokens [" + std::to_string(tokens.size(1)) + " x " + std::to_string(tokens.size(2)) + "]");
+    trained = train_report_decoder(
+        model, train.patches, train.ids, val.patches, val.ids, train_options,
+        [&](int epoch, double train_loss, double val_loss) {
+          ctx.metric("train_loss", epoch, train_loss);
+          if (std::isfinite(val_loss)) ctx.metric("val_loss", epoch, val_loss);
+          ctx.progress(0.8 * (epoch + 1) / std::max(1, train_options.epochs),
+                       "epoch " + std::to_string(epoch + 1) + ": train loss " + std::to_string(train_loss));
+          return !ctx.cancelled();
+        });
+    if (trained.stopped && ctx.cancelled()) return RF_RUN_CANCELLED;
+
+    ctx.progress(0.85, "decoding the test split");
+    const int64_t decode_batch = 64;
+    for (int64_t start = 0; start < test.patches.size(0); start += decode_batch) {
+      const int64_t count = std::min(decode_batch, test.patches.size(0) - start);
+      for (const auto& ids : model->generate(test.patches.narrow(0, start, count), beam_size, length_penalty)) {
+        generated.push_back(vocab.decode(ids));
+      }
     }
   }
   std::vector<metrics::TokenList> hyp_keep, ref_keep, hyp_drop, ref_drop;
@@ -202,6 +224,7 @@ int run(radflow::sdk::Context& ctx) {
       {"finding_f1_note", "proxy for CheXbert F1: a rule-based labeler with negation detection over the "
                           "dataset's label columns, applied to generated and reference reports"},
       {"findings", json::array()},
+      {"decoder", decoder},
       {"decoding", {{"method", beam_size <= 1 ? "greedy" : "beam"}, {"beam_size", std::max<int64_t>(1, beam_size)},
                     {"length_penalty", length_penalty}, {"max_length", max_length}}},
       {"model", {{"d_model", d_model}, {"heads", heads}, {"layers", model_options.layers},
@@ -298,6 +321,8 @@ constexpr const char* kParamsSchema = R"json({"type":"object","properties":{
                        "description":"extra phrases naming a finding, e.g. {\"nodule\": [\"granuloma\"]}"},
     "negation_window":{"type":"integer","minimum":0,"maximum":50,"default":5,
                        "description":"tokens between a negation cue and the finding phrase"},
+    "decoder":{"type":"string","enum":["trained","most_common_train_report"],"default":"trained",
+               "description":"trained: the decoder on patch tokens; most_common_train_report: the constant baseline (no training; the features only supply the rows)"},
     "seed":{"type":"integer","minimum":0,"default":0}},
   "additionalProperties":false})json";
 

@@ -1,0 +1,349 @@
+#include "plugins/compare/evaluated_items.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "plugins/ml/metrics/auroc.h"
+#include "plugins/ml/metrics/average_precision.h"
+#include "plugins/ml/metrics/bleu.h"
+#include "plugins/ml/metrics/regression.h"
+#include "plugins/ml/metrics/rouge.h"
+#include "plugins/ml/metrics/text_tokenizer.h"
+
+namespace radflow::compare {
+
+namespace {
+
+namespace metrics = ml::metrics;
+using nlohmann::json;
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+constexpr auto kHigher = metrics::Direction::kHigherIsBetter;
+constexpr auto kLower = metrics::Direction::kLowerIsBetter;
+
+Status input_error(const std::string& path, size_t line, const std::string& what) {
+  return Status::error("compare_input", path + (line ? ":" + std::to_string(line) : "") + ": " + what, path);
+}
+
+// Index of `path` in items->paths, appended when new.
+size_t item_index(EvaluatedItems* items, std::map<std::string, size_t>* index, const std::string& path) {
+  auto [it, added] = index->emplace(path, items->paths.size());
+  if (added) items->paths.push_back(path);
+  return it->second;
+}
+
+double mean_of_finite(const std::vector<double>& values) {
+  double sum = 0;
+  int count = 0;
+  for (double v : values) {
+    if (std::isfinite(v)) {
+      sum += v;
+      ++count;
+    }
+  }
+  return count ? sum / count : kNan;
+}
+
+// Per item and column, a label (-1: none) and a score: probe findings, binary fields.
+struct ScoredColumns {
+  std::vector<std::vector<int>> labels;  // [column][item]
+  std::vector<std::vector<double>> scores;
+  void ensure(size_t column, size_t item) {
+    if (labels.size() <= column) labels.resize(column + 1), scores.resize(column + 1);
+    if (labels[column].size() <= item) labels[column].resize(item + 1, -1), scores[column].resize(item + 1, kNan);
+  }
+  // The mean over columns of metric(column's labelled items), NaN columns left out.
+  template <typename Metric>
+  double macro(const std::vector<size_t>& items, Metric metric) const {
+    std::vector<double> per_column;
+    for (size_t c = 0; c < labels.size(); ++c) {
+      std::vector<double> s;
+      std::vector<int> y;
+      for (size_t i : items) {
+        if (i < labels[c].size() && labels[c][i] >= 0) {
+          s.push_back(scores[c][i]);
+          y.push_back(labels[c][i]);
+        }
+      }
+      per_column.push_back(s.empty() ? kNan : metric(s, y));
+    }
+    return mean_of_finite(per_column);
+  }
+};
+
+// Calls row(line number, fields) for each data row of a CSV file with a header and
+// `columns` columns; the first error (its own or row's) stops the reading.
+Status for_each_csv_row(const std::string& path, size_t columns, const std::string& what,
+                        const std::function<Status(size_t, const std::vector<std::string>&)>& row) {
+  std::ifstream in(path);
+  if (!in) return input_error(path, 0, "cannot read " + what);
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    if (++number == 1 || line.empty()) continue;
+    const auto fields = split_csv_line(line);
+    if (fields.size() != columns) {
+      return input_error(path, number, "expected " + std::to_string(columns) + " columns in " + what);
+    }
+    RF_RETURN_IF_ERROR(row(number, fields));
+  }
+  return Status();
+}
+
+Result<EvaluatedItems> read_probe(const std::string& path) {
+  auto out = std::make_shared<ScoredColumns>();
+  EvaluatedItems items;
+  std::map<std::string, size_t> index, finding_index;
+  RF_RETURN_IF_ERROR(for_each_csv_row(
+      path, 4, "the probe's predictions.csv (path,finding,label,score)",
+      [&](size_t number, const std::vector<std::string>& fields) {
+        const size_t item = item_index(&items, &index, fields[0]);
+        const size_t column = finding_index.emplace(fields[1], finding_index.size()).first->second;
+        out->ensure(column, item);
+        try {
+          out->labels[column][item] = std::stoi(fields[2]) != 0;
+          out->scores[column][item] = std::stod(fields[3]);
+        } catch (const std::exception&) {
+          return input_error(path, number, "label or score is not a number");
+        }
+        return Status();
+      }));
+  items.metrics = {{"macro_auroc", kHigher}, {"macro_auprc", kHigher}};
+  items.evaluate = [out](size_t metric, const std::vector<size_t>& sample) {
+    if (metric == 0) return out->macro(sample, [](auto& s, auto& y) { return metrics::auroc(s, y); });
+    return out->macro(sample, [](auto& s, auto& y) { return metrics::average_precision(s, y); });
+  };
+  return items;
+}
+
+struct ReportItems {
+  std::vector<metrics::TokenList> hypotheses, references;
+  std::vector<double> rouge;
+  std::vector<std::vector<int>> generated_labels, reference_labels;  // [item][finding]
+  size_t findings = 0;
+};
+
+// Macro F1 over findings (report-gen's finding_f1): NaN for a finding positive on
+// neither side, the mean over the others.
+double finding_f1_macro(const ReportItems& r, const std::vector<size_t>& sample) {
+  std::vector<double> per_finding;
+  for (size_t f = 0; f < r.findings; ++f) {
+    long long tp = 0, fp = 0, fn = 0;
+    for (size_t i : sample) {
+      const bool g = r.generated_labels[i][f] != 0, t = r.reference_labels[i][f] != 0;
+      tp += g && t;
+      fp += g && !t;
+      fn += !g && t;
+    }
+    const long long denominator = 2 * tp + fp + fn;
+    per_finding.push_back(denominator == 0 ? kNan : 2.0 * tp / denominator);
+  }
+  return mean_of_finite(per_finding);
+}
+
+std::vector<int> labels_of(const json& object) {
+  std::vector<int> out;
+  for (const auto& [finding, value] : object.items()) out.push_back(value.get<int>());
+  return out;
+}
+
+Result<EvaluatedItems> read_report(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return input_error(path, 0, "cannot read report-gen's predictions.jsonl");
+  auto r = std::make_shared<ReportItems>();
+  EvaluatedItems items;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    const json j = json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("path") || !j.contains("generated") || !j.contains("reference")) {
+      return input_error(path, number, "expected a JSON object with path, reference, generated");
+    }
+    items.paths.push_back(j["path"].get<std::string>());
+    const std::string generated = j["generated"], reference = j["reference"];
+    r->hypotheses.push_back(metrics::tokenize(generated));
+    r->references.push_back(metrics::tokenize(reference));
+    r->rouge.push_back(metrics::rouge_l(metrics::tokenize(generated, metrics::PunctuationMode::kDrop),
+                                        metrics::tokenize(reference, metrics::PunctuationMode::kDrop))
+                           .fmeasure);
+    r->generated_labels.push_back(labels_of(j.value("generated_labels", json::object())));
+    r->reference_labels.push_back(labels_of(j.value("reference_labels", json::object())));
+    if (r->generated_labels.back().size() != r->reference_labels.back().size() ||
+        (number > 1 && r->generated_labels.back().size() != r->findings)) {
+      return input_error(path, number, "generated_labels and reference_labels name different findings");
+    }
+    r->findings = r->generated_labels.back().size();
+  }
+  items.metrics = {{"bleu4", kHigher}, {"rouge_l", kHigher}, {"finding_f1_macro", kHigher}};
+  items.evaluate = [r](size_t metric, const std::vector<size_t>& sample) {
+    if (metric == 1) {
+      std::vector<double> values;
+      for (size_t i : sample) values.push_back(r->rouge[i]);
+      return values.empty() ? kNan : mean_of_finite(values);
+    }
+    if (metric == 2) return finding_f1_macro(*r, sample);
+    std::vector<metrics::TokenList> hypotheses, references;
+    for (size_t i : sample) {
+      hypotheses.push_back(r->hypotheses[i]);
+      references.push_back(r->references[i]);
+    }
+    return metrics::corpus_bleu4(hypotheses, references);
+  };
+  return items;
+}
+
+Result<EvaluatedItems> read_segment(const std::string& path) {
+  auto dice = std::make_shared<std::vector<std::vector<double>>>();  // [structure][item]
+  EvaluatedItems items;
+  std::map<std::string, size_t> index, structures;
+  RF_RETURN_IF_ERROR(for_each_csv_row(
+      path, 8, "segment's overlap.csv", [&](size_t, const std::vector<std::string>& fields) {
+        const size_t item = item_index(&items, &index, fields[0]);
+        const size_t s = structures.emplace(fields[1], structures.size()).first->second;
+        if (dice->size() <= s) dice->resize(s + 1);
+        if ((*dice)[s].size() <= item) (*dice)[s].resize(item + 1, kNan);
+        try {
+          (*dice)[s][item] = std::stod(fields[6]);
+        } catch (const std::exception&) {
+          (*dice)[s][item] = kNan;
+        }
+        return Status();
+      }));
+  items.metrics = {{"mean_dice", kHigher}};
+  items.evaluate = [dice](size_t, const std::vector<size_t>& sample) {
+    std::vector<double> per_structure;
+    for (const auto& values : *dice) {
+      std::vector<double> picked;
+      for (size_t i : sample) picked.push_back(i < values.size() ? values[i] : kNan);
+      per_structure.push_back(mean_of_finite(picked));
+    }
+    return mean_of_finite(per_structure);
+  };
+  return items;
+}
+
+// One record field's truth and prediction per item (NaN / -1 where the item lacks it).
+struct FieldColumn {
+  std::string name;
+  bool numeric = false;
+  std::vector<double> truth, prediction;  // numeric
+  ScoredColumns scored;                   // binary: column 0
+};
+
+Result<EvaluatedItems> read_demographics(const std::string& path, const std::string& encoder) {
+  std::ifstream in(path);
+  if (!in) return input_error(path, 0, "cannot read demographic-correlation's predictions.jsonl");
+  auto fields = std::make_shared<std::vector<FieldColumn>>();
+  EvaluatedItems items;
+  std::map<std::string, size_t> index, field_index;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    const json j = json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("field") || !j.contains("path")) {
+      return input_error(path, number, "expected a JSON object with encoder, field, path");
+    }
+    if (j.value("encoder", std::string()) != encoder) continue;
+    const size_t item = item_index(&items, &index, j["path"].get<std::string>());
+    const std::string name = j["field"];
+    auto [it, added] = field_index.emplace(name, fields->size());
+    if (added) fields->push_back(FieldColumn{name, j["truth"].is_number()});
+    FieldColumn& field = (*fields)[it->second];
+    if (field.numeric) {
+      if (field.truth.size() <= item) field.truth.resize(item + 1, kNan), field.prediction.resize(item + 1, kNan);
+      field.truth[item] = j["truth"].get<double>();
+      field.prediction[item] = j["prediction"].is_number() ? j["prediction"].get<double>() : kNan;
+    } else if (j.contains("score") && j.contains("truth_class")) {
+      field.scored.ensure(0, item);
+      field.scored.labels[0][item] = j["truth_class"].get<int>() == 1;
+      field.scored.scores[0][item] = j["score"].is_number() ? j["score"].get<double>() : kNan;
+    }
+  }
+  if (items.paths.empty()) return input_error(path, 0, "no prediction of encoder \"" + encoder + "\"");
+  // metric m -> (field, what): 0 auroc, 1 r2, 2 mae
+  auto plan = std::make_shared<std::vector<std::pair<size_t, int>>>();
+  for (size_t f = 0; f < fields->size(); ++f) {
+    const FieldColumn& field = (*fields)[f];
+    if (field.numeric) {
+      items.metrics.push_back({field.name + "_r2", kHigher});
+      plan->emplace_back(f, 1);
+      items.metrics.push_back({field.name + "_mae", kLower});
+      plan->emplace_back(f, 2);
+    } else if (!field.scored.labels.empty()) {
+      items.metrics.push_back({field.name + "_auroc", kHigher});
+      plan->emplace_back(f, 0);
+    }
+  }
+  items.evaluate = [fields, plan](size_t metric, const std::vector<size_t>& sample) {
+    const auto [f, what] = (*plan)[metric];
+    const FieldColumn& field = (*fields)[f];
+    if (what == 0) return field.scored.macro(sample, [](auto& s, auto& y) { return metrics::auroc(s, y); });
+    std::vector<double> truth, prediction;
+    for (size_t i : sample) {
+      if (i < field.truth.size() && std::isfinite(field.truth[i]) && std::isfinite(field.prediction[i])) {
+        truth.push_back(field.truth[i]);
+        prediction.push_back(field.prediction[i]);
+      }
+    }
+    if (truth.empty()) return kNan;
+    return what == 1 ? metrics::r2(truth, prediction) : metrics::mae(truth, prediction);
+  };
+  return items;
+}
+
+}  // namespace
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else if (c != '\r') {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+Result<EvaluatedItems> read_evaluated_items(const std::string& kind, const std::string& given,
+                                            const std::string& encoder) {
+  // A folder artifact (segment's predictions) holds the file under its usual name.
+  const std::map<std::string, std::string> file_names = {{"probe", "predictions.csv"},
+                                                         {"report", "predictions.jsonl"},
+                                                         {"segment", "overlap.csv"},
+                                                         {"demographics", "predictions.jsonl"}};
+  std::string path = given;
+  auto name = file_names.find(kind);
+  if (name != file_names.end() && std::filesystem::is_directory(given)) {
+    path = (std::filesystem::path(given) / name->second).string();
+  }
+  if (kind == "probe") return read_probe(path);
+  if (kind == "report") return read_report(path);
+  if (kind == "segment") return read_segment(path);
+  if (kind == "demographics") return read_demographics(path, encoder);
+  return input_error(path, 0, "unknown kind \"" + kind + "\" (probe, report, segment, demographics)");
+}
+
+}  // namespace radflow::compare
