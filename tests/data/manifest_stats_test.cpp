@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "plugins/ml/data/manifest_stats.h"
 #include "plugins/ml/data/split_assignment.h"
@@ -61,6 +63,46 @@ TEST(SplitAssignment, ExactProportionsSeededAndKeepsGivenSplits) {
   ASSERT_TRUE(assign_missing_splits(other, {0.6, 0.2, 0.2}, 8).ok());
   EXPECT_NE(other.records, m.records);
   EXPECT_FALSE(assign_missing_splits(m, {0, 0, 0}, 1).ok());
+}
+
+// 100 patients with 1 to 4 images each; a rare finding on 20 of them. No patient is in
+// two splits, a given split pulls the patient's other images along, the split report
+// counts patients and images, and the rare finding lands in every split near its share.
+TEST(SplitAssignment, ByPatientStratifiedAndAGivenSplitWins) {
+  Manifest m;
+  for (int p = 0; p < 100; ++p) {
+    for (int k = 0; k <= p % 4; ++k) {
+      Record r = make("p" + std::to_string(p) + "-" + std::to_string(k), Split::kUnassigned, p % 5 == 0, {}, "");
+      r.extra[p % 2 ? "patient_id" : "subject_id"] = "patient-" + std::to_string(p);
+      m.records.push_back(std::move(r));
+    }
+  }
+  m.records[1].split = Split::kTest;  // patient-1's first image; its second must follow
+  ASSERT_TRUE(assign_missing_splits(m, {0.7, 0.15, 0.15}, 3).ok());
+  std::map<std::string, std::set<Split>> splits;
+  std::map<Split, int> positives;
+  for (const Record& r : m.records) {
+    splits[patient_key(r)].insert(r.split);
+    positives[r.split] += r.labels.at("x");
+  }
+  for (const auto& [patient, in] : splits) EXPECT_EQ(in.size(), 1u) << patient;
+  EXPECT_EQ(*splits["patient-1"].begin(), Split::kTest);
+  const ManifestStats s = compute_stats(m);
+  EXPECT_EQ(s.patients, 100);
+  EXPECT_EQ(s.patients_in_several_splits, 0);
+  EXPECT_EQ(s.images, 250);
+  EXPECT_NEAR(s.per_split.at("train"), 0.7 * 250, 4);
+  EXPECT_NEAR(s.per_split.at("val"), 0.15 * 250, 4);
+  const int total_positives = positives[Split::kTrain] + positives[Split::kVal] + positives[Split::kTest];
+  EXPECT_NEAR(positives[Split::kVal], 0.15 * total_positives, 2.5) << "stratified by the finding";
+  EXPECT_NEAR(positives[Split::kTest], 0.15 * total_positives, 2.5);
+  const nlohmann::json report = to_json(s)["split_report"];
+  EXPECT_EQ(report["train"]["patients"].get<int>() + report["val"]["patients"].get<int>() +
+                report["test"]["patients"].get<int>(), 100);
+  EXPECT_EQ(report["train"]["images"], s.per_split.at("train"));
+  // A table that puts one patient in two splits is kept as given, and counted.
+  m.records[2].split = Split::kVal;  // patient-1's second image
+  EXPECT_EQ(compute_stats(m).patients_in_several_splits, 1);
 }
 
 }  // namespace
