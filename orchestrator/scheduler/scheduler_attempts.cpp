@@ -119,6 +119,9 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   launch.env_passthrough = options_.pass_env;
   launch.confine = options_.confine;
   launch.confine_read = options_.data_roots.roots();
+  // Inputs may name files of earlier artifacts (a features artifact names its
+  // dataset's masks); the store is immutable and read-only, so all of it is readable.
+  launch.confine_read.push_back(artifacts_->root());
 
   active->recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,

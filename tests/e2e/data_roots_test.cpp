@@ -188,6 +188,37 @@ TEST_F(ConfinedWorker, CannotReadOrWriteOutsideButUsesItsInputAndAttemptFolder) 
   EXPECT_FALSE(fs::exists(dirs_.root() + "/escaped.txt"));
 }
 
+TEST_F(ConfinedWorker, ReadsArtifactsItsInputsReferTo) {
+  // An input may name files of earlier artifacts (a features artifact names the
+  // dataset's masks): the immutable, read-only artifact store is readable, while the
+  // rest of the data folder (the database, other attempts) is not.
+  if (!kernel_has_landlock()) GTEST_SKIP() << "this kernel offers no Landlock";
+  Daemon daemon(dirs_.data_dir(), dirs_.plugin_dir(), {"--data-root", root_});
+  json earlier = {{"name", "earlier"},
+                  {"steps", {{"make", {{"plugin", "test-ok"}, {"params", {{"value", 7}}}}}}}};
+  auto [status, created] = daemon.post("/api/v1/runs", earlier.dump());
+  ASSERT_EQ(status, 201) << created.dump();
+  ASSERT_EQ(daemon.wait_for_run(created["id"], std::chrono::seconds(60))["status"], "succeeded");
+  std::string stored;
+  for (const auto& entry : fs::recursive_directory_iterator(dirs_.data_dir() + "/artifacts")) {
+    if (entry.is_regular_file()) stored = entry.path().string();
+  }
+  ASSERT_FALSE(stored.empty());
+
+  json workflow = probe_workflow();
+  workflow["steps"]["probe"]["params"]["read_path"] = stored;
+  auto [status2, created2] = daemon.post("/api/v1/runs", workflow.dump());
+  ASSERT_EQ(status2, 201) << created2.dump();
+  ASSERT_EQ(daemon.wait_for_run(created2["id"], std::chrono::seconds(60))["status"], "succeeded");
+  EXPECT_EQ(report_of(daemon, created2["id"], "probe")["read_outside"], "ok");
+
+  workflow["steps"]["probe"]["params"]["read_path"] = dirs_.data_dir() + "/radflow.db";
+  auto [status3, created3] = daemon.post("/api/v1/runs", workflow.dump());
+  ASSERT_EQ(status3, 201) << created3.dump();
+  ASSERT_EQ(daemon.wait_for_run(created3["id"], std::chrono::seconds(60))["status"], "succeeded");
+  EXPECT_EQ(report_of(daemon, created3["id"], "probe")["read_outside"], "EACCES");
+}
+
 TEST_F(ConfinedWorker, NoConfineLeavesTheWorkerUnconfined) {
   json report = run_probe({"--data-root", root_, "--no-confine"});
   EXPECT_EQ(report["read_outside"], "ok") << report.dump(2);
