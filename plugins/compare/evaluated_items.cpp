@@ -95,6 +95,29 @@ Status for_each_csv_row(const std::string& path, size_t columns, const std::stri
   return Status();
 }
 
+// Calls row(line number, object) for each non-empty line of a JSON-lines file. A line
+// that is not a JSON object, or a field of the wrong type (row throws
+// json::exception), is an error naming the file and the line.
+Status for_each_jsonl_row(const std::string& path, const std::string& what,
+                          const std::function<Status(size_t, const json&)>& row) {
+  std::ifstream in(path);
+  if (!in) return input_error(path, 0, "cannot read " + what);
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    const json object = json::parse(line, nullptr, false);
+    if (!object.is_object()) return input_error(path, number, "expected a JSON object in " + what);
+    try {
+      RF_RETURN_IF_ERROR(row(number, object));
+    } catch (const json::exception& e) {
+      return input_error(path, number, "a field has the wrong type in " + what + ": " + e.what());
+    }
+  }
+  return Status();
+}
+
 Result<EvaluatedItems> read_probe(const std::string& path) {
   auto out = std::make_shared<ScoredColumns>();
   EvaluatedItems items;
@@ -153,34 +176,29 @@ std::vector<int> labels_of(const json& object) {
 }
 
 Result<EvaluatedItems> read_report(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return input_error(path, 0, "cannot read report-gen's predictions.jsonl");
   auto r = std::make_shared<ReportItems>();
   EvaluatedItems items;
-  std::string line;
-  size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    const json j = json::parse(line, nullptr, false);
-    if (!j.is_object() || !j.contains("path") || !j.contains("generated") || !j.contains("reference")) {
-      return input_error(path, number, "expected a JSON object with path, reference, generated");
-    }
-    items.paths.push_back(j["path"].get<std::string>());
-    const std::string generated = j["generated"], reference = j["reference"];
-    r->hypotheses.push_back(metrics::tokenize(generated));
-    r->references.push_back(metrics::tokenize(reference));
-    r->rouge.push_back(metrics::rouge_l(metrics::tokenize(generated, metrics::PunctuationMode::kDrop),
-                                        metrics::tokenize(reference, metrics::PunctuationMode::kDrop))
-                           .fmeasure);
-    r->generated_labels.push_back(labels_of(j.value("generated_labels", json::object())));
-    r->reference_labels.push_back(labels_of(j.value("reference_labels", json::object())));
-    if (r->generated_labels.back().size() != r->reference_labels.back().size() ||
-        (number > 1 && r->generated_labels.back().size() != r->findings)) {
-      return input_error(path, number, "generated_labels and reference_labels name different findings");
-    }
-    r->findings = r->generated_labels.back().size();
-  }
+  RF_RETURN_IF_ERROR(for_each_jsonl_row(
+      path, "report-gen's predictions.jsonl", [&](size_t number, const json& j) -> Status {
+        if (!j.contains("path") || !j.contains("generated") || !j.contains("reference")) {
+          return input_error(path, number, "expected a JSON object with path, reference, generated");
+        }
+        items.paths.push_back(j["path"].get<std::string>());
+        const std::string generated = j["generated"], reference = j["reference"];
+        r->hypotheses.push_back(metrics::tokenize(generated));
+        r->references.push_back(metrics::tokenize(reference));
+        r->rouge.push_back(metrics::rouge_l(metrics::tokenize(generated, metrics::PunctuationMode::kDrop),
+                                            metrics::tokenize(reference, metrics::PunctuationMode::kDrop))
+                               .fmeasure);
+        r->generated_labels.push_back(labels_of(j.value("generated_labels", json::object())));
+        r->reference_labels.push_back(labels_of(j.value("reference_labels", json::object())));
+        if (r->generated_labels.back().size() != r->reference_labels.back().size() ||
+            (number > 1 && r->generated_labels.back().size() != r->findings)) {
+          return input_error(path, number, "generated_labels and reference_labels name different findings");
+        }
+        r->findings = r->generated_labels.back().size();
+        return Status();
+      }));
   items.metrics = {{"bleu4", kHigher}, {"rouge_l", kHigher}, {"finding_f1_macro", kHigher}};
   items.evaluate = [r](size_t metric, const std::vector<size_t>& sample) {
     if (metric == 1) {
@@ -238,36 +256,31 @@ struct FieldColumn {
 };
 
 Result<EvaluatedItems> read_demographics(const std::string& path, const std::string& encoder) {
-  std::ifstream in(path);
-  if (!in) return input_error(path, 0, "cannot read demographic-correlation's predictions.jsonl");
   auto fields = std::make_shared<std::vector<FieldColumn>>();
   EvaluatedItems items;
   std::map<std::string, size_t> index, field_index;
-  std::string line;
-  size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    const json j = json::parse(line, nullptr, false);
-    if (!j.is_object() || !j.contains("field") || !j.contains("path")) {
-      return input_error(path, number, "expected a JSON object with encoder, field, path");
-    }
-    if (j.value("encoder", std::string()) != encoder) continue;
-    const size_t item = item_index(&items, &index, j["path"].get<std::string>());
-    const std::string name = j["field"];
-    auto [it, added] = field_index.emplace(name, fields->size());
-    if (added) fields->push_back(FieldColumn{name, j["truth"].is_number()});
-    FieldColumn& field = (*fields)[it->second];
-    if (field.numeric) {
-      if (field.truth.size() <= item) field.truth.resize(item + 1, kNan), field.prediction.resize(item + 1, kNan);
-      field.truth[item] = j["truth"].get<double>();
-      field.prediction[item] = j["prediction"].is_number() ? j["prediction"].get<double>() : kNan;
-    } else if (j.contains("score") && j.contains("truth_class")) {
-      field.scored.ensure(0, item);
-      field.scored.labels[0][item] = j["truth_class"].get<int>() == 1;
-      field.scored.scores[0][item] = j["score"].is_number() ? j["score"].get<double>() : kNan;
-    }
-  }
+  RF_RETURN_IF_ERROR(for_each_jsonl_row(
+      path, "demographic-correlation's predictions.jsonl", [&](size_t number, const json& j) -> Status {
+        if (!j.contains("field") || !j.contains("path")) {
+          return input_error(path, number, "expected a JSON object with encoder, field, path");
+        }
+        if (j.value("encoder", std::string()) != encoder) return Status();
+        const size_t item = item_index(&items, &index, j["path"].get<std::string>());
+        const std::string name = j["field"];
+        auto [it, added] = field_index.emplace(name, fields->size());
+        if (added) fields->push_back(FieldColumn{name, j["truth"].is_number()});
+        FieldColumn& field = (*fields)[it->second];
+        if (field.numeric) {
+          if (field.truth.size() <= item) field.truth.resize(item + 1, kNan), field.prediction.resize(item + 1, kNan);
+          field.truth[item] = j["truth"].get<double>();
+          field.prediction[item] = j["prediction"].is_number() ? j["prediction"].get<double>() : kNan;
+        } else if (j.contains("score") && j.contains("truth_class")) {
+          field.scored.ensure(0, item);
+          field.scored.labels[0][item] = j["truth_class"].get<int>() == 1;
+          field.scored.scores[0][item] = j["score"].is_number() ? j["score"].get<double>() : kNan;
+        }
+        return Status();
+      }));
   if (items.paths.empty()) return input_error(path, 0, "no prediction of encoder \"" + encoder + "\"");
   // metric m -> (field, what): 0 auroc, 1 r2, 2 mae
   auto plan = std::make_shared<std::vector<std::pair<size_t, int>>>();

@@ -127,6 +127,22 @@ TEST_F(EvaluatedItemsTest, BadInputsAreErrorsNamingTheFile) {
   ASSERT_FALSE(malformed.ok());
   EXPECT_NE(malformed.status().message().find("bad.csv:2: label or score"), std::string::npos);
   EXPECT_FALSE(read_evaluated_items("nope", bad, "").ok());
+  // JSON lines: a field of the wrong type is an error at its line, not an exception.
+  const std::string typed = write("typed.jsonl",
+                                  "{\"path\":\"/1\",\"reference\":\"a\",\"generated\":\"a\"}\n"
+                                  "{\"path\":2,\"reference\":\"a\",\"generated\":\"a\"}\n");
+  auto wrong_type = read_evaluated_items("report", typed, "");
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_NE(wrong_type.status().message().find("typed.jsonl:2: a field has the wrong type"),
+            std::string::npos)
+      << wrong_type.status().message();
+  const std::string truth = write("truth.jsonl",
+                                  "{\"encoder\":\"e\",\"field\":\"age\",\"path\":\"/1\",\"truth\":3}\n"
+                                  "{\"encoder\":\"e\",\"field\":\"age\",\"path\":\"/2\",\"truth\":\"x\"}\n");
+  auto bad_truth = read_evaluated_items("demographics", truth, "e");
+  ASSERT_FALSE(bad_truth.ok());
+  EXPECT_NE(bad_truth.status().message().find("truth.jsonl:2:"), std::string::npos)
+      << bad_truth.status().message();
 }
 
 }  // namespace
