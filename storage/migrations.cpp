@@ -199,6 +199,16 @@ CREATE TABLE audit_log (
   details_json TEXT NOT NULL DEFAULT '{}'
 );
 )sql",
+      // 7: what exact replay needs, recorded when a run is accepted: the workflow as
+      // submitted, resolved params, plugin and worker digests, numerics knobs
+      // (orchestrator/scheduler/run_manifest.h builds it). Older runs have no row.
+      R"sql(
+CREATE TABLE run_manifests (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  manifest_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }

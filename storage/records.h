@@ -45,6 +45,9 @@ struct NewRun {
   std::string params_json = "{}";
   std::string submitted_by;   // who submitted it, as the client said; may be empty
   std::vector<NewStep> steps;
+  // The replay record (JSON object), stored in run_manifests with the run; empty:
+  // none is stored.
+  std::string manifest_json;
 };
 
 struct RunRecord {

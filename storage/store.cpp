@@ -258,6 +258,14 @@ Result<int64_t> Store::create_run(const NewRun &run) {
                                .run());
       }
     }
+    if (!run.manifest_json.empty()) {
+      RF_ASSIGN_OR_RETURN(Statement insert_manifest,
+                          db.prepare("INSERT INTO run_manifests (run_id, manifest_json, "
+                                     "created_ms) VALUES (?, ?, ?)",
+                                     "insert run manifest"));
+      RF_RETURN_IF_ERROR(
+          insert_manifest.bind(1, run_id).bind(2, run.manifest_json).bind(3, now).run());
+    }
     return run_id;
   });
 }

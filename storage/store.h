@@ -206,6 +206,9 @@ class Store {
   Result<std::vector<AttemptInput>> inputs_of_attempt(int64_t attempt_id);
   // not_found when no descriptor is cached under that hash.
   Result<std::string> get_plugin_descriptor(const std::string &sha256);
+  // The manifest stored with the run (NewRun::manifest_json); not_found when the
+  // run is unknown or was created without one.
+  Result<std::string> get_run_manifest(int64_t run_id);
 
  private:
   Store(std::string database_path, std::unique_ptr<Database> write_db,

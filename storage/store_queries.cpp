@@ -408,4 +408,19 @@ Result<std::string> Store::get_plugin_descriptor(const std::string &sha256) {
   return stmt.column_text(0);
 }
 
+Result<std::string> Store::get_run_manifest(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare("SELECT manifest_json FROM run_manifests WHERE run_id = ?",
+                                        "read run manifest"));
+  stmt.bind(1, run_id);
+  RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+  if (!row) {
+    return Status::error("not_found", "run " + std::to_string(run_id) +
+                                          " has no manifest (unknown run, or submitted before "
+                                          "radflow recorded manifests)");
+  }
+  return stmt.column_text(0);
+}
+
 }  // namespace radflow::storage
