@@ -11,8 +11,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/install_layout.h"
+
 #ifndef RADFLOW_DEFAULT_PLUGIN_DIR
 #define RADFLOW_DEFAULT_PLUGIN_DIR "plugins"
+#endif
+#ifndef RADFLOW_PLUGIN_DIR_FROM_BIN
+#define RADFLOW_PLUGIN_DIR_FROM_BIN "../lib/radflow/plugins"
 #endif
 
 namespace radflow::cli {
@@ -91,9 +96,12 @@ int run_worker(const std::string& worker, const std::string& spec, const std::st
 
 }  // namespace
 
+std::string worker_path() { return self_dir() + "/radflow-worker"; }
+
 std::string plugin_dir() {
   const char* env = std::getenv("RADFLOW_PLUGIN_DIR");
-  return env != nullptr && *env ? env : RADFLOW_DEFAULT_PLUGIN_DIR;
+  if (env != nullptr && *env) return env;
+  return default_plugin_dir(self_dir(), RADFLOW_PLUGIN_DIR_FROM_BIN, RADFLOW_DEFAULT_PLUGIN_DIR);
 }
 
 Status run_local_plugin(const LocalPluginRequest& request, const PluginEventHandler& on_event,
@@ -104,7 +112,7 @@ Status run_local_plugin(const LocalPluginRequest& request, const PluginEventHand
     return failed("plugin not found: " + plugin +
                   (request.missing_hint.empty() ? " (set RADFLOW_PLUGIN_DIR)" : " (" + request.missing_hint + ")"));
   }
-  const std::string worker = self_dir() + "/radflow-worker";
+  const std::string worker = worker_path();
   if (access(worker.c_str(), X_OK) != 0) return failed("radflow-worker not found beside radflow: " + worker);
 
   std::string pattern = (fs::temp_directory_path() / ("radflow-" + request.plugin + "-XXXXXX")).string();

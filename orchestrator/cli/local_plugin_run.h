@@ -34,7 +34,11 @@ struct LocalPluginRun {
 
 using PluginEventHandler = std::function<void(const nlohmann::json& event)>;
 
-// The folder plugins are loaded from: $RADFLOW_PLUGIN_DIR, else the build's default.
+// radflow-worker beside the running radflow binary (it may not exist).
+std::string worker_path();
+
+// The folder plugins are loaded from: $RADFLOW_PLUGIN_DIR, else <prefix>/lib/radflow/plugins
+// for an installed radflow (common/install_layout.h), else the build's plugin folder.
 std::string plugin_dir();
 
 // Runs the plugin to its end. Errors (code "failed"): plugin or worker missing, the

@@ -1,10 +1,12 @@
 // The CLI commands that read state: runs, show, logs, plugins; and cancel.
+// `plugins check|new|reload` are in plugin_check.cpp and plugin_new.cpp.
 #include <cstdio>
 
 #include "orchestrator/cli/api_client.h"
 #include "orchestrator/cli/cli_util.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/format.h"
+#include "orchestrator/cli/plugin_commands.h"
 
 namespace radflow::cli {
 namespace {
@@ -171,9 +173,23 @@ int rerun(const std::string& server, const Args& args) {
 }
 
 int plugins(const std::string& server, const Args& args) {
+  if (!args.empty()) {
+    const Args rest(args.begin() + 1, args.end());
+    if (args[0] == "check") return plugins_check(rest);
+    if (args[0] == "new") return plugins_new(rest);
+    if (args[0] == "reload") return plugins_reload(server, rest);
+  }
   if (wants_help(args)) {
-    std::puts("usage: radflow plugins\n\nThe server's plugins with their inputs and outputs, "
-              "and any library that could not be loaded.");
+    std::puts("usage: radflow plugins\n"
+              "       radflow plugins check FILE.so\n"
+              "       radflow plugins new NAME [--kind evaluation|data|trainer] [--dir DIR]\n"
+              "       radflow plugins reload\n\n"
+              "The server's plugins with their inputs and outputs, and any library that could "
+              "not be loaded.\n"
+              "check: what radflow-worker's loader says about one file (no server needed).\n"
+              "new: writes a ready-to-build plugin project using find_package(radflow).\n"
+              "reload: makes the server rescan its plugin folder now (admin).\n"
+              "Each subcommand takes --help.");
     return kOk;
   }
   if (!args.empty()) return usage_error("plugins takes no arguments", "plugins");

@@ -15,6 +15,7 @@
 #include <memory>
 #include <thread>
 
+#include "common/install_layout.h"
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/daemon/daemon_options.h"
 #include "orchestrator/executor/landlock.h"
@@ -87,7 +88,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
 
-  if (options.plugin_dir.empty()) options.plugin_dir = RADFLOW_DEFAULT_PLUGIN_DIR;
+  if (options.plugin_dir.empty()) {
+    options.plugin_dir = default_plugin_dir(self_dir().string(), RADFLOW_PLUGIN_DIR_FROM_BIN,
+                                            RADFLOW_DEFAULT_PLUGIN_DIR);
+  }
   if (options.worker_path.empty()) options.worker_path = (self_dir() / "radflow-worker").string();
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);

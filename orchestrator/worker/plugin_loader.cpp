@@ -10,6 +10,8 @@
 #include <memory>
 #include <utility>
 
+#include "common/plugin_name.h"
+
 namespace radflow {
 namespace {
 
@@ -107,9 +109,23 @@ Result<LoadedPlugin> load_plugin(const std::string& path, const std::string& plu
                              std::to_string(plugin->struct_size) + " is smaller than ABI v1's " +
                              std::to_string(kPluginV1Size) + " bytes");
   }
+  // Fields are only appended, so a larger descriptor comes from a newer header: its
+  // extra fields would be ignored here, and the plugin may depend on them.
+  if (plugin->struct_size > sizeof(rf_plugin)) {
+    return Status::error("struct_size_mismatch",
+                         "plugin " + file + " was built against a newer radflow/plugin.h: its "
+                         "descriptor is " + std::to_string(plugin->struct_size) +
+                             " bytes, this worker knows " + std::to_string(sizeof(rf_plugin)) +
+                             "; upgrade radflow or rebuild the plugin against this one's headers");
+  }
   if (plugin->name == nullptr || plugin->version == nullptr || plugin->run == nullptr) {
     return Status::error("struct_size_mismatch",
                          "plugin " + file + ": descriptor has a null name, version or run");
+  }
+  if (!is_valid_plugin_name(plugin->name)) {
+    return Status::error("invalid_name", "plugin " + file + " calls itself '" + plugin->name +
+                                             "': a plugin name must match [a-z0-9][a-z0-9-]* "
+                                             "(lower-case letters, digits and dashes)");
   }
   if (!expected_name.empty() && expected_name != plugin->name) {
     return Status::error("name_mismatch", "plugin " + file + " calls itself '" + plugin->name +

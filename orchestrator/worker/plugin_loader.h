@@ -7,8 +7,10 @@
 //                         of a dependency); the message carries dlerror()
 //   missing_entry_symbol  no exported `radflow_plugin`
 //   abi_mismatch          abi_version != RF_PLUGIN_ABI_VERSION
-//   struct_size_mismatch  the descriptor is smaller than ABI v1's fields, or name,
-//                         version or run is null
+//   struct_size_mismatch  the descriptor is smaller than ABI v1's fields, larger than
+//                         this header's rf_plugin (built against a newer header), or
+//                         name, version or run is null
+//   invalid_name          the name does not match [a-z0-9][a-z0-9-]*
 //   name_mismatch         descriptor name != expected_name (skipped when empty)
 //
 // LoadedPlugin owns the dlopen handle. The library is opened with RTLD_NODELETE so
@@ -19,6 +21,7 @@
 
 #include <string>
 
+#include "common/plugin_name.h"  // is_valid_plugin_name, checked here
 #include "common/status.h"
 #include "radflow/plugin.h"
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "orchestrator/worker/plugin_descriptor.h"
 
@@ -94,6 +95,45 @@ TEST(PluginLoaderTest, NameMismatchNamesBothNames) {
   auto result = load_plugin(plugin("test-ok"), kDir, "test-fail");
   expect_error(result, "name_mismatch", "test-ok.so");
   EXPECT_NE(result.status().message().find("'test-fail'"), std::string::npos);
+}
+
+// The ABI promise (docs/plugins.md): older headers load and run, newer ones are refused.
+TEST(PluginLoaderTest, OlderHeaderPluginLoadsAndItsRunSeesTheHostPrefixItKnows) {
+  auto loaded = load_plugin(plugin("test-old-header"), kDir, "test-old-header");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->plugin().struct_size, kPluginV1Size);
+  struct Log {
+    std::vector<std::string> lines;
+  } log;
+  rf_host host{};
+  host.version = RF_HOST_VERSION;
+  host.struct_size = sizeof(rf_host);
+  host.ctx = &log;
+  host.log = [](void* ctx, int32_t, const char* m) { static_cast<Log*>(ctx)->lines.push_back(m); };
+  EXPECT_EQ(loaded->plugin().run(&host), RF_RUN_OK);
+  ASSERT_EQ(log.lines.size(), 1u);
+  EXPECT_EQ(log.lines[0], "old header plugin ran");
+}
+
+TEST(PluginLoaderTest, NewerHeaderPluginIsRefusedWithWhatToDo) {
+  auto result = load_plugin(plugin("test-new-header"), kDir, "");
+  expect_error(result, "struct_size_mismatch", "newer radflow/plugin.h");
+  EXPECT_NE(result.status().message().find("upgrade radflow or rebuild"), std::string::npos);
+}
+
+TEST(PluginLoaderTest, NamesOutsideTheAllowedCharactersAreInvalidName) {
+  auto result = load_plugin(plugin("test-bad-name"), kDir, "");
+  expect_error(result, "invalid_name", "Test_Bad_Name");
+  EXPECT_NE(result.status().message().find("[a-z0-9][a-z0-9-]*"), std::string::npos);
+}
+
+TEST(PluginLoaderTest, PluginNameRule) {
+  for (const char* good : {"a", "knn-probe", "probe2", "0x", "a--b", "a-"}) {
+    EXPECT_TRUE(is_valid_plugin_name(good)) << good;
+  }
+  for (const char* bad : {"", "-a", "Probe", "knn_probe", "a b", "a.so", "a/b", "é"}) {
+    EXPECT_FALSE(is_valid_plugin_name(bad)) << bad;
+  }
 }
 
 TEST(PluginLoaderTest, PathOutsideThePluginDirIsRejectedFirst) {

@@ -1,0 +1,90 @@
+#!/bin/bash
+# The installed SDK, used as an outside author would: nothing here may reach into the
+# source or build tree.
+#   1. `cmake --install BUILD --prefix P` (components dev and runtime);
+#   2. no installed CMake or header file names the source or build tree;
+#   3. every installed header compiles on its own (C++17; plugin.h also as C99)
+#      in a project that only knows P (find_package(radflow CONFIG));
+#   4. for each kind, `P/bin/radflow plugins new` writes a project that configures
+#      against P, builds, passes its own test, and `radflow plugins check` accepts.
+# usage: install_tree_test.sh SOURCE_DIR BUILD_DIR WORK_DIR
+set -euo pipefail
+src=$(realpath "$1")
+build=$(realpath "$2")
+work=$3
+rm -rf "$work"
+mkdir -p "$work"
+work=$(realpath "$work")
+prefix=$work/prefix
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+for component in dev runtime; do
+  cmake --install "$build" --prefix "$prefix" --component "$component" >/dev/null
+done
+for file in radflowd radflow radflow-worker; do
+  [[ -x $prefix/bin/$file ]] || fail "bin/$file not installed"
+done
+for file in include/radflow/plugin.h include/radflow/plugin.hpp include/radflow/plugin_testing.hpp \
+    lib/cmake/radflow/radflowConfig.cmake lib/cmake/radflow/radflowConfigVersion.cmake \
+    lib/cmake/radflow/radflow_plugin.cmake; do
+  [[ -f $prefix/$file ]] || fail "$file not installed"
+done
+if grep -rlF -e "$src" -e "$build" "$prefix/include" "$prefix/lib/cmake"; then
+  fail "installed files above name the source or build tree"
+fi
+
+# Configure a project against the prefix only: no package registry, no system radflow.
+configure() {
+  cmake -S "$1" -B "$2" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+    >"$2.configure.log" 2>&1 || { cat "$2.configure.log"; fail "configuring $1"; }
+  grep -q "^radflow_DIR:PATH=$prefix/" "$2/CMakeCache.txt" || fail "$1 did not find radflow in $prefix"
+}
+
+# 3. Each header alone.
+headers=$work/headers
+mkdir -p "$headers"
+{
+  echo 'cmake_minimum_required(VERSION 3.22)'
+  echo 'project(headers LANGUAGES C CXX)'
+  echo 'set(CMAKE_CXX_STANDARD 17)'
+  echo 'find_package(radflow CONFIG REQUIRED)'
+  echo 'add_library(each_header OBJECT)'
+  echo 'target_link_libraries(each_header PRIVATE radflow::plugin_testing)'
+  echo 'target_compile_options(each_header PRIVATE -Wall -Wextra -Werror)'
+} >"$headers/CMakeLists.txt"
+count=0
+for header in "$prefix"/include/radflow/*; do
+  name=$(basename "$header")
+  stem=${name//./_}
+  echo "#include \"radflow/$name\"" >"$headers/$stem.cpp"
+  echo "target_sources(each_header PRIVATE $stem.cpp)" >>"$headers/CMakeLists.txt"
+  if [[ $name == *.h ]]; then
+    echo "#include \"radflow/$name\"" >"$headers/${stem}_c99.c"
+    echo "target_sources(each_header PRIVATE ${stem}_c99.c)" >>"$headers/CMakeLists.txt"
+    echo "set_source_files_properties(${stem}_c99.c PROPERTIES COMPILE_OPTIONS \"-std=c99;-pedantic\")" \
+      >>"$headers/CMakeLists.txt"
+  fi
+  count=$((count + 1))
+done
+configure "$headers" "$work/headers-build"
+cmake --build "$work/headers-build" -j 2 >"$work/headers-build.log" 2>&1 ||
+  { cat "$work/headers-build.log"; fail "an installed header does not compile on its own"; }
+echo "ok: $count installed headers compile on their own"
+
+# 4. `radflow plugins new`, each kind, as written.
+for kind in evaluation data trainer; do
+  name=my-$kind
+  "$prefix/bin/radflow" plugins new "$name" --kind "$kind" --dir "$work/projects" >/dev/null
+  project=$work/projects/$name
+  configure "$project" "$project/build"
+  cmake --build "$project/build" -j 2 >"$project/build.log" 2>&1 ||
+    { cat "$project/build.log"; fail "the generated $kind project does not build"; }
+  ctest --test-dir "$project/build" --output-on-failure >"$project/ctest.log" 2>&1 ||
+    { cat "$project/ctest.log"; fail "the generated $kind project's test fails"; }
+  "$prefix/bin/radflow" plugins check "$project/build/plugins/$name.so" >"$project/check.log" ||
+    { cat "$project/check.log"; fail "radflow plugins check refuses the generated $kind plugin"; }
+  grep -q "^name: *$name$" "$project/check.log" || fail "plugins check did not print the name"
+  echo "ok: generated $kind plugin builds, its test passes, plugins check accepts it"
+done
+rm -rf "$work"
