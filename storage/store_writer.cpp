@@ -3,9 +3,30 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
+#include "common/metrics.h"
+
 namespace radflow::storage {
+
+namespace {
+
+constexpr const char* kWriteSeconds = "radflow_db_write_seconds";
+constexpr const char* kWriteBatches = "radflow_db_write_batches_total";
+
+// Declared at start so that /metrics lists them before the first write.
+const bool kMetricsDeclared = [] {
+  auto& r = metrics::Registry::global();
+  r.declare(kWriteSeconds, metrics::Type::kHistogram,
+            "Time the database writer took per batch (one transaction of queued jobs).",
+            {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
+  r.declare(kWriteBatches, metrics::Type::kCounter,
+            "Write batches of the database writer, by result (committed, failed).");
+  return true;
+}();
+
+}  // namespace
 
 StoreWriter::StoreWriter(Database *db, WriterLimits limits) : db_(db), limits_(limits) {
   thread_ = std::thread([this] { loop(); });
@@ -93,6 +114,7 @@ void StoreWriter::loop() {
 }
 
 void StoreWriter::run_batch(std::vector<Pending> &batch) {
+  const auto started = std::chrono::steady_clock::now();
   std::vector<std::optional<Result<int64_t>>> results(batch.size());
   Status txn = db_->exec("BEGIN IMMEDIATE", "begin write batch");
   if (txn.ok()) {
@@ -115,6 +137,11 @@ void StoreWriter::run_batch(std::vector<Pending> &batch) {
       (void)db_->exec("ROLLBACK", "roll back write batch");
     }
   }
+  (void)kMetricsDeclared;
+  metrics::Registry::global().observe(
+      kWriteSeconds, {},
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  metrics::Registry::global().add(kWriteBatches, {{"result", txn.ok() ? "committed" : "failed"}});
   for (size_t i = 0; i < batch.size(); ++i) {
     // A batch that did not commit fails every job in it, even those that ran.
     Result<int64_t> result = txn.ok() ? std::move(*results[i]) : Result<int64_t>(txn);

@@ -66,6 +66,8 @@ ApiServer::ApiServer(ApiContext context)
   add_stream_routes();
   add_dashboard_routes();
   add_auth_routes();
+  add_metrics_routes();
+  add_openapi_routes();
 }
 
 ApiServer::~ApiServer() { stop(); }
@@ -110,6 +112,7 @@ void ApiServer::apply_limits() {
   // chunked body before routing with no bound. The two routes that take a body
   // read it themselves with the bound (read_body); every other route refuses it.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    note_request_start();
     const bool chunked =
         req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
     const bool reads_body = req.method == "POST" &&
@@ -185,6 +188,7 @@ void ApiServer::add_routes() {
   });
   server_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
     spdlog::debug("{} {} -> {}", req.method, req.path, res.status);
+    count_request(req.method, req.path, res.status);
   });
 
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {

@@ -75,6 +75,12 @@ class ApiServer {
   void add_artifact_routes();
   void add_stream_routes();
   void add_dashboard_routes();  // dashboard_routes.cpp: assets and dashboard-only queries
+  // metrics_routes.cpp: GET /metrics, and the HTTP request counters every request
+  // feeds (start noted before routing, counted when the response is logged).
+  void add_metrics_routes();
+  void add_openapi_routes();  // openapi_routes.cpp: GET /api/v1/openapi.json
+  static void note_request_start();
+  static void count_request(const std::string& method, const std::string& path, int status);
   void apply_limits();          // timeouts, thread pool, body size, chunked bodies
   // auth_routes.cpp: the session and audit routes, and the checks every request
   // passes first (Host, cross-site, token and role, run ownership).

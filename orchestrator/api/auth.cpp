@@ -104,6 +104,9 @@ const std::vector<RouteRule>& route_table() {
       {"GET", "/api/v1/events", "/api/v1/events", R::kViewer, O::kAny},
       {"POST", "/api/v1/gc", "/api/v1/gc", R::kAdmin, O::kAny},
       {"GET", "/api/v1/audit", "/api/v1/audit", R::kAdmin, O::kAny},
+      // Prometheus scrapes with a viewer token (docs/service.md, "Metrics").
+      {"GET", "/metrics", "/metrics", R::kViewer, O::kAny},
+      {"GET", "/api/v1/openapi.json", "/api/v1/openapi.json", R::kPublic, O::kAny},
   };
   return table;
 }

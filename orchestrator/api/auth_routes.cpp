@@ -98,8 +98,15 @@ bool ApiServer::guard(const httplib::Request& req, httplib::Response& res) {
   if (auto d = auth::check_host(facts, allowed_hosts_); !d.allowed()) return deny(d);
   if (auto d = auth::check_cross_site(facts); !d.allowed()) return deny(d);
   const auth::RouteRule* rule = auth::find_route(req.method, req.path);
-  // No route: cpp-httplib answers 404. A public one (/healthz) never reads the tokens.
-  if (rule == nullptr || rule->role == auth::Role::kPublic) return false;
+  // A path outside the table is never routed, even if a handler were registered
+  // for it without a rule: the table is the whole API (and openapi.json).
+  if (rule == nullptr) {
+    reply_errors(res, 404, {{"not_found", "no route for " + req.method + " " + req.path +
+                                              " (see docs/api.md)", ""}});
+    return true;
+  }
+  // A public one (/healthz) never reads the tokens.
+  if (rule->role == auth::Role::kPublic) return false;
   auto who = authenticate(req);
   if (!who.ok()) {
     reply_status(res, who.status());

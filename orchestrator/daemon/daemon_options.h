@@ -1,5 +1,8 @@
-// Command-line options of radflowd, parsed into plain values. Errors name the flag
-// and say what is expected.
+// radflowd's settings, read from a config file (--config FILE, JSON) and from flags
+// through ONE table of options (daemon_option_table()): every setting has a flag and
+// a config key, so neither can hold a setting the other lacks. Flags win over the
+// file; a repeatable flag (--data-root) given once replaces the file's whole list.
+// Errors name the flag, or the file and key, and say what is expected.
 #pragma once
 
 #include <string>
@@ -31,11 +34,35 @@ struct DaemonOptions {
   std::vector<std::string> allowed_hosts;  // --allowed-host: Host names beyond loopback's
   std::string tls_cert;              // --tls-cert and --tls-key: serve HTTPS
   std::string tls_key;
+  // Not settings: what to do.
+  std::string config_file;  // --config FILE: read first, then the flags
+  bool check_config = false;  // --check-config: validate everything, then exit
   bool help = false;
   bool version = false;
 };
 
+// One setting: its flag, its config key and how its value is read.
+struct DaemonOption {
+  const char* flag;     // "--max-ranks"
+  const char* key;      // "max_ranks": the config file's key
+  const char* arg;      // "N" in --help; "" for a switch (no value)
+  const char* section;  // --help groups options by section
+  const char* help;     // one or more lines for --help
+};
+
+// Every setting radflowd has, in --help order.
+const std::vector<DaemonOption>& daemon_option_table();
+
+// Reads --config FILE first (when given), then every flag over it.
 Result<DaemonOptions> parse_daemon_options(int argc, char** argv);
+// Applies the JSON config text `text` (from `file`, for messages) to `options`.
+// A JSON object, // and /* */ comments allowed; unknown keys, wrong types and bad
+// values are refused naming the key.
+Status apply_daemon_config(const std::string& text, const std::string& file,
+                           DaemonOptions* options);
+// The settings as a config file would hold them (every key), pretty-printed JSON:
+// what --check-config prints, and a file radflowd --config reads back unchanged.
+std::string daemon_settings_json(const DaemonOptions& options);
 // 127.0.0.1 (any 127.x), localhost and ::1: only this machine can connect.
 bool is_loopback_host(const std::string& host);
 std::string daemon_usage();

@@ -60,6 +60,30 @@ void log_data_roots(const DataRoots& roots, const std::string& data_dir, bool co
   }
 }
 
+// What the parser cannot see: folders, files and the worker. Also --check-config's
+// checks, so nothing is created or locked here.
+Status check_settings(const DaemonOptions& options) {
+  std::error_code ec;
+  if (fs::exists(options.data_dir, ec) && !fs::is_directory(options.data_dir, ec)) {
+    return Status::error("bad_option", "--data-dir " + options.data_dir + " is not a folder");
+  }
+  if (!fs::is_directory(options.plugin_dir, ec)) {
+    return Status::error("bad_option", "--plugin-dir " + options.plugin_dir + " is not a folder");
+  }
+  if (access(options.worker_path.c_str(), X_OK) != 0) {
+    return Status::error("bad_option",
+                         "cannot execute the worker " + options.worker_path + " (use --worker PATH)");
+  }
+  for (const auto& [flag, file] : {std::pair{"--tls-cert", options.tls_cert},
+                                   std::pair{"--tls-key", options.tls_key}}) {
+    if (!file.empty() && access(file.c_str(), R_OK) != 0) {
+      return Status::error("bad_option", std::string(flag) + " " + file + " cannot be read");
+    }
+  }
+  auto gpus = resolve_gpus(options.gpus);
+  return gpus.ok() ? Status() : gpus.status();
+}
+
 int fail(const std::string& message) {
   std::fprintf(stderr, "radflowd: %s\n", message.c_str());
   return 2;
@@ -80,12 +104,7 @@ int main(int argc, char** argv) {
     std::printf("radflowd %s\n", RADFLOW_VERSION);
     return 0;
   }
-  auto level = spdlog::level::from_str(options.log_level);
-  if (level == spdlog::level::off && options.log_level != "off") {
-    return fail("--log-level must be trace, debug, info, warn, error or off; got " +
-                options.log_level);
-  }
-  spdlog::set_level(level);
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
 
   if (options.plugin_dir.empty()) {
@@ -93,22 +112,24 @@ int main(int argc, char** argv) {
                                             RADFLOW_DEFAULT_PLUGIN_DIR);
   }
   if (options.worker_path.empty()) options.worker_path = (self_dir() / "radflow-worker").string();
+  if (Status s = check_settings(options); !s.ok()) return fail(s.message());
+  if (options.check_config) {
+    std::printf("%s\n", daemon_settings_json(options).c_str());
+    std::fflush(stdout);
+    std::fprintf(stderr, "radflowd: the settings are valid%s\n",
+                 options.config_file.empty() ? "" : (" (config " + options.config_file + ")").c_str());
+    return 0;
+  }
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);
   if (ec) return fail("cannot create --data-dir " + options.data_dir + ": " + ec.message());
   options.data_dir = fs::canonical(options.data_dir).string();
-  if (!fs::is_directory(options.plugin_dir)) {
-    return fail("--plugin-dir " + options.plugin_dir + " is not a folder");
-  }
   options.plugin_dir = fs::canonical(options.plugin_dir).string();
   if (options.data_roots.empty()) {
     options.data_roots.push_back(options.data_dir + "/data");
     fs::create_directories(options.data_roots.back(), ec);
   }
   for (auto& root : options.data_roots) root = fs::absolute(root).lexically_normal().string();
-  if (access(options.worker_path.c_str(), X_OK) != 0) {
-    return fail("cannot execute the worker " + options.worker_path + " (use --worker PATH)");
-  }
 
   // One daemon per data folder: two writers would corrupt each other's view.
   const std::string lock_path = options.data_dir + "/radflowd.lock";

@@ -5,22 +5,26 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <ctime>
 #include <string>
 #include <vector>
 
 #include "orchestrator/api/auth.h"
+#include "orchestrator/daemon/daemon_options.h"
 #include "storage/store.h"
 
 namespace radflow {
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: radflowd token create NAME --role viewer|submitter|admin [--data-dir DIR]
-       radflowd token list [--data-dir DIR]
-       radflowd token revoke NAME [--data-dir DIR]
+constexpr const char* kUsage = R"(usage: radflowd token create NAME --role viewer|submitter|admin [--data-dir DIR | --config FILE]
+       radflowd token list [--data-dir DIR | --config FILE]
+       radflowd token revoke NAME [--data-dir DIR | --config FILE]
 
-API tokens of the radflowd serving DIR (default ./var). `create` prints the new
+API tokens of the radflowd serving DIR (default ./var; with --config, the file's
+data_dir, e.g. --config /etc/radflow/radflowd.json). `create` prints the new
 token once: give it to its holder, who sets RADFLOW_TOKEN (CLI) or signs in on the
 dashboard. Only its sha256 is stored. Roles:
   viewer     read runs, logs, metrics, artifacts, plugins
@@ -78,26 +82,44 @@ void audit(storage::Store& store, const std::string& action, const std::string& 
   }
 }
 
+bool data_dir_flag_absent(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--data-dir") return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int run_token_command(int argc, char** argv) {
   std::vector<std::string> positional;
   std::string data_dir = "var";
   std::string role;
+  std::string config;  // radflowd's config file: its data_dir, unless --data-dir is given
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (a == "--data-dir" || a == "--role") {
+    if (a == "--data-dir" || a == "--role" || a == "--config") {
       if (i + 1 >= argc) return usage_error(a + " needs a value");
-      (a == "--role" ? role : data_dir) = argv[++i];
+      (a == "--role" ? role : a == "--config" ? config : data_dir) = argv[++i];
     } else if (!a.empty() && a[0] == '-') {
       return usage_error("unknown option " + a);
     } else {
       positional.push_back(a);
     }
+  }
+  if (!config.empty() && data_dir_flag_absent(argc, argv)) {
+    std::ifstream in(config, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    DaemonOptions from_file;
+    Status read = in ? apply_daemon_config(text.str(), config, &from_file)
+                     : Status::error("bad_option", "cannot read the config file " + config);
+    if (!read.ok()) return usage_error(read.message());
+    data_dir = from_file.data_dir;
   }
   if (positional.empty()) return usage_error("give a subcommand: create, list or revoke");
   const std::string sub = positional[0];

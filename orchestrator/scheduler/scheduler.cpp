@@ -1,4 +1,5 @@
 #include "orchestrator/scheduler/scheduler.h"
+#include "orchestrator/scheduler/scheduler_metrics.h"
 #include "orchestrator/scheduler/scheduler_state.h"
 
 #include <spdlog/spdlog.h>
@@ -574,6 +575,7 @@ void Scheduler::apply_step_status(RunState& run, StepState& step, StepStatus sta
     bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", to_string(run.status)}});
   }
   step.status = status;
+  scheduler_metrics::step_status(status);
   if (status != StepStatus::kQueued) step.waiting.clear();
   bus_->publish({{"type", "step"},
                  {"run_id", run.id},

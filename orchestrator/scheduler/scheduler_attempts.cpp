@@ -10,6 +10,7 @@
 #include "orchestrator/scheduler/scheduler.h"
 #include "orchestrator/scheduler/scheduler_state.h"
 #include "orchestrator/scheduler/output_ingest.h"
+#include "orchestrator/scheduler/scheduler_metrics.h"
 
 namespace radflow {
 namespace fs = std::filesystem;
@@ -140,6 +141,8 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   log_to_step(step.id, active->attempt_id, "info",
               "attempt " + std::to_string(active->number) + " started on " +
                   devices_text(allocation) + " (" + plugin->name + " " + plugin->version + ")");
+  scheduler_metrics::attempt_started(plugin->name, active->running->pids().size(),
+                                     allocation.gpus.size(), allocation.cpus);
   step.active = std::move(active);
   set_step_status(run, step, StepStatus::kRunning, "", "");
 }
@@ -165,6 +168,10 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
                                                   outcome.status + "\": " + outcome.message);
   }
   const AttemptStatus ended = *attempt_status_from(outcome.status);
+  scheduler_metrics::attempt_ended(
+      step.spec.plugin, outcome.status, outcome.reason,
+      std::chrono::duration<double>(Clock::now() - active->started_at).count(),
+      active->running->pids().size(), active->allocation.gpus.size(), active->allocation.cpus);
 
   // What the step becomes, decided before anything is written.
   auto pending = std::make_unique<PendingFinish>();

@@ -20,6 +20,7 @@ struct Scheduler::ActiveAttempt {
   std::filesystem::path dir;
   std::unique_ptr<AttemptRecorder> recorder;
   std::unique_ptr<RunningAttempt> running;
+  Clock::time_point started_at = Clock::now();  // for radflow_step_duration_seconds
 };
 
 // How an attempt ended and what its step becomes, decided but not yet in the
