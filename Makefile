@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 PORT ?= 8080
 FUZZ_SECONDS ?= 120
 
-.PHONY: all deps configure build test run stop bench fuzz clean
+.PHONY: all deps configure build test run stop bench fuzz package clean
 
 all: build
 
@@ -46,6 +46,10 @@ fuzz: configure
 	  echo "make fuzz: needs clang-14 and libclang-rt-14-dev (scripts/install-deps.sh)" >&2; exit 1; }
 	cmake --build $(BUILD_DIR) --target radflow_fuzzers
 	tests/fuzz/run.sh $(BUILD_DIR) $(FUZZ_SECONDS)
+
+# The Debian package (cmake/packaging.cmake, docs/service.md): $(BUILD_DIR)/radflow_VERSION_ARCH.deb
+package: build
+	cmake --build $(BUILD_DIR) --target package
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -19,6 +19,9 @@ packages=(
   # Real DICOM test files (tests/ml/image/real_dicom_test.cpp): pydicom's sample data,
   # installed under /usr/lib/python3/dist-packages/pydicom/data/ (pulls in only python3).
   python3-pydicom
+  # `make package` and its test: dpkg-shlibdeps (dpkg-dev) finds the Debian packages the
+  # binaries need; systemd-analyze (systemd) verifies the unit.
+  dpkg-dev systemd
   # The libFuzzer targets (tests/fuzz): clang and its fuzzer and sanitizer runtimes.
   clang-14 libclang-rt-14-dev
 )
