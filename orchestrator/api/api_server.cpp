@@ -195,8 +195,14 @@ void ApiServer::add_routes() {
     reply_json(res, 200, {{"status", "ok"}, {"version", ctx_.version}});
   });
 
-  server_->Get("/api/v1/plugins", [this](const httplib::Request&, httplib::Response& res) {
-    (void)ctx_.registry->refresh();
+  // Both rescan the plugin folder first: libraries added, replaced or removed since
+  // the last scan show up without a restart. POST .../reload (admin) does only that,
+  // for `radflow plugins reload`; the GET, and every validation, rescan too.
+  auto list_plugins = [this](httplib::Response& res) {
+    if (Status s = ctx_.registry->refresh(); !s.ok()) {
+      reply_errors(res, 500, {{"plugin_dir_unreadable", s.message(), ""}});
+      return;
+    }
     nlohmann::json plugins = nlohmann::json::array();
     for (const auto& [name, info] : ctx_.registry->plugins()) plugins.push_back(to_json(info));
     nlohmann::json broken = nlohmann::json::array();
@@ -204,6 +210,14 @@ void ApiServer::add_routes() {
       broken.push_back({{"path", b.path}, {"code", b.code}, {"message", b.message}});
     }
     reply_json(res, 200, {{"plugins", plugins}, {"broken", broken}});
+  };
+  server_->Get("/api/v1/plugins", [list_plugins](const httplib::Request&, httplib::Response& res) {
+    list_plugins(res);
+  });
+  server_->Post("/api/v1/plugins/reload", [this, list_plugins](const httplib::Request& req,
+                                                                httplib::Response& res) {
+    list_plugins(res);
+    if (res.status == 200) audit(caller_of(req), "plugins_reload", "plugin folder");
   });
 
   auto validate = [this](const std::string& body) {

@@ -80,6 +80,7 @@ const std::vector<RouteRule>& route_table() {
       {"DELETE", "/api/v1/session", "/api/v1/session", R::kPublic, O::kAny},
       {"GET", "/api/v1/session", "/api/v1/session", R::kViewer, O::kAny},
       {"GET", "/api/v1/plugins", "/api/v1/plugins", R::kViewer, O::kAny},
+      {"POST", "/api/v1/plugins/reload", "/api/v1/plugins/reload", R::kAdmin, O::kAny},
       {"POST", "/api/v1/validate", "/api/v1/validate", R::kViewer, O::kAny},
       {"GET", "/api/v1/runs", "/api/v1/runs", R::kViewer, O::kAny},
       {"POST", "/api/v1/runs", "/api/v1/runs", R::kSubmitter, O::kAny},

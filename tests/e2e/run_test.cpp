@@ -3,6 +3,7 @@
 // reaches step B as a file.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "tests/e2e/daemon_fixture.h"
@@ -128,4 +129,38 @@ TEST(EndToEnd, RunsListShowsWhoSubmittedAndTags) {
 }
 
 }  // namespace
+// The plugin folder is live: a library added to a running daemon's folder is found
+// (POST /api/v1/plugins/reload, as `radflow plugins reload` sends) and runs, and a
+// removed one is gone, without a restart.
+TEST(EndToEnd, PluginAddedToARunningDaemonIsFoundAndRunsWithoutRestart) {
+  DaemonFixtureDirs dirs;
+  const std::string library = dirs.plugin_dir() + "/test-ok.so";
+  const std::string held = dirs.root() + "/test-ok.so";
+  std::filesystem::rename(library, held);
+  Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
+  auto listed = [&](const nlohmann::json& reply) {
+    for (const auto& p : reply["plugins"]) {
+      if (p["name"] == "test-ok") return true;
+    }
+    return false;
+  };
+  const char* workflow = R"({"name": "late", "steps": {"a": {"plugin": "test-ok"}}})";
+  EXPECT_FALSE(listed(daemon.get("/api/v1/plugins")));
+  EXPECT_EQ(daemon.post("/api/v1/runs", workflow).first, 400);
+
+  std::filesystem::copy_file(held, library);
+  auto [status, reloaded] = daemon.post("/api/v1/plugins/reload", "{}");
+  ASSERT_EQ(status, 200) << reloaded.dump();
+  EXPECT_TRUE(listed(reloaded)) << reloaded.dump();
+  auto [created_status, created] = daemon.post("/api/v1/runs", workflow);
+  ASSERT_EQ(created_status, 201) << created.dump();
+  nlohmann::json run = daemon.wait_for_run(created["id"], std::chrono::seconds(60));
+  EXPECT_EQ(run["status"], "succeeded") << run.dump(2);
+
+  std::filesystem::remove(library);
+  auto [removed_status, removed] = daemon.post("/api/v1/plugins/reload", "{}");
+  ASSERT_EQ(removed_status, 200);
+  EXPECT_FALSE(listed(removed)) << removed.dump();
+}
+
 }  // namespace radflow::test

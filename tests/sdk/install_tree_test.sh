@@ -6,7 +6,9 @@
 #   3. every installed header compiles on its own (C++17; plugin.h also as C99)
 #      in a project that only knows P (find_package(radflow CONFIG));
 #   4. for each kind, `P/bin/radflow plugins new` writes a project that configures
-#      against P, builds, passes its own test, and `radflow plugins check` accepts.
+#      against P, builds, passes its own test, and `radflow plugins check` accepts;
+#   5. the same for examples/knn-probe (its source is read from the tree, but it
+#      finds radflow only in P).
 # usage: install_tree_test.sh SOURCE_DIR BUILD_DIR WORK_DIR
 set -euo pipefail
 src=$(realpath "$1")
@@ -87,4 +89,14 @@ for kind in evaluation data trainer; do
   grep -q "^name: *$name$" "$project/check.log" || fail "plugins check did not print the name"
   echo "ok: generated $kind plugin builds, its test passes, plugins check accepts it"
 done
+
+# 5. examples/knn-probe, the out-of-tree evaluation plugin, against the prefix only.
+knn=$work/knn-probe
+configure "$src/examples/knn-probe" "$knn"
+cmake --build "$knn" -j 2 >"$knn.log" 2>&1 || { cat "$knn.log"; fail "examples/knn-probe does not build"; }
+ctest --test-dir "$knn" --output-on-failure >"$knn.ctest.log" 2>&1 ||
+  { cat "$knn.ctest.log"; fail "examples/knn-probe's test fails"; }
+"$prefix/bin/radflow" plugins check "$knn/plugins/knn-probe.so" >"$knn.check.log" ||
+  { cat "$knn.check.log"; fail "radflow plugins check refuses knn-probe"; }
+echo "ok: examples/knn-probe builds against the prefix, its test passes, plugins check accepts it"
 rm -rf "$work"
