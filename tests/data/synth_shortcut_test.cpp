@@ -16,6 +16,7 @@
 #include "plugins/ml/data/manifest.h"
 #include "plugins/ml/image/display.h"
 #include "plugins/ml/image/image_reader.h"
+#include "tests/data/image_statistics.h"
 #include "tests/data/plugin_runner.h"
 
 namespace radflow::test {
@@ -26,22 +27,6 @@ namespace data = radflow::ml::data;
 using Matrix = std::vector<std::vector<double>>;
 
 constexpr int kFolds = 5;
-
-double percentile(std::vector<float> v, double p) {
-  std::sort(v.begin(), v.end());
-  const double at = p * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(at));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (at - lo) * (v[hi] - v[lo]);
-}
-
-std::vector<double> global_statistics(const std::vector<float>& v) {
-  double sum = 0, squares = 0;
-  for (float x : v) sum += x;
-  const double mean = sum / v.size();
-  for (float x : v) squares += (x - mean) * (x - mean);
-  return {mean, std::sqrt(squares / v.size()), percentile(v, 0.05), percentile(v, 0.5), percentile(v, 0.95)};
-}
 
 // Mann-Whitney AUROC with average ranks for ties.
 double auroc(const std::vector<double>& scores, const std::vector<int>& labels) {
