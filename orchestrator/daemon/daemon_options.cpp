@@ -55,7 +55,8 @@ const std::vector<Setting>& settings() {
         "address to serve on (default 127.0.0.1:8080; port 0 picks one)"},
        Kind::kListen, {}},
       {{"--plugin-dir", "plugin_dir", "DIR", "",
-        "folder of step plugins (default: the build's plugin folder)"},
+        "folder of step plugins (default: ../lib/radflow/plugins from radflowd's\n"
+        "folder when that exists, as installed; else the build's plugin folder)"},
        Kind::kText, &O::plugin_dir},
       {{"--data-root", "data_roots", "DIR", "",
         "a folder path params (\"format\": \"path\") may point into; may be\n"
