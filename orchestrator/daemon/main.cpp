@@ -1,5 +1,5 @@
 // radflowd: wires the store, plugin registry, scheduler and HTTP API together,
-// then serves until SIGTERM or SIGINT.
+// then serves until SIGTERM or SIGINT (SIGHUP rescans the plugin folder).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -143,12 +143,14 @@ int main(int argc, char** argv) {
   const double cpus = options.cpus > 0 ? options.cpus
                                        : static_cast<double>(std::thread::hardware_concurrency());
 
-  // Signals go to one thread that asks the server to stop; every other thread
-  // (created below) inherits the blocked mask.
+  // Signals go to one thread that asks the server to stop (SIGTERM, SIGINT) or
+  // rescans the plugin folder (SIGHUP); every other thread (created below)
+  // inherits the blocked mask.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -237,7 +239,13 @@ int main(int argc, char** argv) {
   std::atomic<bool> served{false};
   std::thread signal_thread([&] {
     int received = 0;
-    sigwait(&stop_signals, &received);
+    while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP) {
+      // PluginRegistry::refresh is thread-safe; reads of the API rescan as well.
+      const Status rescanned = registry.refresh();
+      spdlog::info("SIGHUP: rescanned the plugin folder {}: {} plugin(s), {} broken{}",
+                   options.plugin_dir, registry.plugins().size(), registry.broken().size(),
+                   rescanned.ok() ? "" : " (" + rescanned.message() + ")");
+    }
     spdlog::info("{} received: stopping", received == SIGTERM ? "SIGTERM" : "SIGINT");
     // stop() does nothing while the server is not yet listening: a signal that
     // arrives during start-up would be lost. Keep asking until listen() returned.

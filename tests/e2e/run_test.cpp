@@ -2,9 +2,12 @@
 // outputs read back over the API and straight from SQLite, and step A's output
 // reaches step B as a file.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "tests/e2e/daemon_fixture.h"
 
@@ -161,6 +164,32 @@ TEST(EndToEnd, PluginAddedToARunningDaemonIsFoundAndRunsWithoutRestart) {
   auto [removed_status, removed] = daemon.post("/api/v1/plugins/reload", "{}");
   ASSERT_EQ(removed_status, 200);
   EXPECT_FALSE(listed(removed)) << removed.dump();
+}
+
+// SIGHUP makes radflowd rescan its plugin folder (the log line counts what it found).
+TEST(EndToEnd, SighupRescansThePluginFolder) {
+  DaemonFixtureDirs dirs;
+  const std::string library = dirs.plugin_dir() + "/test-ok.so";
+  const std::string held = dirs.root() + "/test-ok.so";
+  std::filesystem::rename(library, held);
+  Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
+  const size_t before = daemon.get("/api/v1/plugins")["plugins"].size();
+  std::filesystem::copy_file(held, library);
+  pid_t pid = 0;
+  std::ifstream(dirs.data_dir() + "/radflowd.pid") >> pid;
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  const std::string expected = "SIGHUP: rescanned the plugin folder " +
+                               std::filesystem::canonical(dirs.plugin_dir()).string() + ": " +
+                               std::to_string(before + 1) + " plugin(s)";
+  std::string log;
+  for (int i = 0; i < 200 && log.find(expected) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(dirs.data_dir() + "/radflowd.log");
+    log.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_NE(log.find(expected), std::string::npos) << log;
+  EXPECT_TRUE(daemon.running()) << "SIGHUP must not stop the daemon";
 }
 
 }  // namespace radflow::test
