@@ -61,6 +61,7 @@ ApiServer::ApiServer(ApiContext context)
   apply_limits();
   add_routes();
   add_run_routes();
+  add_manifest_routes();
   add_step_routes();
   add_artifact_routes();
   add_stream_routes();
@@ -153,6 +154,15 @@ std::unique_ptr<StreamTicket> ApiServer::admit_stream(const httplib::Request& re
   return nullptr;
 }
 
+ValidationResult ApiServer::validate_workflow(const std::string& text) {
+  (void)ctx_.registry->refresh();
+  ValidationResult result = parse_workflow(text, ctx_.registry->plugins(),
+                                           ctx_.scheduler->capacity(), {},
+                                           &ctx_.scheduler->data_roots());
+  explain_broken_plugins(text, ctx_.registry->broken(), &result.errors);
+  return result;
+}
+
 void ApiServer::add_routes() {
   server_->set_exception_handler([](const httplib::Request& req, httplib::Response& res,
                                     std::exception_ptr ep) {
@@ -220,14 +230,7 @@ void ApiServer::add_routes() {
     if (res.status == 200) audit(caller_of(req), "plugins_reload", "plugin folder");
   });
 
-  auto validate = [this](const std::string& body) {
-    (void)ctx_.registry->refresh();
-    ValidationResult result =
-        parse_workflow(body, ctx_.registry->plugins(), ctx_.scheduler->capacity(), {},
-                       &ctx_.scheduler->data_roots());
-    explain_broken_plugins(body, ctx_.registry->broken(), &result.errors);
-    return result;
-  };
+  auto validate = [this](const std::string& body) { return validate_workflow(body); };
   const size_t max_body = ctx_.limits.max_body_bytes;
 
   server_->Post("/api/v1/validate", [validate, max_body](const httplib::Request& req,
@@ -251,7 +254,8 @@ void ApiServer::add_routes() {
     if (!result.ok()) return reply_errors(res, 400, result.errors);
     // The token's name; without authentication what the client says (the CLI sends $USER).
     const auth::Caller caller = caller_of(req);
-    auto run_id = ctx_.scheduler->submit(*result.workflow, body, caller.name);
+    const nlohmann::json manifest = manifest_for(*result.workflow, body);
+    auto run_id = ctx_.scheduler->submit(*result.workflow, body, caller.name, manifest.dump());
     if (!run_id.ok()) return reply_status(res, run_id.status());
     audit(caller, "submit", "run " + std::to_string(*run_id), {{"workflow", result.workflow->name}});
     spdlog::info("run {} accepted: {} ({} steps)", *run_id, result.workflow->name,

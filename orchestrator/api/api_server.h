@@ -22,6 +22,7 @@
 #include "orchestrator/registry/plugin_registry.h"
 #include "orchestrator/scheduler/event_bus.h"
 #include "orchestrator/scheduler/scheduler.h"
+#include "orchestrator/workflow/validate.h"
 #include "storage/artifact_store.h"
 #include "storage/store.h"
 
@@ -71,6 +72,14 @@ class ApiServer {
  private:
   void add_routes();
   void add_run_routes();
+  // manifest_routes.cpp: GET /api/v1/runs/{id}/manifest, POST .../reproduce.
+  void add_manifest_routes();
+  // The replay record of a run about to be submitted (run_manifest.h). The
+  // worker's sha256 is null (and a warning logged) when its binary cannot be read.
+  nlohmann::json manifest_for(const Workflow& workflow, const std::string& text,
+                              const nlohmann::json& replay_of = nullptr);
+  // Parses and validates workflow text against the plugins now in --plugin-dir.
+  ValidationResult validate_workflow(const std::string& text);
   void add_step_routes();
   void add_artifact_routes();
   void add_stream_routes();

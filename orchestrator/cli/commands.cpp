@@ -28,6 +28,8 @@ Result<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
+}  // namespace
+
 // Polls the run until it ends, redrawing one progress line on a terminal (a line
 // per change otherwise, so CI logs stay readable).
 int wait_for_run(ApiClient& client, int64_t run_id) {
@@ -60,8 +62,6 @@ int wait_for_run(ApiClient& client, int64_t run_id) {
   }
 }
 
-}  // namespace
-
 std::string usage() {
   return R"(radflow: submit and watch radflow workflows.
 
@@ -78,6 +78,9 @@ commands:
   retry RUN              run a finished run's failed steps again
   rerun RUN STEP         run one step again, and every step downstream of it
   delete RUN             delete a finished run (rows and attempt folders)
+  reproduce RUN [--wait] [--allow-different-plugins]
+                         run a run again exactly (no cache) from its manifest;
+                         --wait then diffs every metric and output digest
   gc [--dry-run] [--logs-older-than-days N] [--attempt-dirs-older-than-days N]
                          free stored artifacts no run references; prune old logs
                          and attempt folders

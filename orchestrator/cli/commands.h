@@ -4,12 +4,21 @@
 // 2 usage error, 3 server unreachable.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+namespace radflow {
+class ApiClient;
+}
 
 namespace radflow::cli {
 
 using Args = std::vector<std::string>;
+
+// Follows run `run_id` with a progress line until it ends, then prints its steps;
+// 0 only if it succeeded (submit --wait, reproduce --wait).
+int wait_for_run(ApiClient& client, int64_t run_id);
 
 int submit(const std::string& server, const Args& args);
 int validate(const std::string& server, const Args& args);
@@ -25,6 +34,8 @@ int delete_run(const std::string& server, const Args& args);
 int gc(const std::string& server, const Args& args);
 // `radflow audit [--limit N] [--before ID] [--json]`: the audit log (admin).
 int audit(const std::string& server, const Args& args);
+// `radflow reproduce RUN [--wait] [--allow-different-plugins]` (reproduce_command.cpp).
+int reproduce(const std::string& server, const Args& args);
 // `radflow image info|convert`: runs locally through radflow-worker, no server needed.
 int image(const std::string& server, const Args& args);
 // `radflow embed`: encoder embeddings of images as .npy, locally through radflow-worker.

@@ -63,9 +63,11 @@ Scheduler::~Scheduler() { shutdown(); }
 Capacity Scheduler::capacity() const { return capacity_; }
 
 Result<int64_t> Scheduler::submit(const Workflow& workflow, const std::string& workflow_text,
-                                  const std::string& submitted_by) {
+                                  const std::string& submitted_by,
+                                  const std::string& manifest_json) {
   storage::NewRun run;
   run.submitted_by = submitted_by;
+  run.manifest_json = manifest_json;
   run.name = workflow.name;
   run.workflow_json = workflow_text;
   run.params_json = workflow.params.dump();

@@ -75,9 +75,11 @@ class Scheduler {
   void shutdown();
 
   // Stores a validated workflow as a new queued run; returns its id.
-  // `submitted_by` is who the client says it is (may be empty).
+  // `submitted_by` is who the client says it is (may be empty). `manifest_json`,
+  // the run's replay record (api/run_manifest.h), is stored with it when not empty.
   Result<int64_t> submit(const Workflow& workflow, const std::string& workflow_text,
-                         const std::string& submitted_by = "");
+                         const std::string& submitted_by = "",
+                         const std::string& manifest_json = "");
   // Cancels a run: queued steps become cancelled at once, running attempts are
   // stopped. not_found for an unknown run; a finished run is left as it is.
   Status cancel(int64_t run_id);
@@ -112,6 +114,7 @@ class Scheduler {
 
   Capacity capacity() const;
   const DataRoots& data_roots() const { return options_.data_roots; }
+  const std::string& worker_path() const { return options_.worker_path; }
   // For each queued step of an active run, why it is not running yet, as of the
   // last scheduling pass. Never waits for the scheduler thread.
   std::map<std::string, std::string> waiting_reasons(int64_t run_id) const;
