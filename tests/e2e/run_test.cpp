@@ -131,15 +131,23 @@ TEST(EndToEnd, RunsListShowsWhoSubmittedAndTags) {
   EXPECT_EQ(none["runs"].size(), 0u);
 }
 
-}  // namespace
+// test-ok.so, moved out of the plugin folder before the daemon starts and copied
+// back while it runs.
+struct HeldPlugin {
+  explicit HeldPlugin(const DaemonFixtureDirs& dirs)
+      : library(dirs.plugin_dir() + "/test-ok.so"), held(dirs.root() + "/test-ok.so") {
+    std::filesystem::rename(library, held);
+  }
+  void put_back() const { std::filesystem::copy_file(held, library); }
+  const std::string library, held;
+};
+
 // The plugin folder is live: a library added to a running daemon's folder is found
 // (POST /api/v1/plugins/reload, as `radflow plugins reload` sends) and runs, and a
 // removed one is gone, without a restart.
 TEST(EndToEnd, PluginAddedToARunningDaemonIsFoundAndRunsWithoutRestart) {
   DaemonFixtureDirs dirs;
-  const std::string library = dirs.plugin_dir() + "/test-ok.so";
-  const std::string held = dirs.root() + "/test-ok.so";
-  std::filesystem::rename(library, held);
+  const HeldPlugin test_ok(dirs);
   Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
   auto listed = [&](const nlohmann::json& reply) {
     for (const auto& p : reply["plugins"]) {
@@ -151,7 +159,7 @@ TEST(EndToEnd, PluginAddedToARunningDaemonIsFoundAndRunsWithoutRestart) {
   EXPECT_FALSE(listed(daemon.get("/api/v1/plugins")));
   EXPECT_EQ(daemon.post("/api/v1/runs", workflow).first, 400);
 
-  std::filesystem::copy_file(held, library);
+  test_ok.put_back();
   auto [status, reloaded] = daemon.post("/api/v1/plugins/reload", "{}");
   ASSERT_EQ(status, 200) << reloaded.dump();
   EXPECT_TRUE(listed(reloaded)) << reloaded.dump();
@@ -160,7 +168,7 @@ TEST(EndToEnd, PluginAddedToARunningDaemonIsFoundAndRunsWithoutRestart) {
   nlohmann::json run = daemon.wait_for_run(created["id"], std::chrono::seconds(60));
   EXPECT_EQ(run["status"], "succeeded") << run.dump(2);
 
-  std::filesystem::remove(library);
+  std::filesystem::remove(test_ok.library);
   auto [removed_status, removed] = daemon.post("/api/v1/plugins/reload", "{}");
   ASSERT_EQ(removed_status, 200);
   EXPECT_FALSE(listed(removed)) << removed.dump();
@@ -169,12 +177,10 @@ TEST(EndToEnd, PluginAddedToARunningDaemonIsFoundAndRunsWithoutRestart) {
 // SIGHUP makes radflowd rescan its plugin folder (the log line counts what it found).
 TEST(EndToEnd, SighupRescansThePluginFolder) {
   DaemonFixtureDirs dirs;
-  const std::string library = dirs.plugin_dir() + "/test-ok.so";
-  const std::string held = dirs.root() + "/test-ok.so";
-  std::filesystem::rename(library, held);
+  const HeldPlugin test_ok(dirs);
   Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
   const size_t before = daemon.get("/api/v1/plugins")["plugins"].size();
-  std::filesystem::copy_file(held, library);
+  test_ok.put_back();
   pid_t pid = 0;
   std::ifstream(dirs.data_dir() + "/radflowd.pid") >> pid;
   ASSERT_GT(pid, 0);
@@ -192,4 +198,5 @@ TEST(EndToEnd, SighupRescansThePluginFolder) {
   EXPECT_TRUE(daemon.running()) << "SIGHUP must not stop the daemon";
 }
 
+}  // namespace
 }  // namespace radflow::test
