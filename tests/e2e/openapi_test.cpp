@@ -211,6 +211,11 @@ TEST(OpenApi, ResponsesValidateAgainstTheirSchemas) {
   checker.check("DELETE", "/api/v1/session", http.Delete("/api/v1/session"));
   get("/api/v1/audit?limit=10");
   post("/api/v1/gc?dry_run=1", "");
+  get(run + "/manifest");
+  get("/api/v1/runs/999/manifest");
+  post("/api/v1/plugins/reload", "");
+  const json replay = post(run + "/reproduce", "");
+  daemon.wait_for_run(replay.value("id", 0), std::chrono::seconds(120));
   post(run + "/cancel", "");
   post(run + "/steps/a/rerun", "");
   daemon.wait_for_run(accepted.value("id", 0), std::chrono::seconds(120));
