@@ -471,6 +471,48 @@ Result<std::vector<int64_t>> Store::finish_attempt_with_outputs(
   return std::move(*ids);
 }
 
+Result<int64_t> Store::begin_attempt(const AttemptStart &start) {
+  return writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement insert,
+                        db.prepare("INSERT INTO attempts (step_id, number, status, devices, "
+                                   "started_ms) VALUES (?, ?, 'running', ?, ?)",
+                                   "create attempt"));
+    RF_RETURN_IF_ERROR(insert.bind(1, start.step_id)
+                           .bind(2, start.number)
+                           .bind(3, start.devices)
+                           .bind(4, now_ms())
+                           .run());
+    const int64_t attempt_id = db.last_insert_rowid();
+    for (const auto &[name, artifact_id] : start.inputs) {
+      RF_ASSIGN_OR_RETURN(Statement input,
+                          db.prepare("INSERT OR REPLACE INTO attempt_inputs (attempt_id, "
+                                     "input_name, artifact_id) VALUES (?, ?, ?)",
+                                     "add attempt input " + name));
+      RF_RETURN_IF_ERROR(input.bind(1, attempt_id).bind(2, name).bind(3, artifact_id).run());
+    }
+    return attempt_id;
+  });
+}
+
+Status Store::attempt_running(const AttemptRunning &running) {
+  const std::string pids_json = nlohmann::json(running.pids).dump();
+  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+    RF_ASSIGN_OR_RETURN(Statement pids, db.prepare("UPDATE attempts SET pids = ? WHERE id = ?",
+                                                   "set attempt pids"));
+    Status ran = pids.bind(1, pids_json).bind(2, running.attempt_id).run();
+    RF_RETURN_IF_ERROR(updated_or_not_found(db, ran, "attempt", running.attempt_id).status());
+    if (running.start_run) {
+      RF_ASSIGN_OR_RETURN(Statement run,
+                          db.prepare("UPDATE runs SET status = 'running', message = '', "
+                                     "started_ms = COALESCE(started_ms, ?) WHERE id = ?",
+                                     "set run status"));
+      ran = run.bind(1, now_ms()).bind(2, running.run_id).run();
+      RF_RETURN_IF_ERROR(updated_or_not_found(db, ran, "run", running.run_id).status());
+    }
+    return write_step_status(db, running.step_id, {"running", "", ""});
+  }));
+}
+
 Status Store::requeue_steps(int64_t run_id, const std::vector<int64_t> &step_ids,
                             const std::string &reason, const std::string &message) {
   return as_status(writer_->run([=](Database &db) -> Result<int64_t> {

@@ -104,6 +104,28 @@ class Store {
   void flush();
 
   // ---- multi-row state changes, each ONE transaction (all or nothing) ----
+  // An attempt's start is two commits (each an fsync, which is what a no-op step's
+  // start costs), where the rows one by one took four or five: begin_attempt before
+  // its workers exist (a crash from then on finds the attempt), attempt_running
+  // once they do (a reader that sees the step running sees the workers' pids).
+  struct AttemptStart {
+    int64_t step_id = 0;
+    int number = 1;
+    std::string devices;
+    std::vector<std::pair<std::string, int64_t>> inputs;  // input name, artifact id
+  };
+  // The attempt's row ("running", started now) and the artifacts it reads
+  // (lineage). Returns the attempt id.
+  Result<int64_t> begin_attempt(const AttemptStart &start);
+  struct AttemptRunning {
+    int64_t run_id = 0;
+    bool start_run = false;  // the run is still queued: it turns running too
+    int64_t step_id = 0;
+    int64_t attempt_id = 0;
+    std::vector<int64_t> pids;
+  };
+  // The workers' pids, the step's status "running" and, when start_run, the run's.
+  Status attempt_running(const AttemptRunning &running);
   // Ends an attempt (as finish_attempt), registers its outputs (as
   // add_artifact; a record's producer_attempt_id and step_id default to
   // attempt_id and step_id when 0) and sets its step's status (as

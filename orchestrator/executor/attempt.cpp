@@ -6,8 +6,11 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -30,6 +33,26 @@ std::string absolute_path(const std::string& path) {
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   return ec ? path : absolute.lexically_normal().string();
+}
+
+// A pidfd turns readable when the process exits, so the monitor sleeps in poll()
+// until something happens instead of waking on a tick to call waitpid. -1 where the
+// kernel has no pidfd_open (before 5.3): the monitor then polls every kExitPollMs.
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+constexpr int kExitPollMs = 20;
+
+// Milliseconds from now until `t`, rounded up so a wake-up is never early; 0 if past.
+int ms_until(Clock::time_point now, Clock::time_point t) {
+  if (t <= now) return 0;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count() + 1;
+  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
 }
 
 bool rank_failed(const ChildProcess& child, const RankOutput& output) {
@@ -80,11 +103,12 @@ nlohmann::json confinement_json(const AttemptLaunch& l) {
 }  // namespace
 
 RunningAttempt::RunningAttempt(AttemptLaunch launch, AttemptSink* sink)
-    : launch_(std::move(launch)), sink_(sink) {}
+    : launch_(std::move(launch)), sink_(sink), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 RunningAttempt::~RunningAttempt() {
   cancel("attempt abandoned");
   if (thread_.joinable()) thread_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch launch,
@@ -178,6 +202,11 @@ void RunningAttempt::cancel(const std::string& why) {
   if (cancel_requested_.load()) return;
   cancel_reason_ = why;
   cancel_requested_ = true;
+  // Wakes the monitor out of poll(): a cancel is acted on at once, not at a tick.
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
 }
 
 AttemptOutcome RunningAttempt::wait() {
@@ -224,10 +253,17 @@ void RunningAttempt::monitor() {
     kill_at = Clock::now() + grace;
   };
 
+  // One pidfd per rank until it is reaped; -1 once reaped or where unsupported.
+  std::vector<int> pidfds(world, -1);
+  bool exits_polled = true;  // every live rank has a pidfd
+  for (int r = 0; r < world; ++r) {
+    pidfds[r] = open_pidfd(ranks_[r].pid());
+    exits_polled &= pidfds[r] >= 0;
+  }
   char buffer[1 << 16];
   while (true) {
     std::vector<pollfd> fds;
-    std::vector<std::pair<int, WorkerStream>> owners;  // per pollfd
+    std::vector<std::pair<int, WorkerStream>> owners;  // per pipe pollfd
     for (int r = 0; r < world; ++r) {
       const int stream_fds[3] = {ranks_[r].stdout_fd(), ranks_[r].stderr_fd(),
                                  ranks_[r].events_fd()};
@@ -238,12 +274,31 @@ void RunningAttempt::monitor() {
         }
       }
     }
-    if (!fds.empty()) {
-      poll(fds.data(), fds.size(), 50);
-    } else {
-      usleep(20 * 1000);
+    const size_t pipe_count = fds.size();
+    for (int r = 0; r < world; ++r) {
+      if (pidfds[r] >= 0) fds.push_back({pidfds[r], POLLIN, 0});
     }
-    for (size_t i = 0; i < fds.size(); ++i) {
+    if (wake_fd_ >= 0) fds.push_back({wake_fd_, POLLIN, 0});
+    // Sleep until a pipe has bytes, a rank exits, a cancel arrives or a deadline
+    // (timeout, SIGKILL after the grace period, end of the drain) is due.
+    {
+      const auto now = Clock::now();
+      int timeout_ms = -1;
+      auto until = [&](Clock::time_point t) {
+        const int ms = ms_until(now, t);
+        timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+      };
+      if (deadline && stop_reason.empty()) until(*deadline);
+      if (kill_at) until(*kill_at);
+      if (all_exited_at) until(*all_exited_at + kDrainAfterExit);
+      if (!exits_polled || wake_fd_ < 0) until(now + std::chrono::milliseconds(kExitPollMs));
+      poll(fds.data(), fds.size(), timeout_ms);
+    }
+    if (wake_fd_ >= 0 && (fds.back().revents & POLLIN) != 0) {
+      uint64_t count = 0;
+      (void)!read(wake_fd_, &count, sizeof(count));
+    }
+    for (size_t i = 0; i < pipe_count; ++i) {
       if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       auto [rank, stream] = owners[i];
       ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
@@ -257,7 +312,10 @@ void RunningAttempt::monitor() {
 
     bool all_exited = true;
     for (int r = 0; r < world; ++r) {
-      ranks_[r].try_wait();
+      if (ranks_[r].try_wait() && pidfds[r] >= 0) {
+        close(pidfds[r]);
+        pidfds[r] = -1;
+      }
       if (!ranks_[r].exit_info()) all_exited = false;
     }
     const auto now = Clock::now();
@@ -289,7 +347,11 @@ void RunningAttempt::monitor() {
 
     if (all_exited) {
       if (!all_exited_at) all_exited_at = now;
-      bool pipes_open = !fds.empty();
+      // As of now, after this round's reads closed the pipes that reached EOF.
+      bool pipes_open = false;
+      for (const auto& child : ranks_) {
+        pipes_open |= child.stdout_fd() >= 0 || child.stderr_fd() >= 0 || child.events_fd() >= 0;
+      }
       if (!pipes_open) break;
       if (now - *all_exited_at > kDrainAfterExit) {
         // Grandchildren keep the pipes open: stop them and finish.
@@ -304,6 +366,9 @@ void RunningAttempt::monitor() {
     }
   }
 
+  for (int fd : pidfds) {
+    if (fd >= 0) close(fd);
+  }
   AttemptOutcome outcome;
   if (stop_reason == "timeout") {
     outcome = outcome_of_rank(0, ranks_[0], states[0]);

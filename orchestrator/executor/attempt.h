@@ -118,6 +118,8 @@ class RunningAttempt {
   std::condition_variable done_cv_;
   std::atomic<bool> done_{false};
   std::atomic<bool> cancel_requested_{false};
+  // An eventfd cancel() writes to, so the monitor thread wakes from poll() at once.
+  int wake_fd_ = -1;
   std::string cancel_reason_;  // guarded by mutex_
   AttemptOutcome outcome_;     // written by the monitor before done_
 };

@@ -13,6 +13,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// How often the waiting texts are copied out for the API at most: building them is
+// linear in the queued steps, so not at every pass of a 1,000-step run.
+constexpr auto kSnapshotInterval = std::chrono::milliseconds(100);
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -107,6 +111,14 @@ void Scheduler::post(Command command) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     commands_.push_back(std::move(command));
+  }
+  wake_.notify_all();
+}
+
+void Scheduler::attempt_ended(int64_t run_id, const std::string& step) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_.emplace_back(run_id, step);
   }
   wake_.notify_all();
 }
@@ -247,6 +259,14 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
     }
     run->steps.emplace(row.name, std::move(step));
   }
+  for (auto& [name, step] : run->steps) {
+    for (const auto& input : step.spec.inputs) {
+      auto up = run->steps.find(input.step);
+      if (up != run->steps.end()) up->second.downstream.push_back(&step);
+    }
+    if (!is_terminal(step.status)) ++run->unfinished_steps;
+    if (step.status == StepStatus::kQueued) examine_later(*run, step);
+  }
   runs_[record.id] = std::move(run);
   return Status();
 }
@@ -277,6 +297,11 @@ Status Scheduler::start() {
     }
   }
   if (!unfinished.empty()) spdlog::info("recovery: resuming {} unfinished run(s)", unfinished.size());
+  {
+    // The resumed runs' steps are listed for examination: the first pass runs at once.
+    std::lock_guard<std::mutex> lock(mutex_);
+    wake_requested_ = true;
+  }
   thread_ = std::thread([this] { loop(); });
   return Status();
 }
@@ -352,16 +377,30 @@ void Scheduler::stop_attempts() {
 void Scheduler::loop() {
   while (true) {
     std::deque<Command> commands;
+    std::vector<std::pair<int64_t, std::string>> ended;
     {
+      // No tick: the thread sleeps until a command, an ended attempt or the
+      // earliest timer (a backoff, a write retry, the next waiting-text copy).
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(50),
-                     [this] { return stopping_ || wake_requested_ || !commands_.empty(); });
+      auto has_work = [this] {
+        return stopping_ || wake_requested_ || !commands_.empty() || !ended_.empty();
+      };
+      std::optional<Clock::time_point> next;
+      if (!timers_.empty()) next = timers_.begin()->first;
+      if (snapshot_stale_ && (!next || snapshot_due_ < *next)) next = snapshot_due_;
+      if (next) {
+        wake_.wait_until(lock, *next, has_work);
+      } else {
+        wake_.wait(lock, has_work);
+      }
       if (stopping_) break;
       wake_requested_ = false;
       commands.swap(commands_);
+      ended.swap(ended_);
     }
     try {
       for (const auto& command : commands) apply_command(command);
+      for (const auto& [run_id, step] : ended) take_in_ended(run_id, step);
       schedule_pass();
     } catch (const std::exception& e) {
       // guard_run catches what one run throws; this is the last line.
@@ -420,13 +459,56 @@ Result<std::vector<std::pair<std::string, StepOutput>>> Scheduler::bound_inputs(
   return bound;
 }
 
-void Scheduler::scan_run(RunState& run, Clock::time_point now,
-                                std::vector<std::pair<RunState*, StepState*>>* ready) {
-  for (auto& [name, step] : run.steps) {
-    if (step.active && step.active->running->done()) finish_attempt(run, step);
-    if (step.pending_finish) commit_finish(run, step);
+void Scheduler::examine_later(RunState& run, StepState& step) {
+  if (step.to_examine) return;
+  step.to_examine = true;
+  run.to_examine.push_back(&step);
+}
+
+void Scheduler::set_ready(RunState& run, StepState& step, bool ready) {
+  if (step.ready == ready) return;
+  step.ready = ready;
+  const ReadyKey key{step.spec.priority, run.id, step.position, &run, &step};
+  if (ready) {
+    ready_.insert(key);
+  } else {
+    ready_.erase(key);
   }
-  if (run.cancel_requested) {
+}
+
+void Scheduler::add_timer(Clock::time_point at, int64_t run_id, const std::string& step_name) {
+  timers_.emplace(at, std::make_pair(run_id, step_name));
+}
+
+void Scheduler::take_in_ended(int64_t run_id, const std::string& step_name) {
+  auto run = runs_.find(run_id);
+  if (run == runs_.end()) return;
+  auto step = run->second->steps.find(step_name);
+  if (step == run->second->steps.end()) return;
+  StepState& s = step->second;
+  if (!s.active || !s.active->running->done()) return;
+  guard_run(*run->second, [&] { finish_attempt(*run->second, s); });
+}
+
+void Scheduler::on_timer(int64_t run_id, const std::string& step_name) {
+  auto run = runs_.find(run_id);
+  // "" is the run's own end, which every pass tries again (finish_run_if_done).
+  if (run == runs_.end() || step_name.empty()) return;
+  auto step = run->second->steps.find(step_name);
+  if (step == run->second->steps.end()) return;
+  StepState& s = step->second;
+  guard_run(*run->second, [&] {
+    if (s.pending_finish) {
+      commit_finish(*run->second, s);
+    } else if (s.status == StepStatus::kQueued) {
+      examine_later(*run->second, s);
+    }
+  });
+}
+
+void Scheduler::scan_run(RunState& run, Clock::time_point now) {
+  if (run.cancel_requested && !run.cancel_applied) {
+    run.cancel_applied = true;
     for (auto& [name, step] : run.steps) {
       if (step.status == StepStatus::kQueued) {
         set_step_status(run, step, StepStatus::kCancelled, "cancelled",
@@ -436,74 +518,86 @@ void Scheduler::scan_run(RunState& run, Clock::time_point now,
       }
     }
   }
-  for (auto& [name, step] : run.steps) {
-    if (step.status != StepStatus::kQueued) continue;
-    std::string blocked_by, waiting_on;
-    for (const auto& input : step.spec.inputs) {
-      auto up = run.steps.find(input.step);
-      if (up == run.steps.end()) continue;  // bound_inputs reports it
-      const StepStatus s = up->second.status;
-      if (s == StepStatus::kFailed || s == StepStatus::kCancelled) {
-        blocked_by = input.step;
-      } else if (!is_done_ok(s) && waiting_on.empty()) {
-        waiting_on = "waiting on input " + input.input + " from step " + input.step;
-      }
-    }
-    if (!blocked_by.empty()) {
-      set_step_status(run, step, StepStatus::kCancelled, "upstream_failed",
-                             "not run: upstream step " + blocked_by + " did not succeed");
-      continue;
-    }
-    if (!waiting_on.empty()) {
-      step.waiting = waiting_on;
-      continue;
-    }
-    if (auto inputs = bound_inputs(run, step); !inputs.ok()) {
-      ++step.failures;
-      set_step_status(run, step, StepStatus::kFailed, "input_missing",
-                             inputs.status().message());
-      continue;
-    }
-    if (now < step.not_before) {
-      auto wait_s = std::chrono::duration_cast<std::chrono::seconds>(step.not_before - now);
-      step.waiting = "retrying in " + std::to_string(wait_s.count() + 1) + " s";
-      continue;
-    }
-    if (try_cache(run, step)) continue;
-    ready->emplace_back(&run, &step);
+  // Examining a step may list more (a cancelled step's downstream): by index.
+  for (size_t i = 0; i < run.to_examine.size(); ++i) {
+    StepState& step = *run.to_examine[i];
+    step.to_examine = false;
+    examine(run, step, now);
   }
+  run.to_examine.clear();
 }
 
-void Scheduler::schedule_pass() {
-  const auto now = Clock::now();
-  std::vector<std::pair<RunState*, StepState*>> ready;
-  for (auto& [run_id, run_ptr] : runs_) {
-    RunState& run = *run_ptr;
-    guard_run(run, [&] { scan_run(run, now, &ready); });
+void Scheduler::examine(RunState& run, StepState& step, Clock::time_point now) {
+  if (step.status != StepStatus::kQueued) return;
+  if (run.cancel_requested) {
+    set_step_status(run, step, StepStatus::kCancelled, "cancelled", "the run was cancelled");
+    return;
   }
-  std::stable_sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
-    if (a.second->spec.priority != b.second->spec.priority) {
-      return a.second->spec.priority > b.second->spec.priority;
+  std::string blocked_by, waiting_on;
+  for (const auto& input : step.spec.inputs) {
+    auto up = run.steps.find(input.step);
+    if (up == run.steps.end()) continue;  // bound_inputs reports it
+    const StepStatus s = up->second.status;
+    if (s == StepStatus::kFailed || s == StepStatus::kCancelled) {
+      blocked_by = input.step;
+    } else if (!is_done_ok(s) && waiting_on.empty()) {
+      waiting_on = "waiting on input " + input.input + " from step " + input.step;
     }
-    if (a.first->id != b.first->id) return a.first->id < b.first->id;
-    return a.second->position < b.second->position;
-  });
-  for (auto& [run_ptr, step_ptr] : ready) {
-    if (stopping_) break;
-    RunState& run = *run_ptr;
-    StepState& step = *step_ptr;
-    if (step.status != StepStatus::kQueued || run.cancel_requested) continue;  // failed by a guard meanwhile
+  }
+  if (!blocked_by.empty()) {
+    set_step_status(run, step, StepStatus::kCancelled, "upstream_failed",
+                           "not run: upstream step " + blocked_by + " did not succeed");
+    return;
+  }
+  if (!waiting_on.empty()) {
+    step.waiting = waiting_on;  // examined again when that step ends
+    return;
+  }
+  if (auto inputs = bound_inputs(run, step); !inputs.ok()) {
+    ++step.failures;
+    set_step_status(run, step, StepStatus::kFailed, "input_missing",
+                           inputs.status().message());
+    return;
+  }
+  if (now < step.not_before) {
+    auto wait_s = std::chrono::duration_cast<std::chrono::seconds>(step.not_before - now);
+    step.waiting = "retrying in " + std::to_string(wait_s.count() + 1) + " s";
+    add_timer(step.not_before, run.id, step.spec.name);
+    return;
+  }
+  if (try_cache(run, step)) return;
+  step.waiting.clear();
+  set_ready(run, step, true);
+}
+
+void Scheduler::start_ready_steps() {
+  auto it = ready_.begin();
+  while (it != ready_.end() && !stopping_) {
+    // Every attempt is charged at least kMinCpusPerRank slots: with less free,
+    // nothing more can start (publish_snapshot says so for the steps behind).
+    if (pool_.free_cpus() < kMinCpusPerRank - 1e-9) break;
+    const ReadyKey key = *it;
+    RunState& run = *key.run;
+    StepState& step = *key.step;
+    if (step.status != StepStatus::kQueued || run.cancel_requested) {
+      set_ready(run, step, false);  // failed by a guard meanwhile
+      it = ready_.upper_bound(key);
+      continue;
+    }
     if (run.max_parallel > 0 && run.running_steps() >= run.max_parallel) {
       step.waiting = "run limit reached: max_parallel = " + std::to_string(run.max_parallel) +
                      " steps running";
+      ++it;
       continue;
     }
     auto allocation = pool_.try_acquire(step.spec.resources);
     if (!allocation) {
       step.waiting = pool_.shortfall(step.spec.resources);
+      ++it;
       continue;
     }
     step.waiting.clear();
+    set_ready(run, step, false);
     guard_run(run, [&] {
       try {
         start_attempt(run, step, *allocation);
@@ -512,23 +606,66 @@ void Scheduler::schedule_pass() {
         throw;
       }
     });
+    // A guard may have cancelled other steps of the run (erasing them from ready_):
+    // go on from this key's place, not from an iterator.
+    it = ready_.upper_bound(key);
   }
-  std::map<int64_t, std::map<std::string, std::string>> waiting;
-  std::set<int64_t> active;
+}
+
+void Scheduler::schedule_pass() {
+  const auto now = Clock::now();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    const auto [run_id, step_name] = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    on_timer(run_id, step_name);
+  }
+  for (auto& [run_id, run_ptr] : runs_) {
+    RunState& run = *run_ptr;
+    if (run.to_examine.empty() && (run.cancel_applied || !run.cancel_requested)) continue;
+    guard_run(run, [&] { scan_run(run, now); });
+  }
+  start_ready_steps();
+  bool runs_ended = false;
   for (auto it = runs_.begin(); it != runs_.end();) {
     RunState& run = *it->second;
-    guard_run(run, [&] { finish_run_if_done(run); });
+    if (run.unfinished_steps == 0 && run.active_steps == 0) {
+      guard_run(run, [&] { finish_run_if_done(run); });
+      if (run.end_unrecorded && !is_terminal(run.status)) {
+        add_timer(now + std::chrono::seconds(1), run.id, "");
+      }
+    }
     if (is_terminal(run.status)) {
       it = runs_.erase(it);
+      runs_ended = true;
       continue;
     }
+    ++it;
+  }
+  snapshot_stale_ = true;
+  if (runs_ended || now >= snapshot_due_) publish_snapshot(now);
+}
+
+void Scheduler::publish_snapshot(Clock::time_point now) {
+  snapshot_stale_ = false;
+  snapshot_due_ = now + kSnapshotInterval;
+  std::map<int64_t, std::map<std::string, std::string>> waiting;
+  std::set<int64_t> active;
+  for (const auto& [run_id, run_ptr] : runs_) {
+    const RunState& run = *run_ptr;
     for (const auto& [name, step] : run.steps) {
-      if (step.status == StepStatus::kQueued && !step.waiting.empty()) {
+      if (step.status != StepStatus::kQueued) continue;
+      if (!step.waiting.empty()) {
         waiting[run.id][name] = step.waiting;
+      } else if (step.ready) {
+        // Ready, but the slots went to steps ahead of it: say what it waits for.
+        waiting[run.id][name] =
+            run.max_parallel > 0 && run.running_steps() >= run.max_parallel
+                ? "run limit reached: max_parallel = " + std::to_string(run.max_parallel) +
+                      " steps running"
+                : pool_.shortfall(step.spec.resources);
       }
     }
     active.insert(run.id);
-    ++it;
   }
   std::lock_guard<std::mutex> lock(snapshot_mutex_);
   waiting_ = std::move(waiting);
@@ -576,9 +713,21 @@ void Scheduler::apply_step_status(RunState& run, StepState& step, StepStatus sta
     run.status = RunStatus::kRunning;
     bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", to_string(run.status)}});
   }
+  const bool was_terminal = is_terminal(step.status);
   step.status = status;
   scheduler_metrics::step_status(status);
-  if (status != StepStatus::kQueued) step.waiting.clear();
+  if (status != StepStatus::kQueued) {
+    step.waiting.clear();
+    set_ready(run, step, false);
+  } else {
+    examine_later(run, step);  // a retry: its backoff starts now
+  }
+  if (!was_terminal && is_terminal(status)) {
+    --run.unfinished_steps;
+    for (StepState* down : step.downstream) examine_later(run, *down);
+  } else if (was_terminal && !is_terminal(status)) {
+    ++run.unfinished_steps;
+  }
   bus_->publish({{"type", "step"},
                  {"run_id", run.id},
                  {"step", step.spec.name},

@@ -124,6 +124,7 @@ class Scheduler {
   struct PendingFinish;
   struct StepState;
   struct RunState;
+  struct ReadyKey;
   using Clock = std::chrono::steady_clock;
 
   // What another thread asks of the scheduling thread.
@@ -136,8 +137,11 @@ class Scheduler {
   };
   void post(Command command);
   void apply_command(const Command& command);
-  // Wakes the scheduling thread for a pass now (an attempt ended).
+  // Wakes the scheduling thread for a pass now.
   void wake();
+  // From an attempt's monitor thread: the attempt of `step` in run `run_id` has
+  // ended; the scheduling thread takes it in at its next pass (at once).
+  void attempt_ended(int64_t run_id, const std::string& step);
   // Queued or running, by the last pass's view or the database's: what retry,
   // re-run and delete refuse to touch.
   Result<bool> is_active(const storage::RunRecord& record) const;
@@ -148,11 +152,28 @@ class Scheduler {
                  const std::string& bypass_cache_step);
 
   void loop();
+  // One pass, event-driven: it takes in the attempts that ended and the timers that
+  // are due, examines only the steps those touched, and starts ready steps from
+  // ready_ until the CPU slots run out. Its cost follows what happened, not the
+  // size of the runs.
   void schedule_pass();
-  // One run's share of a scheduling pass: reap its finished attempts, carry out a
-  // cancel, and collect its ready steps into `ready`.
-  void scan_run(RunState& run, Clock::time_point now,
-                       std::vector<std::pair<RunState*, StepState*>>* ready);
+  // The attempt of `step_name` in run `run_id` ended (attempt_ended).
+  void take_in_ended(int64_t run_id, const std::string& step_name);
+  // A timer is due: a retry's backoff ran out, a refused write is tried again.
+  void on_timer(int64_t run_id, const std::string& step_name);
+  void add_timer(Clock::time_point at, int64_t run_id, const std::string& step_name);
+  // Lists `step` for examination at this pass (once).
+  void examine_later(RunState& run, StepState& step);
+  // One run's share of a pass: carry out a cancel and examine the listed steps.
+  void scan_run(RunState& run, Clock::time_point now);
+  // A queued step whose inputs changed: cancel it (upstream failed), fail it
+  // (input missing), serve it from the cache, or make it ready.
+  void examine(RunState& run, StepState& step, Clock::time_point now);
+  void set_ready(RunState& run, StepState& step, bool ready);
+  void start_ready_steps();
+  // Copies why queued steps wait and which runs are active for other threads; the
+  // waiting texts at most every kSnapshotInterval (a timer makes the last one).
+  void publish_snapshot(Clock::time_point now);
   // Runs `work` on `run`; an exception fails the run (reason internal_error)
   // instead of escaping the scheduler thread, which would end the daemon and, as
   // the run resumes at every start, end it again ("poison run").
@@ -209,6 +230,7 @@ class Scheduler {
   bool stopping_ = false;
   bool wake_requested_ = false;
   std::deque<Command> commands_;
+  std::vector<std::pair<int64_t, std::string>> ended_;  // attempt_ended, not yet taken in
   // Serializes submit, retry, re-run and delete against each other (not against
   // the scheduling thread): a run cannot be retried and deleted at once.
   std::mutex control_mutex_;
@@ -216,6 +238,11 @@ class Scheduler {
   // Owned by the scheduling thread (and by start() before it runs).
   ResourcePool pool_;
   std::map<int64_t, std::unique_ptr<RunState>> runs_;  // active runs by id
+  std::set<ReadyKey> ready_;  // queued steps whose inputs are there, in start order
+  // Backoffs and write retries: (when, run id, step name); "" names the run itself.
+  std::multimap<Clock::time_point, std::pair<int64_t, std::string>> timers_;
+  Clock::time_point snapshot_due_{};  // when the waiting texts may be copied again
+  bool snapshot_stale_ = false;       // a pass changed something not yet copied
 
   const Capacity capacity_;
   // Copied out at the end of each pass for other threads: why queued steps wait,

@@ -80,7 +80,19 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   active->allocation = allocation;
   active->dir = fs::path(options_.data_dir) / "runs" / std::to_string(run.id) / step.spec.name /
                 ("attempt-" + std::to_string(active->number));
-  auto attempt_id = store_->create_attempt(step.id, active->number, devices_text(allocation));
+  auto inputs = bound_inputs(run, step);
+  if (!inputs.ok()) {
+    fail_now("input_missing", inputs.status().message());
+    return;
+  }
+  // The attempt's row and its lineage: one commit, before any worker exists, so a
+  // crash from here on finds the attempt.
+  storage::Store::AttemptStart begin;
+  begin.step_id = step.id;
+  begin.number = active->number;
+  begin.devices = devices_text(allocation);
+  for (const auto& [input, source] : *inputs) begin.inputs.emplace_back(input, source.artifact_id);
+  auto attempt_id = store_->begin_attempt(begin);
   if (!attempt_id.ok()) {
     fail_now("storage_error", attempt_id.status().message());
     return;
@@ -93,19 +105,7 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   launch.plugin_dir = registry_->plugin_dir();
   launch.plugin_name = plugin->name;
   launch.params = step.spec.params;
-  auto inputs = bound_inputs(run, step);
-  if (!inputs.ok()) {
-    (void)store_->finish_attempt(active->attempt_id, to_string(AttemptStatus::kFailed),
-                                 "input_missing",
-                                 inputs.status().message(), std::nullopt, std::nullopt);
-    fail_now("input_missing", inputs.status().message());
-    return;
-  }
-  for (const auto& [input, source] : *inputs) {
-    launch.inputs[input] = source.path;
-    Status lineage = store_->add_attempt_input(active->attempt_id, input, source.artifact_id);
-    if (!lineage.ok()) spdlog::error("cannot record lineage: {}", lineage.to_string());
-  }
+  for (const auto& [input, source] : *inputs) launch.inputs[input] = source.path;
   launch.attempt_dir = active->dir.string();
   launch.attempt_number = active->number;
   // Validation bounds both; runs stored before those bounds existed are held to
@@ -126,7 +126,8 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
 
   active->recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,
-      [this] { wake(); }, options_.max_log_bytes_per_attempt);
+      [this, run_id = run.id, name = step.spec.name] { attempt_ended(run_id, name); },
+      options_.max_log_bytes_per_attempt);
   auto running = RunningAttempt::start(std::move(launch), active->recorder.get());
   if (!running.ok()) {
     (void)store_->finish_attempt(active->attempt_id, to_string(AttemptStatus::kFailed),
@@ -136,19 +137,32 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
     return;
   }
   active->running = std::move(running).value();
-  Status pids = store_->set_attempt_pids(active->attempt_id, active->running->pids());
-  if (!pids.ok()) spdlog::error("cannot record worker pids: {}", pids.to_string());
+  // The pids, the step and a queued run turning running: the second commit.
+  storage::Store::AttemptRunning running_rows;
+  running_rows.run_id = run.id;
+  running_rows.start_run = run.status == RunStatus::kQueued;
+  running_rows.step_id = step.id;
+  running_rows.attempt_id = active->attempt_id;
+  running_rows.pids = active->running->pids();
+  Status recorded = store_->attempt_running(running_rows);
   log_to_step(step.id, active->attempt_id, "info",
               "attempt " + std::to_string(active->number) + " started on " +
                   devices_text(allocation) + " (" + plugin->name + " " + plugin->version + ")");
   scheduler_metrics::attempt_started(plugin->name, active->running->pids().size(),
                                      allocation.gpus.size(), allocation.cpus);
   step.active = std::move(active);
-  set_step_status(run, step, StepStatus::kRunning, "", "");
+  ++run.active_steps;
+  if (!recorded.ok()) {
+    // Memory follows the database (guard_run fails the run and stops the attempt).
+    throw std::runtime_error("cannot record step " + step.spec.name +
+                             " as running: " + recorded.to_string());
+  }
+  apply_step_status(run, step, StepStatus::kRunning, "", "");
 }
 
 void Scheduler::finish_attempt(RunState& run, StepState& step) {
   std::unique_ptr<ActiveAttempt> active = std::move(step.active);
+  --run.active_steps;
   AttemptOutcome outcome = active->running->wait();
   pool_.release(active->allocation);
 
@@ -232,6 +246,7 @@ void Scheduler::commit_finish(RunState& run, StepState& step) {
     }
     pending.reported = true;
     pending.retry_at = Clock::now() + std::chrono::seconds(1);
+    add_timer(pending.retry_at, run.id, step.spec.name);
     return;
   }
   if (pending.reported) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/lifecycle.h"
 #include "orchestrator/scheduler/scheduler.h"
@@ -61,6 +62,11 @@ struct Scheduler::StepState {
   std::map<std::string, StepOutput> outputs;
   std::unique_ptr<ActiveAttempt> active;
   std::unique_ptr<PendingFinish> pending_finish;  // an ended attempt not yet recorded
+  // The steps that read an output of this one: examined again when it ends, so a
+  // pass looks only at steps whose inputs changed, never at the whole run.
+  std::vector<StepState*> downstream;
+  bool to_examine = false;  // listed in RunState::to_examine
+  bool ready = false;       // listed in Scheduler::ready_
 };
 
 struct Scheduler::RunState {
@@ -70,12 +76,27 @@ struct Scheduler::RunState {
   std::string internal_error;  // set when radflow itself failed this run
   bool end_unrecorded = false;  // the run's end was refused by the database (logged once)
   int max_parallel = 0;  // 0 = no limit
-  std::map<std::string, StepState> steps;
+  bool cancel_applied = false;  // cancel_requested has been carried out on every step
+  std::map<std::string, StepState> steps;  // node-based: StepState pointers stay valid
+  // Queued steps whose readiness may have changed since they were last examined.
+  std::vector<StepState*> to_examine;
+  int active_steps = 0;      // steps with an attempt in flight
+  int unfinished_steps = 0;  // steps not in a terminal status
 
-  int running_steps() const {
-    int n = 0;
-    for (const auto& [name, step] : steps) n += step.active != nullptr;
-    return n;
+  int running_steps() const { return active_steps; }
+};
+
+// Order of the ready queue: priority first, then older runs, then workflow order.
+struct Scheduler::ReadyKey {
+  int priority = 0;
+  int64_t run_id = 0;
+  int position = 0;
+  RunState* run = nullptr;
+  StepState* step = nullptr;
+  bool operator<(const ReadyKey& o) const {
+    if (priority != o.priority) return priority > o.priority;
+    if (run_id != o.run_id) return run_id < o.run_id;
+    return position < o.position;
   }
 };
 

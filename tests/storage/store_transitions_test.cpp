@@ -68,6 +68,60 @@ TEST_F(StoreTransitionsTest, FinishAttemptWithOutputsIsAllOrNothing) {
   EXPECT_EQ(store_->get_attempt(attempt_)->status, "running");
 }
 
+TEST_F(StoreTransitionsTest, BeginAttemptThenAttemptRunningRecordEveryRowOfAStart) {
+  ArtifactRecord input = output("model", 'b');
+  input.producer_attempt_id = attempt_;
+  input.step_id = step_;
+  auto artifact = store_->add_artifact(input);
+  ASSERT_TRUE(artifact.ok());
+  Store::AttemptStart start;
+  start.step_id = step_;
+  start.number = 2;
+  start.devices = "cpu";
+  start.inputs = {{"in", *artifact}};
+  auto attempt = store_->begin_attempt(start);
+  ASSERT_TRUE(attempt.ok()) << attempt.status().to_string();
+  EXPECT_EQ(store_->get_attempt(*attempt)->status, "running");
+  EXPECT_EQ(store_->get_attempt(*attempt)->number, 2);
+  EXPECT_EQ(store_->get_attempt(*attempt)->devices, "cpu");
+  ASSERT_EQ(store_->inputs_of_attempt(*attempt)->size(), 1u);
+  EXPECT_EQ(store_->inputs_of_attempt(*attempt)->front().artifact.id, *artifact);
+  EXPECT_EQ(store_->get_step(step_)->status, "queued");  // no worker yet
+
+  Store::AttemptRunning running;
+  running.run_id = run_;
+  running.start_run = true;
+  running.step_id = step_;
+  running.attempt_id = *attempt;
+  running.pids = {41, 42};
+  ASSERT_TRUE(store_->attempt_running(running).ok());
+  EXPECT_EQ(store_->get_attempt(*attempt)->pids, (std::vector<int64_t>{41, 42}));
+  EXPECT_EQ(store_->get_step(step_)->status, "running");
+  EXPECT_GT(store_->get_step(step_)->started_ms, 0);
+  EXPECT_EQ(store_->get_run(run_)->status, "running");
+  EXPECT_GT(store_->get_run(run_)->started_ms, 0);
+}
+
+TEST_F(StoreTransitionsTest, BeginAttemptAndAttemptRunningAreAllOrNothing) {
+  Store::AttemptStart start;
+  start.step_id = step_;
+  start.number = 2;
+  start.inputs = {{"in", 999}};  // no such artifact: the lineage row fails
+  auto attempt = store_->begin_attempt(start);
+  ASSERT_FALSE(attempt.ok());
+  EXPECT_EQ(store_->attempts_of_step(step_)->size(), 1u);  // only SetUp's
+
+  Store::AttemptRunning running;
+  running.run_id = 999;  // an unknown run fails after the pids: they are undone too
+  running.start_run = true;
+  running.step_id = step_;
+  running.attempt_id = attempt_;
+  running.pids = {7};
+  EXPECT_EQ(store_->attempt_running(running).code(), "not_found");
+  EXPECT_TRUE(store_->get_attempt(attempt_)->pids.empty());
+  EXPECT_EQ(store_->get_step(step_)->status, "queued");
+}
+
 TEST_F(StoreTransitionsTest, RegisteringAnOutputTwiceReturnsTheSameRow) {
   ArtifactRecord model = output("model", 'b');
   model.producer_attempt_id = attempt_;
