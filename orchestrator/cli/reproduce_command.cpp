@@ -29,7 +29,8 @@ constexpr const char* kHelp =
     "                             run's manifest and marked in the diff\n"
     "  --wait                     follow the replay, then print every metric and output\n"
     "                             digest of both runs; exit 0 only when the replay\n"
-    "                             succeeded and all are equal";
+    "                             succeeded and all are equal (timings: metrics ending\n"
+    "                             in per_second, _seconds or _ms, are shown, not compared)";
 
 const json& steps_of(const json& manifest) {
   static const json kNone = json::array();
@@ -56,6 +57,17 @@ std::string short_digest(const json& digest) {
   return d.size() > 16 ? d.substr(0, 16) : d;
 }
 
+// Throughput and durations measure the machine, not the result: shown, not compared.
+bool is_timing(const std::string& metric) {
+  for (const char* suffix : {"per_second", "_seconds", "_ms"}) {
+    const std::string s = suffix;
+    if (metric.size() >= s.size() && metric.compare(metric.size() - s.size(), s.size(), s) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Prints one line per metric and output of every step; returns how many differ.
 int print_diff(const json& original, const json& replay, int64_t original_id, int64_t replay_id) {
   std::printf("%-24s %-32s %-18s %-18s %s\n", "step", "metric / output",
@@ -77,12 +89,13 @@ int print_diff(const json& original, const json& replay, int64_t original_id, in
       const json a = was["metrics"].value(m, json());
       const json b = now_metrics.value(m, json());
       const bool equal = !a.is_null() && !b.is_null() && a["series_sha256"] == b["series_sha256"];
-      ++compared;
-      differing += !equal;
+      const bool timing = is_timing(m);
+      compared += !timing;
+      differing += !timing && !equal;
       std::printf("%-24s %-32s %-18s %-18s %s\n", name.c_str(), m.c_str(),
                   a.is_null() ? "-" : number(a["value"]).c_str(),
                   b.is_null() ? "-" : number(b["value"]).c_str(),
-                  equal ? "equal" : "DIFFERENT (curve)");
+                  timing ? "timing, not compared" : equal ? "equal" : "DIFFERENT (curve)");
     }
     for (const auto& o : outputs) {
       const json a = was["outputs"].value(o, json());
