@@ -71,6 +71,27 @@ test("a metric chart has points", async (t) => {
   assert.deepEqual(pageErrors, []);
 });
 
+test("final metrics are values in a table, not one-point charts", async (t) => {
+  const { daemon, page, pageErrors } = await setup(t);
+  const flow = line(4, 0.05);
+  flow.steps.evaluate = { plugin: "evaluate-line", inputs: { table: "data.table", model: "fit.model" } };
+  const run = await runToEnd(daemon, flow);
+  assert.equal(run.status, "succeeded");
+  const metrics = await (await fetch(`${daemon.base}/api/v1/runs/${run.id}/steps/evaluate/metrics`)).json();
+  await page.goto(`${daemon.base}/#/runs/${run.id}?step=evaluate`);
+  await page.waitForSelector("[data-testid=final-metrics] tr[data-metric=r2]");
+  assert.equal(await page.locator("[data-testid=charts] [data-testid=chart]").count(), 0);
+  for (const name of ["r2", "mae"]) {
+    const row = page.locator(`[data-testid=final-metrics] tr[data-metric=${name}]`);
+    const shown = Number(await row.locator(".value").textContent());
+    const recorded = metrics.series[name][0][1];
+    assert.ok(Math.abs(shown - recorded) <= Math.abs(recorded) * 1e-3, `${name}: ${shown} vs ${recorded}`);
+    assert.equal((await row.locator(".interval").textContent()).trim(), "-");
+  }
+  await screenshot(page, "final-metrics");
+  assert.deepEqual(pageErrors, []);
+});
+
 test("a validation error is shown at its JSON path and nothing is submitted", async (t) => {
   const { daemon, page, pageErrors } = await setup(t);
   const bad = { name: "bad", steps: { a: { plugin: "test-ok", params: { value: "many" } }, b: { plugin: "nope" } } };

@@ -137,7 +137,27 @@ export function runView(root, runId, query) {
     box.replaceChildren();
     const names = Object.keys(body.series);
     if (!names.length) { box.append(el("p", { class: "muted" }, "no metrics")); return; }
-    for (const n of names) lineChart(box, n, [{ label: n, points: body.series[n] }]);
+    // A metric with one point is a final figure (a finding's AUPRC, a structure's Dice,
+    // BLEU): shown as a value, with its 95% interval where the step also reports
+    // NAME.low and NAME.high (compare does), not as a chart with one dot.
+    const series = body.series;
+    const base = (n) => n.replace(/\.(low|high)$/, "");
+    const isBound = (n) => base(n) !== n && series[base(n)] !== undefined;
+    const last = (n) => (series[n] && series[n].length ? series[n][series[n].length - 1][1] : undefined);
+    const fmt = (v) => (v === null ? "NaN" : v === undefined ? "-" : Number.isInteger(v) ? String(v) : v.toPrecision(4));
+    const finals = names.filter((n) => series[n].length === 1 && !isBound(n));
+    if (finals.length) {
+      box.append(el("table", { class: "finals", "data-testid": "final-metrics" },
+        el("thead", {}, el("tr", {}, ["metric", "value", "95% interval"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, finals.map((n) => el("tr", { "data-metric": n },
+          el("td", {}, n),
+          el("td", { class: "value" }, fmt(last(n))),
+          el("td", { class: "interval" }, series[`${n}.low`] && series[`${n}.high`]
+            ? `[${fmt(last(`${n}.low`))}, ${fmt(last(`${n}.high`))}]` : "-"))))));
+    }
+    for (const n of names) {
+      if (series[n].length > 1 && !isBound(n)) lineChart(box, n, [{ label: n, points: series[n] }]);
+    }
   }
 
   async function loadArtifacts() {
