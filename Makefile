@@ -34,8 +34,9 @@ stop:
 	scripts/stop-daemon.sh
 
 # Benchmarks (not tests): figures go to BENCHMARKS.md.
+# bench/orchestration needs snakemake (apt, bench-only: bench/orchestration/README.md).
 bench: build
-	bench/orchestrator_overhead.sh $(BUILD_DIR)
+	bench/orchestration/run.py $(BUILD_DIR)
 	cmake --build $(BUILD_DIR) --target bench_dashboard
 	if [ "$(WITH_TORCH)" = ON ]; then bench/pretrain_step/run.sh $(BUILD_DIR); fi
 
