@@ -234,7 +234,8 @@ TEST(Replay, PretrainFeaturesProbeOnCpuIsBitExact) {
     json curves_a = points_a["series"], curves_b = points_b["series"];
     curves_a.erase("images_per_second");
     curves_b.erase("images_per_second");
-    EXPECT_FALSE(curves_a.empty()) << step;
+    // features reports only its throughput; every other step has curves to compare.
+    if (std::string(step) != "features") EXPECT_FALSE(curves_a.empty()) << step;
     EXPECT_EQ(curves_a, curves_b) << step;
     metrics += static_cast<int>(sa["metrics"].size());
   }
