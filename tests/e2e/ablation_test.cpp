@@ -125,25 +125,34 @@ class Ablations : public ::testing::Test {
     return run;
   }
 
+  // /api/v1/runs/{id}/steps/{step}, the prefix of every per-step route.
+  static std::string step_route(const json& run, const std::string& step) {
+    return "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/steps/" + step;
+  }
+
+  // The one artifact step `step` of `run` output (every step here has one output).
+  json output_of(const json& run, const std::string& step) {
+    const json outputs = daemon_->get(step_route(run, step) + "/outputs");
+    if (outputs.size() != 1) {
+      ADD_FAILURE() << step << " has " << outputs.size() << " outputs, not 1: " << outputs.dump();
+      return json::object();
+    }
+    return outputs[0];
+  }
+
   // The bytes of file `name` in the artifact that step `step` of run `run` output.
   std::string output_file(const json& run, const std::string& step, const std::string& name) {
-    const json outputs = daemon_->get("/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/steps/" +
-                                      step + "/outputs");
-    if (outputs.empty()) {
-      ADD_FAILURE() << step << " has no outputs";
-      return "";
-    }
-    const std::string route = "/api/v1/artifacts/" + std::to_string(outputs[0]["artifact"].get<int64_t>()) +
-                              "/content/" + name;
+    const json artifact = output_of(run, step);
+    if (!artifact.contains("artifact")) return "";
+    const std::string route =
+        "/api/v1/artifacts/" + std::to_string(artifact["artifact"].get<int64_t>()) + "/content/" + name;
     auto res = daemon_->http().Get(route.c_str());
     EXPECT_TRUE(res && res->status == 200) << route;
     return res ? res->body : "";
   }
 
   std::string logs(const json& run, const std::string& step) {
-    const std::string route =
-        "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/steps/" + step + "/logs";
-    auto res = daemon_->http().Get(route.c_str());
+    auto res = daemon_->http().Get((step_route(run, step) + "/logs").c_str());
     return res ? res->body : "";
   }
 
@@ -176,14 +185,13 @@ class Ablations : public ::testing::Test {
   }
 
   void copy_artifact(const json& run, const std::string& step, const std::string& target) {
-    const json outputs = daemon_->get("/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/steps/" +
-                                      step + "/outputs");
-    ASSERT_EQ(outputs.size(), 1u) << outputs.dump();
+    const json artifact = output_of(run, step);
+    ASSERT_TRUE(artifact.contains("digest"));
     // The content-addressed store: artifacts/sha256/<2 hex>/<digest> (storage/README.md).
-    std::string digest = outputs[0].at("digest").get<std::string>();
+    std::string digest = artifact.at("digest").get<std::string>();
     if (digest.rfind("sha256:", 0) == 0) digest = digest.substr(7);
     const fs::path source = fs::path(dirs_.data_dir()) / "artifacts/sha256" / digest.substr(0, 2) / digest;
-    ASSERT_TRUE(fs::is_directory(source)) << source << " from " << outputs.dump();
+    ASSERT_TRUE(fs::is_directory(source)) << source << " from " << artifact.dump();
     fs::create_directories(fs::path(target).parent_path());
     fs::copy(source, target, fs::copy_options::recursive);
   }
@@ -245,8 +253,7 @@ TEST_F(Ablations, DataScaleTrainsOnEachFraction) {
   EXPECT_NE(logs(run, "pretrain-50pct").find("train_fraction 0.500000"), std::string::npos);
   EXPECT_EQ(logs(run, "pretrain-100pct").find("train_fraction"), std::string::npos);
   // The demographic step compares the three encoders.
-  const json metrics = daemon_->get("/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) +
-                                    "/steps/demographics/metrics");
+  const json metrics = daemon_->get(step_route(run, "demographics") + "/metrics");
   for (const std::string name : {"10pct", "50pct", "100pct"}) {
     EXPECT_NE(metrics.dump().find(name), std::string::npos) << name << " in " << metrics.dump();
   }
