@@ -24,6 +24,9 @@ packages=(
   dpkg-dev systemd
   # The libFuzzer targets (tests/fuzz): clang and its fuzzer and sanitizer runtimes.
   clang-14 libclang-rt-14-dev
+  # The Slurm executor's tests (tests/slurm) start a one-node Slurm of their own in a
+  # temporary folder; the packages' own services are not used.
+  slurm-wlm munge
 )
 if [[ "${RADFLOW_WITH_TORCH:-ON}" != "OFF" ]]; then
   # libopenblas0-openmp: without it LibTorch falls back to reference BLAS (~50x slower).
