@@ -425,9 +425,10 @@ Status Store::put_plugin_descriptor(const std::string &sha256, const std::string
   }));
 }
 
-Result<std::vector<int64_t>> Store::mark_lost_attempts() {
+Result<std::vector<int64_t>> Store::mark_lost_attempts(const std::set<int64_t> &keep_running) {
   auto lost = std::make_shared<std::vector<int64_t>>();
-  Result<int64_t> done = writer_->run([lost](Database &db) -> Result<int64_t> {
+  Result<int64_t> done = writer_->run([lost, keep_running](Database &db) -> Result<int64_t> {
+    lost->clear();
     {
       RF_ASSIGN_OR_RETURN(Statement select,
                           db.prepare("SELECT id FROM attempts WHERE status = 'running' "
@@ -436,15 +437,17 @@ Result<std::vector<int64_t>> Store::mark_lost_attempts() {
       while (true) {
         RF_ASSIGN_OR_RETURN(bool row, select.step());
         if (!row) break;
-        lost->push_back(select.column_int64(0));
+        if (keep_running.count(select.column_int64(0)) == 0) lost->push_back(select.column_int64(0));
       }
     }
-    RF_ASSIGN_OR_RETURN(Statement update,
-                        db.prepare("UPDATE attempts SET status = 'lost', reason = 'lost', "
-                                   "message = 'daemon restarted while the attempt ran', "
-                                   "finished_ms = ? WHERE status = 'running'",
-                                   "mark attempts lost"));
-    RF_RETURN_IF_ERROR(update.bind(1, now_ms()).run());
+    for (int64_t id : *lost) {
+      RF_ASSIGN_OR_RETURN(Statement update,
+                          db.prepare("UPDATE attempts SET status = 'lost', reason = 'lost', "
+                                     "message = 'daemon restarted while the attempt ran', "
+                                     "finished_ms = ? WHERE id = ?",
+                                     "mark attempt lost"));
+      RF_RETURN_IF_ERROR(update.bind(1, now_ms()).bind(2, id).run());
+    }
     return static_cast<int64_t>(lost->size());
   });
   RF_RETURN_IF_ERROR(done.status());

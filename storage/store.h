@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,8 +99,9 @@ class Store {
   Status add_attempt_input(int64_t attempt_id, const std::string &input_name, int64_t artifact_id);
   Status put_plugin_descriptor(const std::string &sha256, const std::string &descriptor_json);
   // Crash recovery: every attempt still "running" becomes "lost" (reason
-  // "lost"). Returns their ids, ascending.
-  Result<std::vector<int64_t>> mark_lost_attempts();
+  // "lost"), except those in `keep_running` (attempts an executor still follows
+  // after a restart). Returns the ids marked lost, ascending.
+  Result<std::vector<int64_t>> mark_lost_attempts(const std::set<int64_t> &keep_running = {});
   // Blocks until every write queued before the call has committed.
   void flush();
 
@@ -208,6 +210,8 @@ class Store {
   // Ordered by attempt number.
   Result<std::vector<AttemptRecord>> attempts_of_step(int64_t step_id);
   Result<AttemptRecord> get_attempt(int64_t attempt_id);
+  // Ids of the attempts with status "running", ascending (crash recovery).
+  Result<std::vector<int64_t>> running_attempts();
   // Logs with id > after_log_id, ascending id, at most `limit`.
   Result<std::vector<LogRecord>> logs_of_step(int64_t step_id, int64_t after_log_id, int limit);
   // Ordered by name, then iteration.

@@ -269,6 +269,14 @@ Result<AttemptRecord> Store::get_attempt(int64_t attempt_id) {
   return read_attempt(stmt);
 }
 
+Result<std::vector<int64_t>> Store::running_attempts() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  RF_ASSIGN_OR_RETURN(Statement stmt,
+                      read_db_->prepare("SELECT id FROM attempts WHERE status = 'running' ORDER BY id",
+                                        "find running attempts"));
+  return collect<int64_t>(stmt, [](const Statement &s) { return s.column_int64(0); });
+}
+
 Result<std::vector<LogRecord>> Store::logs_of_step(int64_t step_id, int64_t after_log_id,
                                                    int limit) {
   std::lock_guard<std::mutex> lock(read_mu_);

@@ -53,6 +53,14 @@ struct AttemptLaunch {
   // keeps across attempts); TMPDIR is then attempt_dir/tmp. Unset: not confined.
   bool confine = false;
   std::vector<std::string> confine_read;
+  // Who the attempt is, for executors that name or report it elsewhere (a Slurm
+  // job's name, a worker's HTTP reports); the local executor needs none of them.
+  int64_t run_id = 0;
+  std::string step_name;
+  int64_t attempt_id = 0;
+  // The step's options for its executor: the object under the executor's name in
+  // the step (`"slurm": {...}`), validated only as an object; {} when absent.
+  nlohmann::json executor_options = nlohmann::json::object();
 };
 
 struct AttemptLogLine {

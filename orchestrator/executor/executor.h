@@ -29,6 +29,7 @@
 
 #include "common/status.h"
 #include "orchestrator/executor/attempt.h"
+#include "orchestrator/executor/executor_limits.h"
 
 namespace radflow {
 
@@ -74,12 +75,9 @@ class Executor {
   // so local orphans are killed and their results, if complete, taken).
   virtual RecoveredAttempt recover(const AttemptLaunch& launch, AttemptSink* sink) = 0;
   // Limits validation checks a step against when it asks for this executor:
-  // empty means no limit beyond the daemon's own.
-  struct Limits {
-    std::optional<int> max_ranks;
-    std::optional<int> max_gpus;
-    std::optional<double> max_timeout_s;
-  };
+  // empty means no limit beyond the daemon's own. An alias of ExecutorLimits
+  // (executor_limits.h), which workflow validation reads without linking this.
+  using Limits = ExecutorLimits;
   virtual Limits limits() const { return {}; }
 };
 

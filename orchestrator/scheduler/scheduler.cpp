@@ -1,4 +1,5 @@
 #include "orchestrator/scheduler/scheduler.h"
+#include "orchestrator/executor/local_executor.h"
 #include "orchestrator/scheduler/scheduler_metrics.h"
 #include "orchestrator/scheduler/scheduler_state.h"
 
@@ -46,11 +47,32 @@ Resources resources_from_json(const std::string& text) {
   return r;
 }
 
+std::map<std::string, std::shared_ptr<Executor>> executors_or_local(
+    std::map<std::string, std::shared_ptr<Executor>> executors) {
+  if (executors.empty()) executors[LocalExecutor::kName] = std::make_shared<LocalExecutor>();
+  return executors;
+}
+
 }  // namespace
+
+void read_executor_choice(const nlohmann::json& workflow, const std::string& default_executor,
+                          StepSpec* spec) {
+  if (!workflow.is_object()) return;
+  auto steps = workflow.find("steps");
+  if (steps == workflow.end() || !steps->is_object()) return;
+  auto raw = steps->find(spec->name);
+  if (raw == steps->end() || !raw->is_object()) return;
+  auto executor = raw->find("executor");
+  if (executor != raw->end() && executor->is_string()) spec->executor = executor->get<std::string>();
+  auto options = raw->find(spec->executor.empty() ? default_executor : spec->executor);
+  if (options != raw->end() && options->is_object()) spec->executor_options = *options;
+}
 
 Scheduler::Scheduler(SchedulerOptions options, storage::Store* store,
                      storage::ArtifactStore* artifacts, PluginRegistry* registry, EventBus* bus)
     : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : SteadyClock::instance()),
+      executors_(executors_or_local(options_.executors)),
       store_(store),
       artifacts_(artifacts),
       registry_(registry),
@@ -59,6 +81,9 @@ Scheduler::Scheduler(SchedulerOptions options, storage::Store* store,
       capacity_([this] {
         Capacity capacity = pool_.capacity();
         capacity.max_ranks = options_.max_ranks;
+        capacity.executors.clear();
+        for (const auto& [name, executor] : executors_) capacity.executors[name] = executor->limits();
+        capacity.default_executor = options_.default_executor;
         return capacity;
       }()) {}
 
@@ -212,8 +237,8 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
   }
   run->status = *run_status;
   run->cancel_requested = record.cancel_requested;
-  run->max_parallel =
-      number_or(nlohmann::json::parse(record.workflow_json, nullptr, false), "max_parallel", 0);
+  const auto workflow = nlohmann::json::parse(record.workflow_json, nullptr, false);
+  run->max_parallel = number_or(workflow, "max_parallel", 0);
   RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(record.id));
   for (const auto& row : steps) {
     StepState step;
@@ -238,6 +263,7 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
     for (const auto& input : row.inputs) {
       step.spec.inputs.push_back({input.input_name, input.source_step, input.source_output});
     }
+    read_executor_choice(workflow, options_.default_executor, &step.spec);
     RF_ASSIGN_OR_RETURN(auto attempts, store_->attempts_of_step(row.id));
     step.attempts_started = static_cast<int>(attempts.size());
     for (const auto& attempt : attempts) {
@@ -250,6 +276,8 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
         step.outputs[artifact.output_name] = {artifact.id, artifact.digest,
                                               artifacts_->path_of(artifact.digest)};
       }
+    } else if (step.status == StepStatus::kRunning && adopted_.count(row.id) != 0) {
+      // Its executor still follows the attempt: it stays running (attach_adopted below).
     } else if (step.status == StepStatus::kRunning) {
       // Its attempt was lost with the previous daemon: run it again.
       RF_RETURN_IF_ERROR(store_->set_step_status(
@@ -260,6 +288,10 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
     run->steps.emplace(row.name, std::move(step));
   }
   for (auto& [name, step] : run->steps) {
+    if (auto adopted = adopted_.find(step.id); adopted != adopted_.end()) {
+      attach_adopted(*run, step, std::move(adopted->second));
+      adopted_.erase(adopted);
+    }
     for (const auto& input : step.spec.inputs) {
       auto up = run->steps.find(input.step);
       if (up != run->steps.end()) up->second.downstream.push_back(&step);
@@ -272,18 +304,21 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
 }
 
 Status Scheduler::start() {
-  RF_ASSIGN_OR_RETURN(auto lost, store_->mark_lost_attempts());
-  if (!lost.empty()) spdlog::warn("recovery: {} attempt(s) were running when the daemon stopped", lost.size());
-  {
-    for (int64_t attempt_id : lost) {
-      try {
-        recover_lost_attempt(attempt_id);
-      } catch (const std::exception& e) {
-        spdlog::error("recovery: attempt {} could not be examined ({}); it runs again", attempt_id,
-                      e.what());
-      }
+  RF_ASSIGN_OR_RETURN(auto running, store_->running_attempts());
+  if (!running.empty()) {
+    spdlog::warn("recovery: {} attempt(s) were running when the daemon stopped", running.size());
+  }
+  std::set<int64_t> adopted;
+  for (int64_t attempt_id : running) {
+    try {
+      if (recover_attempt(attempt_id)) adopted.insert(attempt_id);
+    } catch (const std::exception& e) {
+      spdlog::error("recovery: attempt {} could not be examined ({}); it runs again", attempt_id,
+                    e.what());
     }
   }
+  // What no executor finished or adopted is lost: its step runs again (load_run).
+  RF_RETURN_IF_ERROR(store_->mark_lost_attempts(adopted).status());
   RF_ASSIGN_OR_RETURN(auto unfinished, store_->unfinished_runs());
   {
     for (const auto& record : unfinished) {
@@ -297,6 +332,17 @@ Status Scheduler::start() {
     }
   }
   if (!unfinished.empty()) spdlog::info("recovery: resuming {} unfinished run(s)", unfinished.size());
+  for (auto& [step_id, orphan] : adopted_) {
+    // Its run could not be loaded (it was failed above): stop what still runs.
+    spdlog::warn("recovery: stopping adopted attempt {} of a run that cannot resume",
+                 orphan->attempt_id);
+    orphan->handle->cancel("its run could not be resumed after a restart");
+    orphan->handle->wait();
+    (void)store_->finish_attempt(orphan->attempt_id, to_string(AttemptStatus::kLost), "lost",
+                                 "its run could not be resumed after a restart", std::nullopt,
+                                 std::nullopt);
+  }
+  adopted_.clear();
   {
     // The resumed runs' steps are listed for examination: the first pass runs at once.
     std::lock_guard<std::mutex> lock(mutex_);
@@ -388,11 +434,7 @@ void Scheduler::loop() {
       std::optional<Clock::time_point> next;
       if (!timers_.empty()) next = timers_.begin()->first;
       if (snapshot_stale_ && (!next || snapshot_due_ < *next)) next = snapshot_due_;
-      if (next) {
-        wake_.wait_until(lock, *next, has_work);
-      } else {
-        wake_.wait(lock, has_work);
-      }
+      clock_->wait_until(lock, wake_, next, has_work);
       if (stopping_) break;
       wake_requested_ = false;
       commands.swap(commands_);
@@ -613,7 +655,7 @@ void Scheduler::start_ready_steps() {
 }
 
 void Scheduler::schedule_pass() {
-  const auto now = Clock::now();
+  const auto now = clock_->now();
   while (!timers_.empty() && timers_.begin()->first <= now) {
     const auto [run_id, step_name] = timers_.begin()->second;
     timers_.erase(timers_.begin());

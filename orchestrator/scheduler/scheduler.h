@@ -9,6 +9,11 @@
 // start() resumes every unfinished run after a restart or crash, re-running only
 // attempts that were lost.
 //
+// Attempts run through Executors (orchestrator/executor/executor.h), chosen per
+// step by its "executor" field; the scheduler never starts a process itself. Time
+// comes from a Clock (common/clock.h): timers, backoff and snapshots follow it, so
+// tests drive them with a fake clock.
+//
 // Statuses: runs and steps are queued, running, succeeded, failed, cancelled;
 // steps may also be cached. A step whose upstream failed is cancelled with reason
 // "upstream_failed".
@@ -27,9 +32,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/lifecycle.h"
 #include "common/status.h"
 #include "orchestrator/executor/attempt.h"
+#include "orchestrator/executor/executor.h"
 #include "orchestrator/registry/plugin_registry.h"
 #include "orchestrator/scheduler/attempt_recorder.h"
 #include "orchestrator/scheduler/event_bus.h"
@@ -59,6 +66,13 @@ struct SchedulerOptions {
   // attempt starts (runs stored under other roots); workers may read them.
   DataRoots data_roots;
   bool confine = false;  // Landlock the workers (executor/landlock.h)
+  // The executors steps may choose, by Executor::name(). Empty: a LocalExecutor
+  // alone, so callers that predate executors keep working.
+  std::map<std::string, std::shared_ptr<Executor>> executors;
+  std::string default_executor = "local";  // for steps without "executor"
+  // Timers, backoff, durations and snapshots; null = SteadyClock::instance().
+  // Log timestamps stay wall-clock time. Must outlive the scheduler.
+  Clock* clock = nullptr;
 };
 
 class Scheduler {
@@ -125,7 +139,7 @@ class Scheduler {
   struct StepState;
   struct RunState;
   struct ReadyKey;
-  using Clock = std::chrono::steady_clock;
+  struct Adopted;
 
   // What another thread asks of the scheduling thread.
   struct Command {
@@ -211,13 +225,25 @@ class Scheduler {
   // Serves a ready step from the step cache when an earlier step with the same key
   // succeeded and its outputs are still stored. Returns true on a hit.
   bool try_cache(RunState& run, StepState& step);
-  // After a crash: stops the lost attempt's orphaned workers and, when the workers
-  // finished and left their results, records the outcome instead of re-running.
-  void recover_lost_attempt(int64_t attempt_id);
+  // After a restart, before the runs load: asks the executor that ran the attempt
+  // (attempt_executor_record.h) what became of it. Finished: its outputs are taken
+  // in and the attempt and step recorded, instead of re-running it. Adopted: it
+  // stays running and load_run makes the handle its step's active attempt. Gone
+  // (or unknown): it is left for mark_lost_attempts and runs again. Returns
+  // whether the attempt was adopted.
+  bool recover_attempt(int64_t attempt_id);
+  // Makes an adopted attempt the active attempt of `step` (load_run, at start()).
+  void attach_adopted(RunState& run, StepState& step, std::unique_ptr<Adopted> adopted);
+  // The executor a step runs on: its own choice or the default; null if this
+  // daemon has no such executor.
+  Executor* executor_for(const StepSpec& spec, std::string* name) const;
   void log_to_step(int64_t step_id, int64_t attempt_id, const std::string& level,
                    const std::string& message);
 
   const SchedulerOptions options_;
+  Clock* const clock_;
+  // By name; options_.executors, or a LocalExecutor when that is empty.
+  const std::map<std::string, std::shared_ptr<Executor>> executors_;
   storage::Store* store_;
   storage::ArtifactStore* artifacts_;
   PluginRegistry* registry_;
@@ -239,6 +265,8 @@ class Scheduler {
   ResourcePool pool_;
   std::map<int64_t, std::unique_ptr<RunState>> runs_;  // active runs by id
   std::set<ReadyKey> ready_;  // queued steps whose inputs are there, in start order
+  // Attempts recover_attempt adopted, by step id, until load_run attaches them.
+  std::map<int64_t, std::unique_ptr<Adopted>> adopted_;
   // Backoffs and write retries: (when, run id, step name); "" names the run itself.
   std::multimap<Clock::time_point, std::pair<int64_t, std::string>> timers_;
   Clock::time_point snapshot_due_{};  // when the waiting texts may be copied again

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "orchestrator/scheduler/attempt_executor_record.h"
 #include "orchestrator/scheduler/scheduler.h"
 #include "orchestrator/scheduler/scheduler_state.h"
 #include "orchestrator/scheduler/output_ingest.h"
@@ -60,6 +61,17 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
     ++step.failures;
     set_step_status(run, step, StepStatus::kFailed, reason, message);
   };
+  std::string executor_name;
+  Executor* executor = executor_for(step.spec, &executor_name);
+  if (executor == nullptr) {
+    // Validation knew the daemon's executors; a run stored under other ones did not.
+    std::string known;
+    for (const auto& [name, unused] : executors_) known += (known.empty() ? "" : ", ") + name;
+    fail_now("executor_missing", "step asks for executor \"" + executor_name +
+                                     "\", which this daemon does not have (it has: " + known +
+                                     ")");
+    return;
+  }
   auto plugin = registry_->find(step.spec.plugin);
   if (!plugin) {
     fail_now("plugin_missing", "plugin " + step.spec.plugin + " is no longer in " +
@@ -111,6 +123,7 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   // Validation bounds both; runs stored before those bounds existed are held to
   // them here.
   launch.ranks = std::clamp(step.spec.resources.ranks, 1, std::max(1, options_.max_ranks));
+  const int launch_ranks = launch.ranks;
   launch.gpus = allocation.gpus;
   launch.timeout_s = std::clamp(step.spec.timeout_s, 0.0, kMaxTimeoutS);
   launch.grace_s = options_.grace_s;
@@ -123,12 +136,22 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   // Inputs may name files of earlier artifacts (a features artifact names its
   // dataset's masks); the store is immutable and read-only, so all of it is readable.
   launch.confine_read.push_back(artifacts_->root());
+  launch.run_id = run.id;
+  launch.step_name = step.spec.name;
+  launch.attempt_id = active->attempt_id;
+  launch.executor_options = step.spec.executor_options;
+  active->executor = executor_name;
+  active->started_at = clock_->now();
 
   active->recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,
       [this, run_id = run.id, name = step.spec.name] { attempt_ended(run_id, name); },
       options_.max_log_bytes_per_attempt);
-  auto running = RunningAttempt::start(std::move(launch), active->recorder.get());
+  // Recovery after a restart asks this executor about the attempt.
+  Status recorded_executor = record_attempt_executor(launch.attempt_dir, executor_name);
+  auto running = recorded_executor.ok()
+                     ? executor->start(std::move(launch), active->recorder.get())
+                     : Result<std::unique_ptr<AttemptHandle>>(recorded_executor);
   if (!running.ok()) {
     (void)store_->finish_attempt(active->attempt_id, to_string(AttemptStatus::kFailed),
                                  "spawn_failed",
@@ -147,8 +170,10 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   Status recorded = store_->attempt_running(running_rows);
   log_to_step(step.id, active->attempt_id, "info",
               "attempt " + std::to_string(active->number) + " started on " +
-                  devices_text(allocation) + " (" + plugin->name + " " + plugin->version + ")");
-  scheduler_metrics::attempt_started(plugin->name, active->running->pids().size(),
+                  devices_text(allocation) + " (" + plugin->name + " " + plugin->version +
+                  "; " + executor_name + ": " + active->running->where() + ")");
+  // Ranks, not pids: executors without local processes report none.
+  scheduler_metrics::attempt_started(plugin->name, static_cast<size_t>(launch_ranks),
                                      allocation.gpus.size(), allocation.cpus);
   step.active = std::move(active);
   ++run.active_steps;
@@ -184,8 +209,9 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
   const AttemptStatus ended = *attempt_status_from(outcome.status);
   scheduler_metrics::attempt_ended(
       step.spec.plugin, outcome.status, outcome.reason,
-      std::chrono::duration<double>(Clock::now() - active->started_at).count(),
-      active->running->pids().size(), active->allocation.gpus.size(), active->allocation.cpus);
+      std::chrono::duration<double>(clock_->now() - active->started_at).count(),
+      static_cast<size_t>(std::max(1, step.spec.resources.ranks)), active->allocation.gpus.size(),
+      active->allocation.cpus);
 
   // What the step becomes, decided before anything is written.
   auto pending = std::make_unique<PendingFinish>();
@@ -193,10 +219,18 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
   pending->number = active->number;
   pending->reason = outcome.reason;
   pending->message = outcome.message;
+  // The executor lost the attempt (a node failed, a job was preempted): the step
+  // runs again at once and the retry budget is untouched, as after a shutdown.
+  const bool lost = ended != AttemptStatus::kSucceeded && outcome.reason == "lost";
   if (ended == AttemptStatus::kSucceeded) {
     pending->next = StepStatus::kSucceeded;
     pending->reason.clear();
     pending->message.clear();
+  } else if (lost && !run.cancel_requested) {
+    pending->next = StepStatus::kQueued;
+    pending->reason = "lost";
+    pending->message = "attempt " + std::to_string(active->number) + " was lost (" +
+                       outcome.message + "); running it again";
   } else if (ended == AttemptStatus::kCancelled && run.cancel_requested) {
     pending->next = StepStatus::kCancelled;
     pending->reason = "cancelled";
@@ -208,9 +242,9 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
   } else if (ended == AttemptStatus::kCancelled) {
     pending->next = StepStatus::kCancelled;
   }
-  pending->counts_as_failure = pending->next != StepStatus::kSucceeded &&
+  pending->counts_as_failure = pending->next != StepStatus::kSucceeded && !lost &&
                                !(ended == AttemptStatus::kCancelled && run.cancel_requested);
-  pending->end.status = outcome.status;
+  pending->end.status = lost ? to_string(AttemptStatus::kLost) : outcome.status;
   pending->end.reason = outcome.reason;
   pending->end.message = outcome.message;
   pending->end.signal = outcome.signal ? std::optional<int>(outcome.signal) : std::nullopt;
@@ -234,7 +268,7 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
 
 void Scheduler::commit_finish(RunState& run, StepState& step) {
   PendingFinish& pending = *step.pending_finish;
-  if (Clock::now() < pending.retry_at) return;
+  if (clock_->now() < pending.retry_at) return;
   // The attempt's end, its outputs and the step's status: one transaction.
   auto ids = store_->finish_attempt_with_outputs(
       pending.attempt_id, pending.end, step.id,
@@ -245,7 +279,7 @@ void Scheduler::commit_finish(RunState& run, StepState& step) {
                     "database takes it", step.spec.name, pending.number, ids.status().to_string());
     }
     pending.reported = true;
-    pending.retry_at = Clock::now() + std::chrono::seconds(1);
+    pending.retry_at = clock_->now() + std::chrono::seconds(1);
     add_timer(pending.retry_at, run.id, step.spec.name);
     return;
   }
@@ -268,11 +302,10 @@ void Scheduler::commit_finish(RunState& run, StepState& step) {
     }
   }
   if (done.counts_as_failure) ++step.failures;
-  if (done.next == StepStatus::kQueued) {
+  if (done.next == StepStatus::kQueued && done.counts_as_failure) {
     const double delay_s = std::min(options_.retry_backoff_max_s,
                                     options_.retry_backoff_s * std::pow(2.0, step.failures - 1));
-    step.not_before = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(delay_s));
+    step.not_before = clock_->now() + seconds_to_duration(delay_s);
   }
   apply_step_status(run, step, done.next, done.reason, done.message);
 }

@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "orchestrator/executor/attempt_recovery.h"
+#include "orchestrator/scheduler/attempt_executor_record.h"
 #include "orchestrator/scheduler/output_ingest.h"
 #include "orchestrator/scheduler/scheduler.h"
+#include "orchestrator/scheduler/scheduler_metrics.h"
 #include "orchestrator/scheduler/scheduler_state.h"
 #include "orchestrator/workflow/canonical_json.h"
 
@@ -133,30 +134,77 @@ Status Scheduler::rerun_step(int64_t run_id, const std::string& step_name) {
                  "queued again by a re-run of step " + step_name, target.name);
 }
 
-void Scheduler::recover_lost_attempt(int64_t attempt_id) {
+Executor* Scheduler::executor_for(const StepSpec& spec, std::string* name) const {
+  *name = spec.executor.empty() ? options_.default_executor : spec.executor;
+  auto found = executors_.find(*name);
+  return found == executors_.end() ? nullptr : found->second.get();
+}
+
+bool Scheduler::recover_attempt(int64_t attempt_id) {
   auto attempt = store_->get_attempt(attempt_id);
-  if (!attempt.ok()) return;
+  if (!attempt.ok()) return false;
   auto step = store_->get_step(attempt->step_id);
-  if (!step.ok()) return;
+  if (!step.ok()) return false;
+  auto run = store_->get_run(step->run_id);
+  if (!run.ok()) return false;
   const std::string dir = (fs::path(options_.data_dir) / "runs" / std::to_string(step->run_id) /
                            step->name / ("attempt-" + std::to_string(attempt->number)))
                               .string();
-  if (int stopped = stop_orphaned_workers(dir); stopped > 0) {
-    spdlog::warn("recovery: stopped {} orphaned worker(s) of {} attempt {}", stopped, step->name,
-                 attempt->number);
+  const std::string executor_name = recorded_attempt_executor(dir);
+  auto executor = executors_.find(executor_name);
+  if (executor == executors_.end()) {
+    spdlog::warn("recovery: {} attempt {} ran on executor \"{}\", which this daemon does not "
+                 "have; it runs again", step->name, attempt->number, executor_name);
+    return false;
   }
+  StepSpec spec;
+  spec.name = step->name;
+  read_executor_choice(nlohmann::json::parse(run->workflow_json, nullptr, false),
+                       options_.default_executor, &spec);
   const auto resources = nlohmann::json::parse(step->resources_json, nullptr, false);
   const auto stored_ranks = resources.is_object() ? resources.find("ranks") : resources.end();
-  const int ranks = stored_ranks != resources.end() && stored_ranks->is_number_integer()
-                        ? std::clamp(stored_ranks->get<int>(), 1, std::max(1, options_.max_ranks))
-                        : 1;
-  auto result = read_attempt_result(dir, ranks);
-  if (!result || attempt_status_from(result->status) != AttemptStatus::kSucceeded) {
-    return;  // it runs again
+  AttemptLaunch launch;
+  launch.worker_path = options_.worker_path;
+  launch.attempt_dir = dir;
+  launch.attempt_number = attempt->number;
+  launch.ranks = stored_ranks != resources.end() && stored_ranks->is_number_integer()
+                     ? std::clamp(stored_ranks->get<int>(), 1, std::max(1, options_.max_ranks))
+                     : 1;
+  launch.timeout_s = step->timeout_s;
+  launch.grace_s = options_.grace_s;
+  launch.run_id = step->run_id;
+  launch.step_name = step->name;
+  launch.attempt_id = attempt_id;
+  launch.executor_options = spec.executor_options;
+  auto recorder = std::make_unique<AttemptRecorder>(
+      store_, bus_, step->run_id, step->name, step->id, attempt_id,
+      [this, run_id = step->run_id, name = step->name] { attempt_ended(run_id, name); },
+      options_.max_log_bytes_per_attempt);
+  RecoveredAttempt recovered = executor->second->recover(launch, recorder.get());
+
+  if (recovered.state == RecoveredAttempt::State::kAdopted && recovered.handle) {
+    spdlog::info("recovery: {} attempt {} still runs ({}: {}); following it", step->name,
+                 attempt->number, executor_name, recovered.handle->where());
+    auto adopted = std::make_unique<Adopted>();
+    adopted->attempt_id = attempt_id;
+    adopted->number = attempt->number;
+    adopted->dir = dir;
+    adopted->executor = executor_name;
+    adopted->recorder = std::move(recorder);
+    adopted->handle = std::move(recovered.handle);
+    adopted_[step->id] = std::move(adopted);
+    return true;
   }
-  // The workers finished while the daemon was down: take their outputs in, and
-  // end the attempt and the step with them in one transaction.
-  auto stored = ingest_outputs(*artifacts_, dir, result->outputs);
+  if (recovered.state != RecoveredAttempt::State::kFinished) return false;  // it runs again
+  const AttemptOutcome& result = recovered.outcome;
+  if (attempt_status_from(result.status) != AttemptStatus::kSucceeded) {
+    spdlog::info("recovery: {} attempt {} ended while the daemon was down ({}: {}); running it "
+                 "again", step->name, attempt->number, result.reason, result.message);
+    return false;
+  }
+  // It finished while the daemon was down: take its outputs in, and end the
+  // attempt and the step with them in one transaction.
+  auto stored = ingest_outputs(*artifacts_, dir, result.outputs);
   Status recorded = stored.status();
   if (stored.ok()) {
     storage::AttemptEnd end{to_string(AttemptStatus::kSucceeded), "recovered",
@@ -171,10 +219,34 @@ void Scheduler::recover_lost_attempt(int64_t attempt_id) {
   if (!recorded.ok()) {
     spdlog::warn("recovery: {} attempt {} finished but its outputs cannot be taken in ({}); "
                  "running it again", step->name, attempt->number, recorded.to_string());
-    return;
+    return false;
   }
   spdlog::info("recovery: {} attempt {} had finished; its outputs were taken in", step->name,
                attempt->number);
+  return false;
+}
+
+void Scheduler::attach_adopted(RunState& run, StepState& step, std::unique_ptr<Adopted> adopted) {
+  auto active = std::make_unique<ActiveAttempt>();
+  active->attempt_id = adopted->attempt_id;
+  active->number = adopted->number;
+  active->dir = adopted->dir;
+  active->executor = adopted->executor;
+  active->recorder = std::move(adopted->recorder);
+  active->running = std::move(adopted->handle);
+  active->started_at = clock_->now();
+  // Charged like a new attempt of the step, so what starts beside it still fits.
+  if (auto allocation = pool_.try_acquire(step.spec.resources)) {
+    active->allocation = *allocation;
+  } else {
+    spdlog::warn("recovery: {} attempt {} runs beyond this daemon's free resources ({})",
+                 step.spec.name, active->number, pool_.shortfall(step.spec.resources));
+  }
+  scheduler_metrics::attempt_started(step.spec.plugin,
+                                     static_cast<size_t>(std::max(1, step.spec.resources.ranks)),
+                                     active->allocation.gpus.size(), active->allocation.cpus);
+  step.active = std::move(active);
+  ++run.active_steps;
 }
 
 }  // namespace radflow

@@ -20,8 +20,21 @@ struct Scheduler::ActiveAttempt {
   Allocation allocation;
   std::filesystem::path dir;
   std::unique_ptr<AttemptRecorder> recorder;
-  std::unique_ptr<RunningAttempt> running;
-  Clock::time_point started_at = Clock::now();  // for radflow_step_duration_seconds
+  std::unique_ptr<AttemptHandle> running;  // from the executor named below
+  std::string executor;
+  Clock::time_point started_at{};  // for radflow_step_duration_seconds
+};
+
+// An attempt an earlier daemon started that its executor still follows
+// (RecoveredAttempt::kAdopted), waiting for load_run to make it its step's active
+// attempt.
+struct Scheduler::Adopted {
+  int64_t attempt_id = 0;
+  int number = 0;
+  std::filesystem::path dir;
+  std::string executor;
+  std::unique_ptr<AttemptRecorder> recorder;  // the sink the handle reports to
+  std::unique_ptr<AttemptHandle> handle;
 };
 
 // How an attempt ended and what its step becomes, decided but not yet in the
@@ -85,6 +98,13 @@ struct Scheduler::RunState {
 
   int running_steps() const { return active_steps; }
 };
+
+// The step's executor and its options, read from the run's stored workflow
+// document (`workflow`): the step rows predate executors, and the document,
+// validated when it was submitted, holds both. Leaves `spec` as it is where the
+// document says nothing.
+void read_executor_choice(const nlohmann::json& workflow, const std::string& default_executor,
+                          StepSpec* spec);
 
 // Order of the ready queue: priority first, then older runs, then workflow order.
 struct Scheduler::ReadyKey {

@@ -67,6 +67,9 @@ std::string step_cache_key(const StepSpec& spec,
                " digests for " + std::to_string(spec.inputs.size()) + " inputs of step " +
                spec.name);
   std::string encoded;
+  // spec.executor and spec.executor_options stay out on purpose: the same plugin
+  // build on the same params and inputs computes the same outputs wherever it runs,
+  // so a step run on Slurm serves the same step run locally from the cache.
   // The version tag lets the encoding change later without colliding with old keys.
   append_field("radflow-step-cache-v2", &encoded);
   append_field(spec.plugin, &encoded);

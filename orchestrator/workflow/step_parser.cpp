@@ -8,6 +8,7 @@
 
 #include "common/utf8.h"
 #include "orchestrator/workflow/json_schema.h"
+#include "orchestrator/workflow/step_executor.h"
 
 namespace radflow {
 namespace {
@@ -27,7 +28,8 @@ bool is_step_name(const std::string& name) {
 const std::set<std::string>& step_keys() {
   static const std::set<std::string> keys = {"plugin",    "params",   "inputs",
                                              "resources", "retries",  "timeout_s",
-                                             "cache",     "priority", "description"};
+                                             "cache",     "priority", "description",
+                                             "executor"};
   return keys;
 }
 
@@ -262,11 +264,12 @@ ParsedStep parse_step(const std::string& name, const json& raw, const json* run_
     return step;
   }
   for (const auto& [key, unused] : raw.items()) {
-    if (step_keys().count(key)) continue;
+    // A key named after one of the daemon's executors holds its options.
+    if (step_keys().count(key) || capacity.executors.count(key)) continue;
     add(errors, "invalid_workflow", json_pointer_append(pointer, key),
         "unknown key \"" + key + "\" in step \"" + name +
-            "\" (known: cache, description, inputs, params, plugin, priority, resources, "
-            "retries, timeout_s)");
+            "\" (known: cache, description, executor, inputs, params, plugin, priority, "
+            "resources, retries, timeout_s, and an executor's name for its options)");
   }
   auto plugin = raw.find("plugin");
   if (plugin == raw.end() || !plugin->is_string()) {
@@ -301,6 +304,7 @@ ParsedStep parse_step(const std::string& name, const json& raw, const json* run_
   }
   parse_resources(raw, pointer, capacity, &step.spec.resources, errors);
   parse_scalars(raw, pointer, &step.spec, errors);
+  parse_step_executor(raw, pointer, capacity, &step.spec, errors);
   return step;
 }
 

@@ -6,6 +6,7 @@
 // stable API, listed with their paths in docs/workflows.md: malformed_json,
 // invalid_workflow, unknown_plugin, unknown_input, missing_input, bad_reference,
 // unknown_step, unknown_output, cycle, unknown_run_param, resources_exceeded,
+// unknown_executor, unused_executor_options,
 // the limit codes too_deep, too_many_steps, params_too_large, too_many_errors,
 // the param_* codes of json_schema.h, and path_relative / path_outside_data_roots
 // for path params (data_roots.h).

@@ -5,8 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
+
+#include "orchestrator/executor/executor_limits.h"
 
 namespace radflow {
 
@@ -36,6 +39,13 @@ struct StepSpec {
   double timeout_s = 0;    // per attempt; 0 = no limit
   bool cache = true;       // "cache": false opts out of the step cache
   int priority = 0;        // higher runs first among ready steps
+  // Which of the daemon's executors runs the step's attempts ("local", "slurm");
+  // "" = the daemon's default. Neither it nor the options below are part of the
+  // step cache key: where an attempt runs does not change what it computes.
+  std::string executor;
+  // The step's `"<executor>": {...}` object (e.g. "slurm": {"partition": ...});
+  // {} when absent. Only the chosen executor's options are accepted.
+  nlohmann::json executor_options = nlohmann::json::object();
 
   // Names of the steps this one reads from, sorted, without duplicates.
   std::vector<std::string> upstream() const;
@@ -56,6 +66,10 @@ struct Capacity {
   double cpus = 1;
   double memory_gb = 0;  // 0 = unknown, not checked
   int max_ranks = 64;    // most worker processes one attempt may start
+  // The executors a step may name in "executor", with what each accepts; a step
+  // that names none runs on default_executor.
+  std::map<std::string, ExecutorLimits> executors = {{"local", {}}};
+  std::string default_executor = "local";
 };
 
 // The smallest CPU share a step may ask for, and what each rank of an attempt is

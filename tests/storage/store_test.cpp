@@ -228,6 +228,21 @@ TEST_F(StoreTest, MarkLostAttemptsOnlyTouchesRunningOnes) {
   EXPECT_TRUE(store_->mark_lost_attempts()->empty());
 }
 
+TEST_F(StoreTest, AttemptsAnExecutorAdoptedStayRunning) {
+  int64_t run_id = new_run();
+  int64_t adopted = *store_->create_attempt(step_id(run_id, "data"), 1, "");
+  int64_t gone = *store_->create_attempt(step_id(run_id, "train"), 1, "");
+  EXPECT_EQ(*store_->running_attempts(), (std::vector<int64_t>{adopted, gone}));
+
+  auto lost = store_->mark_lost_attempts({adopted});
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(*lost, std::vector<int64_t>{gone});
+  EXPECT_EQ(store_->get_attempt(adopted)->status, "running");
+  EXPECT_EQ(store_->get_attempt(adopted)->finished_ms, 0);
+  EXPECT_EQ(store_->get_attempt(gone)->status, "lost");
+  EXPECT_EQ(*store_->running_attempts(), std::vector<int64_t>{adopted});
+}
+
 TEST_F(StoreTest, MetricsRoundTripNaNAndOrder) {
   int64_t data = step_id(new_run(), "data");
   const double nan = std::numeric_limits<double>::quiet_NaN();

@@ -54,6 +54,14 @@ TEST(StepCacheKey, IsHexSha256AndIgnoresKeyOrderAndStepName) {
   EXPECT_EQ(key, step_cache_key(b, {"d1", "d2"}));
 }
 
+TEST(StepCacheKey, IgnoresWhereTheStepRuns) {
+  StepSpec local = train_step();
+  StepSpec cluster = train_step();
+  cluster.executor = "slurm";
+  cluster.executor_options = json::parse(R"({"partition": "gpu"})");
+  EXPECT_EQ(step_cache_key(local, {"d1", "d2"}), step_cache_key(cluster, {"d1", "d2"}));
+}
+
 TEST(StepCacheKey, ChangesWithEachIngredient) {
   StepSpec base = train_step();
   const std::string key = step_cache_key(base, {"d1", "d2"});

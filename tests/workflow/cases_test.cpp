@@ -1,5 +1,7 @@
 // Runs every cases/*.json file: {"workflow": <text or object>, "expect":
 // [{"code", "path", "message_contains"?}], "capacity"?: {...}, "order"?: [...]}.
+// "capacity" may hold gpus, cpus, memory_gb, "executors" ({name: {max_ranks?,
+// max_gpus?, max_timeout_s?}}) and "default_executor".
 // The errors must match `expect` exactly (as a multiset of code+path); an empty
 // `expect` means the workflow is valid, and then `order` (if given) is the
 // expected step order.
@@ -51,6 +53,17 @@ TEST_P(WorkflowCase, ReportsExactlyTheExpectedErrors) {
     capacity.gpus = spec["capacity"].value("gpus", capacity.gpus);
     capacity.cpus = spec["capacity"].value("cpus", capacity.cpus);
     capacity.memory_gb = spec["capacity"].value("memory_gb", capacity.memory_gb);
+    // "executors": {"slurm": {"max_ranks": 2, ...}}: the daemon's executors and limits.
+    if (spec["capacity"].contains("executors")) {
+      capacity.executors.clear();
+      for (const auto& [name, limits] : spec["capacity"]["executors"].items()) {
+        ExecutorLimits& l = capacity.executors[name];
+        if (limits.contains("max_ranks")) l.max_ranks = limits["max_ranks"].get<int>();
+        if (limits.contains("max_gpus")) l.max_gpus = limits["max_gpus"].get<int>();
+        if (limits.contains("max_timeout_s")) l.max_timeout_s = limits["max_timeout_s"].get<double>();
+      }
+    }
+    capacity.default_executor = spec["capacity"].value("default_executor", capacity.default_executor);
   }
   ValidationResult result = parse_workflow(text, testing::test_plugins(), capacity);
 

@@ -280,6 +280,22 @@ TEST(WorkflowLimits, ResourcesThatCouldForkBombAreRefused) {
                   .empty());
 }
 
+TEST(StepExecutor, ChoiceAndOptionsReachTheStepSpec) {
+  Capacity capacity = testing::test_capacity();
+  capacity.executors["slurm"] = ExecutorLimits{};
+  const json workflow = {
+      {"name", "e"},
+      {"steps",
+       {{"cluster", {{"plugin", "data"}, {"executor", "slurm"}, {"slurm", {{"partition", "gpu"}}}}},
+        {"here", {{"plugin", "data"}}}}}};
+  ValidationResult r = parse_workflow(workflow.dump(), testing::test_plugins(), capacity);
+  ASSERT_TRUE(r.ok()) << dump_errors(r);
+  EXPECT_EQ(r.workflow->find_step("cluster")->executor, "slurm");
+  EXPECT_EQ(r.workflow->find_step("cluster")->executor_options, json({{"partition", "gpu"}}));
+  EXPECT_EQ(r.workflow->find_step("here")->executor, "");  // the daemon's default, at run time
+  EXPECT_EQ(r.workflow->find_step("here")->executor_options, json::object());
+}
+
 TEST(ChargedCpus, EveryRankPaysAtLeastTheMinimumShare) {
   Resources r;
   r.cpus = 0.1;
