@@ -3,6 +3,7 @@
 #include "orchestrator/executor/attempt_recovery.h"
 #include "orchestrator/executor/process_tree.h"
 #include "orchestrator/executor/rank_output.h"
+#include "orchestrator/executor/rank_spec.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -27,13 +28,6 @@ namespace fs = std::filesystem;
 constexpr auto kDrainAfterExit = std::chrono::milliseconds(1500);
 // How long stopping a worker's descendants may take before the monitor moves on.
 constexpr auto kKillDescendantsTimeout = std::chrono::milliseconds(2000);
-
-std::string absolute_path(const std::string& path) {
-  if (path.empty()) return path;
-  std::error_code ec;
-  fs::path absolute = fs::absolute(path, ec);
-  return ec ? path : absolute.lexically_normal().string();
-}
 
 // A pidfd turns readable when the process exits, so the monitor sleeps in poll()
 // until something happens instead of waking on a tick to call waitpid. -1 where the
@@ -90,16 +84,6 @@ AttemptOutcome outcome_of_rank(int rank, const ChildProcess& child, const RankOu
   return out;
 }
 
-// What a confined worker may touch beyond the system's paths (landlock.h). It
-// writes in its step's folder, not only its attempt's: state a step keeps across
-// attempts lives beside them (pretrain's resume/ checkpoint).
-nlohmann::json confinement_json(const AttemptLaunch& l) {
-  std::vector<std::string> read = l.confine_read;
-  for (const auto& [name, path] : l.inputs) read.push_back(path);
-  const std::string step_dir = fs::path(l.attempt_dir).parent_path().string();
-  return {{"read", read}, {"read_exec", {l.plugin_dir}}, {"read_write", {step_dir}}};
-}
-
 }  // namespace
 
 RunningAttempt::RunningAttempt(AttemptLaunch launch, AttemptSink* sink)
@@ -115,11 +99,7 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
                                                                AttemptSink* sink) {
   RF_CHECK(launch.ranks >= 1, "an attempt needs at least one rank");
   // The workers run in the attempt folder: relative paths would point elsewhere there.
-  for (std::string* path : {&launch.worker_path, &launch.plugin_path, &launch.plugin_dir,
-                            &launch.attempt_dir}) {
-    *path = absolute_path(*path);
-  }
-  for (auto& [name, path] : launch.inputs) path = absolute_path(path);
+  make_launch_paths_absolute(&launch);
   std::error_code ec;
   const fs::path dir(launch.attempt_dir);
   fs::create_directories(dir / "outputs", ec);
@@ -140,22 +120,7 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
   std::unique_ptr<RunningAttempt> attempt(new RunningAttempt(std::move(launch), sink));
   const AttemptLaunch& l = attempt->launch_;
   for (int rank = 0; rank < l.ranks; ++rank) {
-    nlohmann::json spec = {
-        {"plugin_path", l.plugin_path},
-        {"plugin_dir", l.plugin_dir},
-        {"plugin_name", l.plugin_name},
-        {"params", l.params},
-        {"inputs", l.inputs},
-        {"output_dir", (dir / "outputs").string()},
-        {"rank", rank},
-        {"world_size", l.ranks},
-        {"local_rank", rank},
-        {"device", l.gpus.empty() ? std::string("cpu")
-                                  : "cuda:" + std::to_string(rank % l.gpus.size())},
-        {"events_fd", 3},
-        {"result_path", result_path(dir, rank)},
-    };
-    if (l.confine) spec["confine"] = confinement_json(l);
+    const nlohmann::json spec = rank_spec_json(l, rank);
     const fs::path spec_path = dir / ("rank-" + std::to_string(rank) + ".json");
     {
       std::ofstream file(spec_path);

@@ -39,8 +39,10 @@ const char* level_name(int level) {
 
 }  // namespace
 
-EventSink::EventSink(int fd) : fd_(fd) {
-  if (fd_ < 0) broken_ = true;
+EventSink::EventSink(int fd) : EventSink(fd, EventBatchWriter()) {}
+
+EventSink::EventSink(int fd, EventBatchWriter remote) : fd_(fd), remote_(std::move(remote)) {
+  if (fd_ < 0 && !remote_) broken_ = true;
   flusher_ = std::thread([this] { flusher_loop(); });
 }
 
@@ -96,6 +98,10 @@ void EventSink::flusher_loop() {
 }
 
 void EventSink::write_all(const std::string& text) {
+  if (remote_) {
+    if (!broken_ && !remote_(text)) broken_ = true;
+    return;
+  }
   size_t done = 0;
   while (done < text.size() && !broken_) {
     ssize_t n = ::write(fd_, text.data() + done, text.size() - done);

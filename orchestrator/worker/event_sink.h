@@ -1,4 +1,5 @@
-// EventSink: the worker's batched channel of JSON-line events to the daemon.
+// EventSink: the worker's batched channel of JSON-line events to the daemon (the
+// events fd, or HTTP posts for a remote worker: remote_event_writer.h).
 //
 // emit() appends one event to an in-memory buffer; a background flusher thread
 // writes the buffer to the events fd every kFlushInterval, or at once when it holds
@@ -21,6 +22,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/worker/remote_event_writer.h"
+
 namespace radflow {
 
 class EventSink {
@@ -30,6 +33,9 @@ class EventSink {
 
   // fd < 0 means "no daemon": every event is dropped.
   explicit EventSink(int fd);
+  // With `remote` set, batches go to it instead of the fd (remote_event_writer.h);
+  // once it returns false the sink is broken.
+  EventSink(int fd, EventBatchWriter remote);
   ~EventSink();
   EventSink(const EventSink&) = delete;
   EventSink& operator=(const EventSink&) = delete;
@@ -44,6 +50,7 @@ class EventSink {
   void write_all(const std::string& text);
 
   const int fd_;
+  const EventBatchWriter remote_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::string buffer_;         // guarded by mutex_

@@ -15,12 +15,14 @@
 
 #include "common/sha256.h"
 #include "common/utf8.h"
+#include "orchestrator/executor/process.h"
 #include "orchestrator/worker/attempt_runner.h"
 #include "orchestrator/worker/attempt_spec.h"
 #include "orchestrator/worker/descendants.h"
 #include "orchestrator/worker/event_sink.h"
 #include "orchestrator/worker/plugin_descriptor.h"
 #include "orchestrator/worker/plugin_loader.h"
+#include "orchestrator/worker/remote_event_writer.h"
 #include "radflow/plugin.h"
 
 namespace radflow {
@@ -55,7 +57,19 @@ const char* kUsage =
     "  radflow-worker --attempt SPEC.json\n"
     "      run one step attempt; JSON-line events go to the spec's events_fd (default 3);\n"
     "      exit 0 succeeded, 1 failed, 3 cancelled\n"
+    "  radflow-worker --free-port\n"
+    "      print a TCP port free on this machine (a Slurm job's MASTER_PORT)\n"
     "  radflow-worker --help\n";
+
+int print_free_port() {
+  auto port = find_free_loopback_port();
+  if (!port.ok()) {
+    std::cerr << "radflow-worker: " << port.status().message() << "\n";
+    return 1;
+  }
+  std::cout << *port << std::endl;
+  return 0;
+}
 
 int print_describe_error(const Status& status) {
   nlohmann::json error = {{"error", {{"code", status.code()}, {"message", status.message()}}}};
@@ -131,13 +145,15 @@ int attempt(const std::string& spec_file) {
   }
   Result<AttemptSpec> spec = read_attempt_spec(spec_file);
   const int fd = spec.ok() ? spec->events_fd : events_fd_of_raw_spec(spec_file);
+  // A remote worker (a Slurm task) posts its events over HTTP instead of to the fd.
+  EventBatchWriter remote = remote_event_writer_from_env(spec.ok() ? spec->rank : 0);
   // Plugins may start child processes; they must not hold the daemon's pipe open.
-  if (fcntl(fd, F_GETFD) == -1) {
+  if (!remote && fcntl(fd, F_GETFD) == -1) {
     spdlog::warn("radflow-worker: events fd {} is not open; events are dropped", fd);
-  } else {
+  } else if (!remote) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
-  EventSink sink(fd);
+  EventSink sink(fd, std::move(remote));
   AttemptOutcome result = spec.ok() ? run_attempt(spec.value(), &sink, &g_cancelled)
                                     : failed_outcome(spec.status().code(), spec.status().message());
   // The result first: from here a daemon that dies takes the attempt in on restart
@@ -173,6 +189,8 @@ int worker_main(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
+    } else if (arg == "--free-port" && argc == 2) {
+      return print_free_port();
     } else if ((arg == "--describe" || arg == "--attempt") && mode.empty()) {
       mode = arg;
       if (!value(&target)) break;
