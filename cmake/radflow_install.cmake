@@ -4,6 +4,9 @@
 #   include/radflow/             plugin.h (the C ABI), plugin.hpp, plugin_testing.hpp
 #   lib/cmake/radflow/           radflowConfig.cmake, its version file and targets
 #   lib/libradflow_plugin_testing.a   the test harness behind plugin_testing.hpp
+#   include/radflow/ml/, status.h, check.h, lib/libradflow_ml.a
+#                                the ML library for plugins (built with LibTorch only;
+#                                plugins/ml/radflow_ml_package.cmake)
 # radflowd and radflow find the plugin folder relative to their own path
 # (RADFLOW_PLUGIN_DIR_FROM_BIN), so an installed tree can be moved as a whole.
 include(GNUInstallDirs)
