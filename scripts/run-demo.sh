@@ -2,8 +2,9 @@
 # `make run`: starts radflowd in the background (database under ./var) unless one is
 # already serving, submits workflows/demo.json (workflows/demo-lite.json when radflow was
 # built without LibTorch), follows it to the end, prints the summary, the comparison of
-# the pretrained and randomly initialised encoders, and the dashboard URL. The daemon
-# keeps serving; `make stop` stops it.
+# the pretrained and randomly initialised encoders, writes the run's report card
+# (var/report-card.html, docs/report-card.md) and prints its path, and the dashboard
+# URL. The daemon keeps serving; `make stop` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,13 @@ if [[ ${status} -eq 0 && ${workflow} == workflows/demo.json && -n ${run_id} ]]; 
   echo
   echo "What self-supervision bought (run ${run_id}, test split):"
   python3 scripts/demo-table.py "${url}" "${run_id}"
+  card="${data_dir}/report-card.html"
+  echo
+  if "${bin}/radflow" --server "${url}" report "${run_id}" --out "${card}"; then
+    echo "Report card: $(realpath "${card}") (open it in a browser; also ${url}/#/report?runs=${run_id})"
+  else
+    status=1
+  fi
 fi
 echo
 echo "Dashboard: ${url}/"

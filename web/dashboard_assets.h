@@ -13,4 +13,9 @@ namespace radflow::web {
 // The whole page served at GET /, UTF-8 HTML.
 extern const std::string_view kDashboardHtml;
 
+// The standalone report card: UTF-8 HTML with its renderer and CSS inline and no
+// http(s) address; `radflow report` replaces the line "<!--MODEL-->" with
+// <script type="application/json" id="report-model">MODEL</script>.
+extern const std::string_view kReportCardHtml;
+
 }  // namespace radflow::web

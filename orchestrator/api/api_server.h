@@ -88,6 +88,7 @@ class ApiServer {
   // feeds (start noted before routing, counted when the response is logged).
   void add_metrics_routes();
   void add_openapi_routes();  // openapi_routes.cpp: GET /api/v1/openapi.json
+  void add_report_routes();   // report_routes.cpp: GET /api/v1/report (the report card)
   static void note_request_start();
   static void count_request(const std::string& method, const std::string& path, int status);
   void apply_limits();          // timeouts, thread pool, body size, chunked bodies

@@ -107,6 +107,7 @@ const std::vector<RouteRule>& route_table() {
       {"GET", R"(/api/v1/artifacts/([^/]+)/content(/.*)?)", "/api/v1/artifacts/1/content",
        R::kViewer, O::kAny},
       {"GET", "/api/v1/events", "/api/v1/events", R::kViewer, O::kAny},
+      {"GET", "/api/v1/report", "/api/v1/report", R::kViewer, O::kAny},
       {"POST", "/api/v1/gc", "/api/v1/gc", R::kAdmin, O::kAny},
       {"GET", "/api/v1/audit", "/api/v1/audit", R::kAdmin, O::kAny},
       // Prometheus scrapes with a viewer token (docs/service.md, "Metrics").

@@ -81,6 +81,9 @@ commands:
   reproduce RUN [--wait] [--allow-different-plugins]
                          run a run again exactly (no cache) from its manifest;
                          --wait then diffs every metric and output digest
+  report RUN [RUN ...] [--out FILE] [--json]
+                         the encoder report card (tables, forest plots, paired
+                         differences, provenance) as one self-contained HTML file
   gc [--dry-run] [--logs-older-than-days N] [--attempt-dirs-older-than-days N]
                          free stored artifacts no run references; prune old logs
                          and attempt folders

@@ -36,6 +36,8 @@ int gc(const std::string& server, const Args& args);
 int audit(const std::string& server, const Args& args);
 // `radflow reproduce RUN [--wait] [--allow-different-plugins]` (reproduce_command.cpp).
 int reproduce(const std::string& server, const Args& args);
+// `radflow report RUN [RUN ...] [--out FILE] [--json]`: the report card (report_command.cpp).
+int report(const std::string& server, const Args& args);
 // `radflow image info|convert`: runs locally through radflow-worker, no server needed.
 int image(const std::string& server, const Args& args);
 // `radflow embed`: encoder embeddings of images as .npy, locally through radflow-worker.

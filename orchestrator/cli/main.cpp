@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
       {"logs", logs},     {"cancel", cancel},     {"plugins", plugins},
       {"retry", retry},   {"rerun", rerun},       {"image", image},
       {"embed", embed},   {"delete", delete_run}, {"gc", gc},
-      {"audit", audit},   {"reproduce", reproduce},
+      {"audit", audit},   {"reproduce", reproduce}, {"report", report},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {

@@ -4,9 +4,8 @@
 // paired bootstrap interval of the difference a - b (the same resamples for both), and
 // says "better" or "worse" only when that interval excludes 0.
 #include <fstream>
-#include <map>
-
 #include "plugins/compare/evaluated_items.h"
+#include "plugins/compare/paired_comparison.h"
 #include "radflow/plugin.hpp"
 
 namespace {
@@ -20,15 +19,6 @@ json finite_or_null(double value) { return std::isfinite(value) ? json(value) : 
 json interval_json(const metrics::BootstrapInterval& ci) {
   return {{"point", finite_or_null(ci.point)}, {"low", finite_or_null(ci.low)}, {"high", finite_or_null(ci.high)},
           {"valid_resamples", ci.n_valid}};
-}
-
-// other's metric over the items of `reference` (a sample of indices into reference.paths).
-metrics::IndexedMetricFn aligned(const EvaluatedItems& other, const std::vector<size_t>& to_other, size_t metric) {
-  return [&other, &to_other, metric](const std::vector<size_t>& sample) {
-    std::vector<size_t> mapped(sample.size());
-    for (size_t i = 0; i < sample.size(); ++i) mapped[i] = to_other[sample[i]];
-    return other.evaluate(metric, mapped);
-  };
 }
 
 int fail(radflow::sdk::Context& ctx, const std::string& message) {
@@ -51,26 +41,15 @@ int run(radflow::sdk::Context& ctx) {
     if (!read.ok()) return fail(ctx, read.status().message());
     predictors.push_back(std::move(*read));
   }
-  // Pairing: every predictor must cover exactly a's test items.
-  const EvaluatedItems& a = predictors[0];
-  std::map<std::string, size_t> a_index;
-  for (size_t i = 0; i < a.paths.size(); ++i) a_index[a.paths[i]] = i;
-  std::vector<std::vector<size_t>> to_predictor(predictors.size(), std::vector<size_t>(a.paths.size()));
-  for (size_t p = 0; p < predictors.size(); ++p) {
-    if (predictors[p].paths.size() != a.paths.size() || predictors[p].metrics.size() != a.metrics.size()) {
-      return fail(ctx, "inputs '" + inputs[0] + "' and '" + inputs[p] + "' cover different test items or metrics (" +
-                           std::to_string(a.paths.size()) + " and " + std::to_string(predictors[p].paths.size()) +
-                           " items): a paired comparison needs the same items");
-    }
-    for (size_t j = 0; j < predictors[p].paths.size(); ++j) {
-      auto it = a_index.find(predictors[p].paths[j]);
-      if (it == a_index.end()) {
-        return fail(ctx, "item " + predictors[p].paths[j] + " of input '" + inputs[p] + "' is not among input '" +
-                             inputs[0] + "''s test items: a paired comparison needs the same items");
-      }
-      to_predictor[p][it->second] = j;
-    }
+  // Every predictor against a, on a's test items and the same resamples.
+  const radflow::compare::PairedOptions options{resamples, 0.05, seed};
+  std::vector<std::vector<radflow::compare::MetricComparison>> versus_a;
+  for (size_t p = 1; p < predictors.size(); ++p) {
+    auto compared = radflow::compare::compare_paired(predictors[0], predictors[p], inputs[0], inputs[p], options);
+    if (!compared.ok()) return fail(ctx, compared.status().message());
+    versus_a.push_back(std::move(*compared));
   }
+  const EvaluatedItems& a = predictors[0];
   ctx.log_info("comparing " + std::to_string(inputs.size()) + " predictors on " + std::to_string(a.paths.size()) +
                " test items, " + std::to_string(resamples) + " paired bootstrap resamples");
 
@@ -83,10 +62,8 @@ int run(radflow::sdk::Context& ctx) {
                  {"metrics", json::array()}};
   for (size_t m = 0; m < a.metrics.size(); ++m) {
     const auto& def = a.metrics[m];
-    const auto metric_of = [&](size_t p) { return aligned(predictors[p], to_predictor[p], m); };
-    const metrics::PairedBootstrap ab =
-        metrics::paired_bootstrap_ci(metric_of(0), metric_of(1), a.paths.size(), resamples, 0.05, seed);
-    const metrics::Verdict verdict = metrics::verdict_of(ab.difference, def.direction);
+    const metrics::PairedBootstrap& ab = versus_a[0][m].paired;
+    const metrics::Verdict verdict = versus_a[0][m].verdict;
     json entry = {{"metric", def.name},
                   {"higher_is_better", def.direction == metrics::Direction::kHigherIsBetter},
                   {"values", {{names[0], interval_json(ab.a)}, {names[1], interval_json(ab.b)}}},
@@ -96,12 +73,11 @@ int run(radflow::sdk::Context& ctx) {
     std::vector<std::pair<std::string, metrics::BootstrapInterval>> shown = {{names[0], ab.a}, {names[1], ab.b}};
     if (predictors.size() > 2) {
       // The baseline on the same resamples, and a against it.
-      const metrics::PairedBootstrap ac =
-          metrics::paired_bootstrap_ci(metric_of(0), metric_of(2), a.paths.size(), resamples, 0.05, seed);
+      const metrics::PairedBootstrap& ac = versus_a[1][m].paired;
       entry["values"][names[2]] = interval_json(ac.b);
       entry["versus_baseline"] = {{"difference", interval_json(ac.difference)},
                                   {"difference_of", {names[0], names[2]}},
-                                  {"verdict", metrics::verdict_name(metrics::verdict_of(ac.difference, def.direction))}};
+                                  {"verdict", metrics::verdict_name(versus_a[1][m].verdict)}};
       shown.emplace_back(names[2], ac.b);
     }
     for (const auto& [name, ci] : shown) {

@@ -32,8 +32,9 @@ const BROKEN = ["test-bad-abi.so", "test-no-symbol.so"];
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Starts radflowd; returns {base, dataDir, api(path, opts), stop()}.
-export async function startDaemon() {
+// Starts radflowd; returns {base, dataDir, api(path, opts), stop()}. `prepare(dataDir)`
+// runs before radflowd starts on the data folder (to record runs into its store).
+export async function startDaemon({ prepare } = {}) {
   const root = mkdtempSync(join(tmpdir(), "radflow-browser-"));
   const pluginDir = join(root, "plugins");
   mkdirSync(pluginDir);
@@ -41,6 +42,7 @@ export async function startDaemon() {
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) if (f.endsWith(".so") && !BROKEN.includes(f)) copyFileSync(join(dir, f), join(pluginDir, f));
   }
+  if (prepare) await prepare(join(root, "var"));
   const port = await freePort();
   const proc = spawn(join(BIN_DIR, "radflowd"),
     ["--data-dir", join(root, "var"), "--plugin-dir", pluginDir, "--listen", `127.0.0.1:${port}`,
@@ -107,8 +109,8 @@ export async function screenshot(page, name) {
 }
 
 // A daemon and a browser for one test, torn down by t.after().
-export async function setup(t) {
-  const daemon = await startDaemon();
+export async function setup(t, options = {}) {
+  const daemon = await startDaemon(options);
   const browser = await launchBrowser();
   t.after(async () => { await browser.close(); await daemon.stop(); });
   return { daemon, page: browser.page, pageErrors: browser.errors };

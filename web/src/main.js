@@ -8,6 +8,7 @@ import { runView } from "./run_view.js";
 import { submitView } from "./submit_view.js";
 import { pluginsView } from "./plugins_view.js";
 import { compareView } from "./compare_view.js";
+import { reportView } from "./report_view.js";
 
 let dispose = () => {};
 let current = "";
@@ -18,7 +19,7 @@ function route() {
   const key = parts.join("/");
   // Views rewrite their own query (replaceState), which fires no hashchange;
   // only a new path re-renders.
-  if (key === current && parts[0] !== "compare") return;
+  if (key === current && parts[0] !== "compare" && parts[0] !== "report") return;
   current = key;
   dispose();
   const section = parts[0] || "runs";
@@ -27,6 +28,7 @@ function route() {
   else if (section === "submit") dispose = submitView(view, query);
   else if (section === "plugins") dispose = pluginsView(view, query);
   else if (section === "compare") dispose = compareView(view, query);
+  else if (section === "report") dispose = reportView(view, query);
   else dispose = runsView(view, query);
   window.scrollTo(0, 0);
 }

@@ -1,10 +1,11 @@
 // Run page: header and actions, the DAG (live over SSE), and the selected
 // step's details: waiting reason, attempts, live log tail, metric charts,
-// artifacts with lineage.
+// artifacts with lineage, and previews of what they hold (step_outputs.js).
 import { get, post, enc, onEvent, followLogs } from "./api.js";
 import { el, fmtTime, fmtDuration, fmtBytes, statusBadge, debounce } from "./util.js";
 import { drawDag } from "./dag.js";
 import { lineChart, maxPoints } from "./charts.js";
+import { showOutputPreviews } from "./step_outputs.js";
 
 const FINAL = ["succeeded", "failed", "cancelled", "cached"];
 const MAX_LOG_LINES = 5000;
@@ -48,7 +49,8 @@ export function runView(root, runId, query) {
         run.message ? el("span", { class: "muted" }, run.message) : null,
         action("Cancel", "cancel", active, "cancel-run"),
         action("Retry failed steps", "retry", run.status === "failed" || run.status === "cancelled", "retry-run"),
-        el("a", { href: `#/compare?runs=${run.id}` }, "compare\u2026")));
+        el("a", { href: `#/compare?runs=${run.id}` }, "compare\u2026"),
+        el("a", { href: `#/report?runs=${run.id}`, "data-testid": "report-link" }, "report card")));
   }
 
   function select(name, push = true) {
@@ -59,7 +61,8 @@ export function runView(root, runId, query) {
       el("div", { class: "step-details" }),
       el("h3", {}, "Logs"), el("pre", { class: "logs", "data-testid": "logs" }),
       el("h3", {}, "Metrics"), el("div", { class: "charts", "data-testid": "charts" }),
-      el("h3", {}, "Artifacts"), el("div", { class: "artifacts", "data-testid": "artifacts" }));
+      el("h3", {}, "Artifacts"), el("div", { class: "artifacts", "data-testid": "artifacts" }),
+      el("div", { class: "previews", "data-testid": "previews" }));
     renderStepDetails();
     startLogs();
     loadMetrics();
@@ -177,6 +180,8 @@ export function runView(root, runId, query) {
             : el("span", { class: "muted", title: "folder artifacts need a file path; the API cannot list a folder" }, "folder")),
           el("td", {}, el("button", { onclick: (e) => { e.target.remove(); showLineage(lineage, a.artifact, 0); } }, "show"), lineage));
       }))) : el("p", { class: "muted" }, "no outputs"));
+    const previews = stepBox.querySelector(".previews");
+    if (previews) showOutputPreviews(previews, currentStep(), list).catch((err) => previews.replaceChildren(el("p", { class: "error" }, err.message)));
   }
 
   // Follows GET /api/v1/artifacts/{id} "inputs" back through the producers.

@@ -1,0 +1,28 @@
+// A two-encoder run recorded straight into a store, as radflowd would have recorded
+// demo.json's evaluations of a pretrained and a randomly initialised encoder: steps
+// dataset -> pretrain / random-init -> features-* -> probe-*, segment-*, report-*,
+// demographics, with their final metrics, report.json outputs (with the plugins'
+// intervals) and per-item predictions artifacts in the plugins' formats. The
+// predictions are seeded: the pretrained encoder separates the findings and segments
+// better (significant differences), both write the same reports (no difference).
+// Every metric recorded equals the compare library's evaluation of the predictions.
+// Test-only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "storage/artifact_store.h"
+#include "storage/store.h"
+
+namespace radflow::report::testing {
+
+// Writes scratch files under `scratch_dir` (moved into `artifacts`); returns the run id.
+// `workflow` is the recorded workflow's name (features-pretrained reads 224-px images,
+// features-random 518-px ones: "ablation-resolution" makes it a resolution ablation).
+Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactStore& artifacts,
+                                       const std::string& scratch_dir,
+                                       const std::string& workflow = "report-fixture", uint64_t seed = 7);
+
+}  // namespace radflow::report::testing
