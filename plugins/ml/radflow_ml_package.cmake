@@ -65,6 +65,15 @@ add_library(radflow::ml ALIAS radflow_ml)
 
 install(TARGETS radflow_ml EXPORT radflowMlTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+# `cmake --install --strip` and the Debian package (CPACK_STRIP_FILES) drop the archive's
+# debug info, as Debian ships static libraries (RelWithDebInfo: 140 MB -> 3.5 MB); its
+# symbols stay, so plugins still link it.
+install(CODE "
+  if(CMAKE_INSTALL_DO_STRIP)
+    execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-debug
+      \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/$<TARGET_FILE_NAME:radflow_ml>\"
+      COMMAND_ERROR_IS_FATAL ANY)
+  endif()" COMPONENT dev)
 install(EXPORT radflowMlTargets NAMESPACE radflow::
   DESTINATION ${RADFLOW_INSTALL_CMAKEDIR} COMPONENT dev)
 set(RADFLOW_TORCH_DIR ${Torch_DIR})
