@@ -154,6 +154,24 @@ Result<std::vector<EvaluationRecord>> records_of_step(storage::Store& store,
   return records;
 }
 
+// The steps in the order the workflow declares them (the store keeps a topological
+// order): a section's first encoder, the reference of its paired differences, is then
+// the one the author wrote first (demo.json: pretrained, before random init and pixels).
+std::vector<storage::StepRecord> in_declared_order(std::vector<storage::StepRecord> steps,
+                                                   const std::string& workflow_json) {
+  const auto workflow = nlohmann::ordered_json::parse(workflow_json, nullptr, false);
+  std::map<std::string, size_t> declared;
+  if (workflow.is_object() && workflow.contains("steps") && workflow["steps"].is_object()) {
+    for (const auto& [name, step] : workflow["steps"].items()) declared.emplace(name, declared.size());
+  }
+  auto rank = [&](const storage::StepRecord& s) {
+    auto it = declared.find(s.name);
+    return it == declared.end() ? declared.size() : it->second;
+  };
+  std::stable_sort(steps.begin(), steps.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  return steps;
+}
+
 // "features-pretrained" -> "pretrained"; a step named otherwise keeps its name.
 std::string label_of(const std::string& name) {
   const std::string prefix = "features-";
@@ -198,7 +216,7 @@ Result<ReportInputs> read_evaluations(storage::Store& store, const storage::Arti
       }
     }
     inputs.runs.push_back(summary);
-    for (const auto& step : steps) {
+    for (const auto& step : in_declared_order(steps, run.record.workflow_json)) {
       auto kind = evaluation_kinds().find(step.plugin);
       if (kind == evaluation_kinds().end() || (step.status != "succeeded" && step.status != "cached")) continue;
       RF_ASSIGN_OR_RETURN(auto records, records_of_step(store, artifacts, run, step, kind->second));

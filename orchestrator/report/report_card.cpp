@@ -154,11 +154,12 @@ json row_of(const SectionSpec& spec, const EvaluationRecord& r, size_t source, c
       for (const auto& field : encoder.value("fields", json::array())) {
         const json field_metrics = field.value("metrics", json::object());
         for (const auto& [m, v] : field_metrics.items()) {
-          const std::string metric = field.value("name", "") + "_" + m;
+          const std::string name = field.value("field", "");  // report.json: fields[].field
+          const std::string metric = name + "_" + m;
           row.add(metric, step_interval(v.value("ci", json())));
           bool known = false;
           for (const auto& c : *columns) known = known || c["metric"] == metric;
-          if (!known) columns->push_back(column(metric, field.value("name", "") + " " + m));
+          if (!known) columns->push_back(column(metric, name + " " + m));
         }
       }
     }

@@ -145,7 +145,7 @@ Result<EvaluatedItems> read_probe(const std::string& path) {
 }
 
 struct ReportItems {
-  std::vector<metrics::TokenList> hypotheses, references;
+  std::vector<metrics::BleuCounts> bleu;  // per item: a resample's BLEU-4 sums them
   std::vector<double> rouge;
   std::vector<std::vector<int>> generated_labels, reference_labels;  // [item][finding]
   size_t findings = 0;
@@ -185,8 +185,7 @@ Result<EvaluatedItems> read_report(const std::string& path) {
         }
         items.paths.push_back(j["path"].get<std::string>());
         const std::string generated = j["generated"], reference = j["reference"];
-        r->hypotheses.push_back(metrics::tokenize(generated));
-        r->references.push_back(metrics::tokenize(reference));
+        r->bleu.push_back(metrics::sentence_bleu_counts(metrics::tokenize(generated), metrics::tokenize(reference)));
         r->rouge.push_back(metrics::rouge_l(metrics::tokenize(generated, metrics::PunctuationMode::kDrop),
                                             metrics::tokenize(reference, metrics::PunctuationMode::kDrop))
                                .fmeasure);
@@ -207,12 +206,9 @@ Result<EvaluatedItems> read_report(const std::string& path) {
       return values.empty() ? kNan : mean_of_finite(values);
     }
     if (metric == 2) return finding_f1_macro(*r, sample);
-    std::vector<metrics::TokenList> hypotheses, references;
-    for (size_t i : sample) {
-      hypotheses.push_back(r->hypotheses[i]);
-      references.push_back(r->references[i]);
-    }
-    return metrics::corpus_bleu4(hypotheses, references);
+    metrics::BleuCounts sum;
+    for (size_t i : sample) sum += r->bleu[i];
+    return metrics::bleu4_of_counts(sum).bleu;
   };
   return items;
 }

@@ -132,5 +132,24 @@ TEST(CorpusBleu4, MatchesNltkCorpusBleuIncludingShortAndEmptyHypotheses) {
   }
 }
 
+// A bootstrap resample's BLEU-4 from per-sentence counts (the compare library's fast
+// path) equals corpus_bleu4 of the resampled sentences, repeats included.
+TEST(CorpusBleu, SummedSentenceCountsGiveTheCorpusScore) {
+  const std::vector<TokenList> hyps = {split_spaces("the lungs are clear"), split_spaces("small left effusion"),
+                                       split_spaces("no"), split_spaces("heart size is normal today")};
+  const std::vector<TokenList> refs = {split_spaces("the lungs are clear"), split_spaces("small right effusion"),
+                                       split_spaces("no acute findings"), split_spaces("heart size is normal")};
+  for (const std::vector<size_t>& sample : {std::vector<size_t>{0, 1, 2, 3}, {1, 1, 3}, {2}, {0, 2, 2, 3, 1}}) {
+    std::vector<TokenList> h, r;
+    BleuCounts sum;
+    for (size_t i : sample) {
+      h.push_back(hyps[i]);
+      r.push_back(refs[i]);
+      sum += sentence_bleu_counts(hyps[i], refs[i]);
+    }
+    EXPECT_EQ(bleu4_of_counts(sum).bleu, corpus_bleu4(h, r)) << sample.size();
+  }
+}
+
 }  // namespace
 }  // namespace radflow::ml::metrics

@@ -124,7 +124,6 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
   const std::vector<Quality> encoders = {{"pretrained", 2.5, 0.85}, {"random", 0.0, 0.55}};
   storage::NewRun run;
   run.name = workflow;
-  run.workflow_json = json{{"name", workflow}, {"steps", json::object()}}.dump();
   int position = 0;
   run.steps.push_back(step_of("dataset", "dataset", position++, {}));
   run.steps.push_back(step_of("pretrain", "pretrain", position++, {{"dataset", "dataset", "dataset"}}));
@@ -135,15 +134,24 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
                                 {{"dataset", "dataset", "dataset"}, {"encoder", made_by, "encoder"}},
                                 {{"image_size", size}}));
   }
-  for (const auto& e : encoders) {
-    const std::vector<storage::NewStepInput> features = {{"features", "features-" + e.name, "features"}};
-    run.steps.push_back(step_of("probe-" + e.name, "probe", position++, features));
-    run.steps.push_back(step_of("segment-" + e.name, "segment", position++, features));
-    run.steps.push_back(step_of("report-" + e.name, "report-gen", position++, features));
+  // The random encoder's evaluations come first in the store's (topological) order, the
+  // pretrained one's first in the workflow text: the report follows the text.
+  for (auto e = encoders.rbegin(); e != encoders.rend(); ++e) {
+    const std::vector<storage::NewStepInput> features = {{"features", "features-" + e->name, "features"}};
+    run.steps.push_back(step_of("probe-" + e->name, "probe", position++, features));
+    run.steps.push_back(step_of("segment-" + e->name, "segment", position++, features));
+    run.steps.push_back(step_of("report-" + e->name, "report-gen", position++, features));
   }
   run.steps.push_back(step_of("demographics", "demographic-correlation", position++,
                               {{"features", "features-pretrained", "features"},
                                {"features_2", "features-random", "features"}}));
+  nlohmann::ordered_json declared = nlohmann::ordered_json::object();
+  for (const char* name : {"dataset", "pretrain", "random-init", "features-pretrained", "features-random",
+                           "probe-pretrained", "segment-pretrained", "report-pretrained", "probe-random",
+                           "segment-random", "report-random", "demographics"}) {
+    declared[name] = nlohmann::ordered_json::object();
+  }
+  run.workflow_json = nlohmann::ordered_json{{"name", workflow}, {"steps", declared}}.dump();
   RF_ASSIGN_OR_RETURN(const int64_t run_id, store.create_run(run));
 
   Recorder r(store, artifacts, scratch_dir);
@@ -266,8 +274,8 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
       const double v = values.at(m);
       return json{{"value", v}, {"ci", {v - 0.1, v + 0.1}}};
     };
-    fields.push_back({{"name", "sex"}, {"metrics", {{"auroc", metric("sex_auroc")}}}});
-    fields.push_back({{"name", "age"}, {"metrics", {{"r2", metric("age_r2")}, {"mae", metric("age_mae")}}}});
+    fields.push_back({{"field", "sex"}, {"metrics", {{"auroc", metric("sex_auroc")}}}});
+    fields.push_back({{"field", "age"}, {"metrics", {{"r2", metric("age_r2")}, {"mae", metric("age_mae")}}}});
     demographics_report["encoders"].push_back(
         {{"name", name}, {"input", k == 0 ? "features" : "features_2"}, {"fields", fields}});
   }

@@ -23,43 +23,62 @@ NgramCounts count_ngrams(const TokenList& tokens, size_t n) {
 
 }  // namespace
 
-BleuDetails corpus_bleu4_details(const std::vector<TokenList>& hypotheses,
-                                 const std::vector<TokenList>& references) {
-  RF_CHECK(hypotheses.size() == references.size(),
-           "corpus_bleu4: hypotheses and references differ in count");
-  BleuDetails out;
-  long long matches[4] = {0, 0, 0, 0};
-  long long totals[4] = {0, 0, 0, 0};
-  for (size_t s = 0; s < hypotheses.size(); ++s) {
-    out.hypothesis_length += static_cast<long long>(hypotheses[s].size());
-    out.reference_length += static_cast<long long>(references[s].size());
-    for (size_t n = 1; n <= 4; ++n) {
-      const NgramCounts hyp = count_ngrams(hypotheses[s], n);
-      const NgramCounts ref = count_ngrams(references[s], n);
-      long long hyp_ngrams = 0;
-      for (const auto& [gram, count] : hyp) {
-        hyp_ngrams += count;
-        auto it = ref.find(gram);
-        if (it != ref.end()) matches[n - 1] += std::min(count, it->second);
-      }
-      totals[n - 1] += std::max(1LL, hyp_ngrams);  // nltk's modified_precision denominator
-    }
+BleuCounts& BleuCounts::operator+=(const BleuCounts& other) {
+  for (int n = 0; n < 4; ++n) {
+    matches[n] += other.matches[n];
+    totals[n] += other.totals[n];
   }
+  hypothesis_length += other.hypothesis_length;
+  reference_length += other.reference_length;
+  return *this;
+}
+
+BleuCounts sentence_bleu_counts(const TokenList& hypothesis, const TokenList& reference) {
+  BleuCounts out;
+  out.hypothesis_length = static_cast<long long>(hypothesis.size());
+  out.reference_length = static_cast<long long>(reference.size());
+  for (size_t n = 1; n <= 4; ++n) {
+    const NgramCounts hyp = count_ngrams(hypothesis, n);
+    const NgramCounts ref = count_ngrams(reference, n);
+    long long hyp_ngrams = 0;
+    for (const auto& [gram, count] : hyp) {
+      hyp_ngrams += count;
+      auto it = ref.find(gram);
+      if (it != ref.end()) out.matches[n - 1] += std::min(count, it->second);
+    }
+    out.totals[n - 1] = std::max(1LL, hyp_ngrams);  // nltk's modified_precision denominator
+  }
+  return out;
+}
+
+BleuDetails bleu4_of_counts(const BleuCounts& sum) {
+  BleuDetails out;
+  out.hypothesis_length = sum.hypothesis_length;
+  out.reference_length = sum.reference_length;
   for (int n = 0; n < 4; ++n) {
     out.precisions[n] =
-        totals[n] > 0 ? static_cast<double>(matches[n]) / static_cast<double>(totals[n]) : 0.0;
+        sum.totals[n] > 0 ? static_cast<double>(sum.matches[n]) / static_cast<double>(sum.totals[n]) : 0.0;
   }
   const double c = static_cast<double>(out.hypothesis_length);
   const double r = static_cast<double>(out.reference_length);
   out.brevity_penalty = c > r ? 1.0 : (c == 0.0 ? 0.0 : std::exp(1.0 - r / c));
-  if (matches[0] == 0) return out;  // nltk: no unigram match is a plain 0
+  if (sum.matches[0] == 0) return out;  // nltk: no unigram match is a plain 0
   double log_sum = 0.0;
   for (int n = 0; n < 4; ++n) {
     // method0 (no smoothing) puts sys.float_info.min in place of a zero precision.
-    log_sum += 0.25 * std::log(matches[n] > 0 ? out.precisions[n] : DBL_MIN);
+    log_sum += 0.25 * std::log(sum.matches[n] > 0 ? out.precisions[n] : DBL_MIN);
   }
   out.bleu = out.brevity_penalty * std::exp(log_sum);
   return out;
+}
+
+BleuDetails corpus_bleu4_details(const std::vector<TokenList>& hypotheses,
+                                 const std::vector<TokenList>& references) {
+  RF_CHECK(hypotheses.size() == references.size(),
+           "corpus_bleu4: hypotheses and references differ in count");
+  BleuCounts sum;
+  for (size_t s = 0; s < hypotheses.size(); ++s) sum += sentence_bleu_counts(hypotheses[s], references[s]);
+  return bleu4_of_counts(sum);
 }
 
 double corpus_bleu4(const std::vector<TokenList>& hypotheses,

@@ -32,6 +32,20 @@ struct BleuDetails {
   long long reference_length = 0;
 };
 
+// One sentence's share of corpus BLEU-4: its clipped n-gram matches, its max(1, .)
+// n-gram totals and both lengths. Corpus BLEU-4 of any list of sentences is
+// bleu4_of_counts of the sum of their counts, bit for bit: a bootstrap counts each
+// sentence once and sums per resample instead of counting n-grams again.
+struct BleuCounts {
+  long long matches[4] = {0, 0, 0, 0};
+  long long totals[4] = {0, 0, 0, 0};
+  long long hypothesis_length = 0;
+  long long reference_length = 0;
+  BleuCounts& operator+=(const BleuCounts& other);
+};
+BleuCounts sentence_bleu_counts(const TokenList& hypothesis, const TokenList& reference);
+BleuDetails bleu4_of_counts(const BleuCounts& sum);
+
 // Precondition (checked): hypotheses.size() == references.size().
 double corpus_bleu4(const std::vector<TokenList>& hypotheses,
                     const std::vector<TokenList>& references);
