@@ -6,7 +6,7 @@ scenarios and reads the timings back from the run's rows (milliseconds, the daem
 clock, the same machine's as ours), so polling the status never adds to a figure.
 Prints one JSON object per scenario run on stdout.
 
-  radflow_side.py BUILD_DIR SCENARIO [--cpus N] [--repeat K] [--steps N]
+  radflow_side.py BUILD_DIR SCENARIO [--cpus N] [--repeat K] [--steps N] [--no-fork-server]
 SCENARIO: wide (N independent steps), chain (a chain of N steps), first (submit ->
 first step running, one step per run, K runs).
 """
@@ -38,17 +38,27 @@ def cpu_s(pid):
 
 
 class Daemon:
-    def __init__(self, build, cpus):
+    """radflowd on a fresh data folder. By default its plugin folder holds only the
+    no-op test-ok; `plugin_dir` serves another folder instead (the build's plugins).
+    `fork_server=False` starts it with --no-fork-server."""
+
+    def __init__(self, build, cpus, fork_server=True, plugin_dir=None, data_root=None):
         self.root = tempfile.mkdtemp(prefix="radflow-bench-")
-        os.makedirs(f"{self.root}/plugins")
-        shutil.copy(f"{build}/tests/plugins/test-ok.so", f"{self.root}/plugins/")
+        if plugin_dir is None:
+            plugin_dir = f"{self.root}/plugins"
+            os.makedirs(plugin_dir)
+            shutil.copy(f"{build}/tests/plugins/test-ok.so", plugin_dir)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         args = [f"{build}/bin/radflowd", "--data-dir", f"{self.root}/data",
-                "--plugin-dir", f"{self.root}/plugins", "--listen", f"127.0.0.1:{port}",
+                "--plugin-dir", plugin_dir, "--listen", f"127.0.0.1:{port}",
                 "--log-level", "warn", "--gpus", "none"]
         if cpus:
             args += ["--cpus", str(cpus)]
+        if not fork_server:
+            args += ["--no-fork-server"]
+        if data_root:
+            args += ["--data-root", data_root]
         self.log = open(f"{self.root}/log", "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
@@ -132,8 +142,9 @@ def main():
     ap.add_argument("--cpus", type=float, default=0, help="radflowd --cpus (0: its default, every core)")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--no-fork-server", action="store_true", help="radflowd --no-fork-server")
     a = ap.parse_args()
-    d = Daemon(a.build, a.cpus)
+    d = Daemon(a.build, a.cpus, fork_server=not a.no_fork_server)
     try:
         for _ in range(a.repeat):
             if a.scenario == "wide":

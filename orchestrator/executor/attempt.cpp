@@ -1,6 +1,7 @@
 #include "orchestrator/executor/attempt.h"
 
 #include "orchestrator/executor/attempt_recovery.h"
+#include "orchestrator/executor/fork_servers.h"
 #include "orchestrator/executor/process_tree.h"
 #include "orchestrator/executor/rank_output.h"
 #include "orchestrator/executor/rank_spec.h"
@@ -29,17 +30,9 @@ constexpr auto kDrainAfterExit = std::chrono::milliseconds(1500);
 // How long stopping a worker's descendants may take before the monitor moves on.
 constexpr auto kKillDescendantsTimeout = std::chrono::milliseconds(2000);
 
-// A pidfd turns readable when the process exits, so the monitor sleeps in poll()
-// until something happens instead of waking on a tick to call waitpid. -1 where the
-// kernel has no pidfd_open (before 5.3): the monitor then polls every kExitPollMs.
-int open_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-#else
-  (void)pid;
-  return -1;
-#endif
-}
+// The monitor sleeps in poll() on each rank's exit notifier (ChildProcess::
+// open_exit_notifier) until something happens. Where the kernel has no pidfd_open
+// (before 5.3) it polls every kExitPollMs instead.
 constexpr int kExitPollMs = 20;
 
 // Milliseconds from now until `t`, rounded up so a wake-up is never early; 0 if past.
@@ -144,7 +137,7 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
     process.env_set["RADFLOW_ATTEMPT"] = std::to_string(l.attempt_number);
     // /tmp is out of a confined worker's reach; its temporary files stay in the attempt.
     if (l.confine) process.env_set["TMPDIR"] = (dir / "tmp").string();
-    auto child = ChildProcess::spawn(process);
+    auto child = spawn_worker(process, l.plugin_path, l.plugin_dir);
     if (!child.ok()) {
       attempt->ranks_.clear();  // kills the ranks already started
       return child.status();
@@ -222,7 +215,7 @@ void RunningAttempt::monitor() {
   std::vector<int> pidfds(world, -1);
   bool exits_polled = true;  // every live rank has a pidfd
   for (int r = 0; r < world; ++r) {
-    pidfds[r] = open_pidfd(ranks_[r].pid());
+    pidfds[r] = ranks_[r].open_exit_notifier();
     exits_polled &= pidfds[r] >= 0;
   }
   char buffer[1 << 16];

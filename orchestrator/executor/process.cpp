@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,6 +20,7 @@
 #include <set>
 
 #include "orchestrator/executor/child_env.h"
+#include "orchestrator/executor/fork_protocol.h"
 #include "orchestrator/executor/process_tree.h"
 
 extern char** environ;
@@ -96,13 +98,15 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
-  int out_pipe[2], err_pipe[2], events_pipe[2];
+  int out_pipe[2], err_pipe[2], events_pipe[2] = {-1, -1};
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return Status::error("spawn_failed", std::strerror(errno));
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
     close(out_pipe[0]), close(out_pipe[1]);
     return Status::error("spawn_failed", std::strerror(errno));
   }
-  if (pipe2(events_pipe, O_CLOEXEC) != 0) {
+  if (spec.fd3 >= 0) {
+    events_pipe[1] = spec.fd3;
+  } else if (pipe2(events_pipe, O_CLOEXEC) != 0) {
     close(out_pipe[0]), close(out_pipe[1]), close(err_pipe[0]), close(err_pipe[1]);
     return Status::error("spawn_failed", std::strerror(errno));
   }
@@ -113,8 +117,8 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   if (pid > 0) spawned_children().insert(pid);
   if (pid != 0) listing.unlock();
   if (pid < 0) {
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], events_pipe[0], events_pipe[1]})
-      close(fd);
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], events_pipe[0]}) close(fd);
+    if (spec.fd3 < 0) close(events_pipe[1]);
     return Status::error("spawn_failed", std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
@@ -155,12 +159,23 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   setpgid(pid, pid);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  close(events_pipe[1]);
+  if (spec.fd3 < 0) close(events_pipe[1]);
   ChildProcess child;
   child.pid_ = pid;
   child.stdout_fd_ = out_pipe[0];
   child.stderr_fd_ = err_pipe[0];
   child.events_fd_ = events_pipe[0];
+  return child;
+}
+
+ChildProcess ChildProcess::forked_by_server(pid_t pid, int stdout_fd, int stderr_fd,
+                                            int events_fd, int exit_fd) {
+  ChildProcess child;
+  child.pid_ = pid;
+  child.stdout_fd_ = stdout_fd;
+  child.stderr_fd_ = stderr_fd;
+  child.events_fd_ = events_fd;
+  child.exit_fd_ = exit_fd;
   return child;
 }
 
@@ -173,9 +188,10 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     stdout_fd_ = other.stdout_fd_;
     stderr_fd_ = other.stderr_fd_;
     events_fd_ = other.events_fd_;
+    exit_fd_ = other.exit_fd_;
     exit_ = other.exit_;
     other.pid_ = -1;
-    other.stdout_fd_ = other.stderr_fd_ = other.events_fd_ = -1;
+    other.stdout_fd_ = other.stderr_fd_ = other.events_fd_ = other.exit_fd_ = -1;
   }
   return *this;
 }
@@ -190,10 +206,18 @@ void ChildProcess::release() {
   if (pid_ > 0 && !exit_) {
     kill_descendants(pid_, std::chrono::milliseconds(2000));
     signal_group(SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    forget_child(pid_);
+    if (exit_fd_ >= 0) {
+      ForkExit record;  // the server reaps it and reports, or hangs up dying
+      while (read(exit_fd_, &record, sizeof(record)) < 0 && errno == EINTR) {
+      }
+    } else {
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      forget_child(pid_);
+    }
   }
+  if (exit_fd_ >= 0) close(exit_fd_);
+  exit_fd_ = -1;
   pid_ = -1;
 }
 
@@ -212,6 +236,26 @@ void ChildProcess::signal_group(int signal) const {
 
 std::optional<ExitInfo> ChildProcess::try_wait() {
   if (exit_ || pid_ <= 0) return exit_;
+  if (exit_fd_ >= 0) {
+    pollfd ready{exit_fd_, POLLIN, 0};
+    if (poll(&ready, 1, 0) <= 0) return std::nullopt;
+    ForkExit record;
+    ssize_t n;
+    do {
+      n = read(exit_fd_, &record, sizeof(record));
+    } while (n < 0 && errno == EINTR);
+    ExitInfo info;
+    if (n == static_cast<ssize_t>(sizeof(record))) {
+      info.exit_code = record.exit_code;
+      info.signal = record.signal;
+    } else {
+      info.signal = SIGKILL;  // the server died, and its workers with it (PDEATHSIG)
+    }
+    close(exit_fd_);
+    exit_fd_ = -1;
+    exit_ = info;
+    return exit_;
+  }
   int status = 0;
   pid_t done = waitpid(pid_, &status, WNOHANG);
   if (done != pid_) return std::nullopt;
@@ -224,6 +268,16 @@ std::optional<ExitInfo> ChildProcess::try_wait() {
   }
   exit_ = info;
   return exit_;
+}
+
+int ChildProcess::open_exit_notifier() const {
+  if (pid_ <= 0) return -1;
+  if (exit_fd_ >= 0) return fcntl(exit_fd_, F_DUPFD_CLOEXEC, 0);
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+#else
+  return -1;
+#endif
 }
 
 std::string signal_name(int signal) {

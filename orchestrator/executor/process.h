@@ -29,6 +29,9 @@ struct ProcessSpec {
   // Daemon variables passed on beyond the allowlist of child_env.h.
   std::vector<std::string> env_passthrough;
   std::string working_dir;                     // empty = inherit; spawn fails if it is missing
+  // When set, the child gets this fd as fd 3 instead of an events pipe (events_fd()
+  // is then -1); the caller keeps its own copy. A fork server's socket.
+  int fd3 = -1;
 };
 
 // How a child ended, from waitpid.
@@ -44,6 +47,11 @@ class ChildProcess {
   // /dev/null. The child gets its own process group and is killed if the daemon
   // dies.
   static Result<ChildProcess> spawn(const ProcessSpec& spec);
+  // A worker a fork server forked (fork_servers.h): not our child, so its end comes
+  // as a ForkExit record on `exit_fd` (fork_protocol.h) instead of from waitpid.
+  // Takes ownership of the fds.
+  static ChildProcess forked_by_server(pid_t pid, int stdout_fd, int stderr_fd, int events_fd,
+                                       int exit_fd);
 
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
@@ -64,6 +72,10 @@ class ChildProcess {
   void signal_group(int signal) const;
   // Non-blocking reap; returns the exit once the child has ended.
   std::optional<ExitInfo> try_wait();
+  // A new fd that turns readable when try_wait() can return the exit, for poll():
+  // a pidfd, or a copy of a server-forked worker's exit fd. The caller closes it.
+  // -1 where the kernel has no pidfd_open (before 5.3): poll try_wait() instead.
+  int open_exit_notifier() const;
   std::optional<ExitInfo> exit_info() const { return exit_; }
 
  private:
@@ -74,6 +86,7 @@ class ChildProcess {
   int stdout_fd_ = -1;
   int stderr_fd_ = -1;
   int events_fd_ = -1;
+  int exit_fd_ = -1;  // server-forked workers only
   std::optional<ExitInfo> exit_;
 };
 

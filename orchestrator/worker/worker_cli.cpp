@@ -20,6 +20,7 @@
 #include "orchestrator/worker/attempt_spec.h"
 #include "orchestrator/worker/descendants.h"
 #include "orchestrator/worker/event_sink.h"
+#include "orchestrator/worker/fork_server.h"
 #include "orchestrator/worker/plugin_descriptor.h"
 #include "orchestrator/worker/plugin_loader.h"
 #include "orchestrator/worker/remote_event_writer.h"
@@ -57,6 +58,9 @@ const char* kUsage =
     "  radflow-worker --attempt SPEC.json\n"
     "      run one step attempt; JSON-line events go to the spec's events_fd (default 3);\n"
     "      exit 0 succeeded, 1 failed, 3 cancelled\n"
+    "  radflow-worker --fork-server PLUGIN.so [--plugin-dir DIR]\n"
+    "      load the plugin once, then fork a worker per request on fd 3 (the daemon\n"
+    "      starts this itself; fork_server.h)\n"
     "  radflow-worker --free-port\n"
     "      print a TCP port free on this machine (a Slurm job's MASTER_PORT)\n"
     "  radflow-worker --help\n";
@@ -191,7 +195,8 @@ int worker_main(int argc, char** argv) {
       return 0;
     } else if (arg == "--free-port" && argc == 2) {
       return print_free_port();
-    } else if ((arg == "--describe" || arg == "--attempt") && mode.empty()) {
+    } else if ((arg == "--describe" || arg == "--attempt" || arg == "--fork-server") &&
+               mode.empty()) {
       mode = arg;
       if (!value(&target)) break;
     } else if (arg == "--plugin-dir") {
@@ -206,6 +211,12 @@ int worker_main(int argc, char** argv) {
   }
   if (mode == "--describe" && !target.empty()) return describe(target, plugin_dir);
   if (mode == "--attempt" && !target.empty() && plugin_dir.empty()) return attempt(target);
+  if (mode == "--fork-server" && !target.empty()) {
+    // Before the plugin (and libgomp with it) is loaded, as for --attempt.
+    shorten_openmp_spin_waits();
+    if (plugin_dir.empty()) plugin_dir = std::filesystem::absolute(target).parent_path().string();
+    return run_fork_server(target, plugin_dir, /*socket_fd=*/3, &worker_main);
+  }
   std::cerr << kUsage;
   return kExitUsage;
 }

@@ -6,6 +6,9 @@
 //   radflow-worker --attempt SPEC.json
 //       Runs one rank of one step attempt (see attempt_spec.h), streaming JSON-line
 //       events to the spec's events_fd; exit 0 succeeded, 1 failed, 3 cancelled.
+//   radflow-worker --fork-server PLUGIN.so [--plugin-dir DIR]
+//       Loads the plugin once and forks an --attempt worker per request from the
+//       daemon on fd 3 (fork_server.h).
 //   radflow-worker --help
 //
 // Installs process-wide signal handlers in --attempt mode (SIGTERM/SIGINT set the

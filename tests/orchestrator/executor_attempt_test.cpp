@@ -14,6 +14,7 @@
 
 #include "common/utf8.h"
 #include "orchestrator/executor/attempt.h"
+#include "orchestrator/executor/fork_servers.h"
 #include "orchestrator/executor/process_tree.h"
 
 namespace radflow {
@@ -61,13 +62,18 @@ bool dead_within(pid_t pid, std::chrono::milliseconds patience) {
   }
 }
 
-class ExecutorAttempt : public ::testing::Test {
+// Every case runs twice: ranks started with fork and exec, and ranks forked by the
+// plugin's fork server (fork_servers.h), which must be indistinguishable to them.
+class ExecutorAttempt : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    set_fork_servers_enabled(GetParam());
     std::string pattern = (fs::temp_directory_path() / "rf-executor-XXXXXX").string();
     root_ = ::mkdtemp(pattern.data());
   }
   void TearDown() override {
+    stop_fork_servers();
+    set_fork_servers_enabled(false);
     for (pid_t pid : strays_) ::kill(pid, SIGKILL);
     fs::remove_all(root_);
   }
@@ -121,7 +127,7 @@ class ExecutorAttempt : public ::testing::Test {
   std::vector<pid_t> strays_;
 };
 
-TEST_F(ExecutorAttempt, IllFormedBytesAreRepairedBeforeTheSink) {
+TEST_P(ExecutorAttempt, IllFormedBytesAreRepairedBeforeTheSink) {
   CollectingSink sink;
   AttemptOutcome outcome = run_valid("invalid_utf8", &sink);
   EXPECT_EQ(outcome.reason, "plugin_failed");
@@ -147,7 +153,7 @@ TEST_F(ExecutorAttempt, IllFormedBytesAreRepairedBeforeTheSink) {
   EXPECT_TRUE(bad_log);
 }
 
-TEST_F(ExecutorAttempt, LongLinesAreTruncatedOnceAndHugeLogsStillArrive) {
+TEST_P(ExecutorAttempt, LongLinesAreTruncatedOnceAndHugeLogsStillArrive) {
   CollectingSink sink;
   AttemptOutcome outcome = run_valid("long_line", &sink);
   EXPECT_EQ(outcome.status, "succeeded") << outcome.message;
@@ -169,7 +175,7 @@ TEST_F(ExecutorAttempt, LongLinesAreTruncatedOnceAndHugeLogsStillArrive) {
   for (const auto& line : sink.logs_of("radflow")) ADD_FAILURE() << line.message.substr(0, 200);
 }
 
-TEST_F(ExecutorAttempt, AHugeFailureMessageKeepsItsReason) {
+TEST_P(ExecutorAttempt, AHugeFailureMessageKeepsItsReason) {
   CollectingSink sink;
   AttemptOutcome outcome = run_valid("huge_failure", &sink);
   EXPECT_EQ(outcome.status, "failed");
@@ -179,7 +185,7 @@ TEST_F(ExecutorAttempt, AHugeFailureMessageKeepsItsReason) {
   EXPECT_NE(outcome.message.find("[truncated]"), std::string::npos);
 }
 
-TEST_F(ExecutorAttempt, ASetsidGrandchildDiesWithItsAttempt) {
+TEST_P(ExecutorAttempt, ASetsidGrandchildDiesWithItsAttempt) {
   CollectingSink sink;
   AttemptOutcome outcome = run(launch("setsid_child"), &sink);
   EXPECT_EQ(outcome.status, "succeeded") << outcome.message;
@@ -188,7 +194,7 @@ TEST_F(ExecutorAttempt, ASetsidGrandchildDiesWithItsAttempt) {
   EXPECT_TRUE(dead_within(grandchild, std::chrono::milliseconds(2000)));
 }
 
-TEST_F(ExecutorAttempt, CancelKillsASetsidGrandchildOfAPluginThatIgnoresIt) {
+TEST_P(ExecutorAttempt, CancelKillsASetsidGrandchildOfAPluginThatIgnoresIt) {
   CollectingSink sink;
   auto attempt = RunningAttempt::start(launch("setsid_child_then_hang"), &sink);
   ASSERT_TRUE(attempt.ok()) << attempt.status().to_string();
@@ -207,7 +213,7 @@ TEST_F(ExecutorAttempt, CancelKillsASetsidGrandchildOfAPluginThatIgnoresIt) {
   EXPECT_TRUE(dead_within(grandchild, std::chrono::milliseconds(2000)));
 }
 
-TEST_F(ExecutorAttempt, AWorkerSeesFdsZeroToThreeItsFolderUmask077AndTheAllowlist) {
+TEST_P(ExecutorAttempt, AWorkerSeesFdsZeroToThreeItsFolderUmask077AndTheAllowlist) {
   ::setenv("AWS_SECRET_ACCESS_KEY", "leaked", 1);
   ::setenv("RADFLOW_TEST_CANARY", "kept", 1);
   ::setenv("HYGIENE_PASSTHROUGH", "kept", 1);
@@ -240,7 +246,18 @@ TEST_F(ExecutorAttempt, AWorkerSeesFdsZeroToThreeItsFolderUmask077AndTheAllowlis
   EXPECT_EQ(env.value("HYGIENE_PASSTHROUGH", ""), "kept");
   EXPECT_TRUE(env.contains("PATH"));
   EXPECT_EQ(env.value("RANK", ""), "0");
+  EXPECT_EQ(report["pgid"], report["pid"]) << "a worker leads its own process group";
+  EXPECT_EQ(report["blocked_signals"].get<int>(), 0);
+  if (GetParam()) {
+    EXPECT_NE(report["ppid"].get<int>(), static_cast<int>(::getpid()))
+        << "the fork server, not this process, forked the worker";
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(StartedBy, ExecutorAttempt, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ForkServer" : "Exec";
+                         });
 
 }  // namespace
 }  // namespace radflow

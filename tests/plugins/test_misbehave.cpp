@@ -10,7 +10,8 @@
 //                 returns at once
 //   setsid_child_then_hang  the same, then hangs ignoring cancellation
 //   setsid_child_then_die   the same, then the worker dies of SIGKILL
-//   report_env    logs "report_env {json}": cwd, umask, open fds, environment
+//   report_env    logs "report_env {json}": cwd, umask, open fds, environment, pid,
+//                 process group, parent and blocked signals
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -137,6 +138,14 @@ int report_env(radflow::sdk::Context& ctx) {
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   report["env"] = env;
+  report["pid"] = static_cast<int>(getpid());
+  report["pgid"] = static_cast<int>(getpgid(0));
+  report["ppid"] = static_cast<int>(getppid());
+  sigset_t blocked;
+  sigprocmask(SIG_SETMASK, nullptr, &blocked);
+  int blocked_count = 0;
+  for (int sig = 1; sig < NSIG; ++sig) blocked_count += sigismember(&blocked, sig) == 1;
+  report["blocked_signals"] = blocked_count;
   ctx.log_info("report_env " + report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return RF_RUN_OK;
 }
