@@ -69,6 +69,7 @@ ApiServer::ApiServer(ApiContext context)
   add_auth_routes();
   add_metrics_routes();
   add_openapi_routes();
+  add_attempt_routes();
   add_report_routes();
 }
 

@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "orchestrator/api/api_limits.h"
 #include "orchestrator/api/auth.h"
+#include "orchestrator/executor/remote_attempt_events.h"
 #include "orchestrator/registry/plugin_registry.h"
 #include "orchestrator/scheduler/event_bus.h"
 #include "orchestrator/scheduler/scheduler.h"
@@ -55,6 +56,9 @@ struct ApiContext {
   std::string version;
   ApiLimits limits;
   SecurityOptions security;
+  // Where POST /api/v1/attempts/{id}/events delivers a remote worker's events (the
+  // Slurm executor); null when no executor has remote workers (the route says 401).
+  RemoteAttemptEvents* attempt_events = nullptr;
 };
 
 class ApiServer {
@@ -88,6 +92,7 @@ class ApiServer {
   // feeds (start noted before routing, counted when the response is logged).
   void add_metrics_routes();
   void add_openapi_routes();  // openapi_routes.cpp: GET /api/v1/openapi.json
+  void add_attempt_routes();  // attempt_routes.cpp: POST /api/v1/attempts/{id}/events
   void add_report_routes();   // report_routes.cpp: GET /api/v1/report (the report card)
   static void note_request_start();
   static void count_request(const std::string& method, const std::string& path, int status);

@@ -59,6 +59,7 @@ const char* role_name(Role role) {
     case Role::kViewer: return "viewer";
     case Role::kSubmitter: return "submitter";
     case Role::kAdmin: return "admin";
+    case Role::kAttempt: return "attempt";
   }
   return "unknown";
 }
@@ -110,6 +111,9 @@ const std::vector<RouteRule>& route_table() {
       {"GET", "/api/v1/report", "/api/v1/report", R::kViewer, O::kAny},
       {"POST", "/api/v1/gc", "/api/v1/gc", R::kAdmin, O::kAny},
       {"GET", "/api/v1/audit", "/api/v1/audit", R::kAdmin, O::kAny},
+      // A remote worker's events (docs/slurm.md), with its attempt's own token.
+      {"POST", R"(/api/v1/attempts/([^/]+)/events)", "/api/v1/attempts/1/events", R::kAttempt,
+       O::kAny},
       // Prometheus scrapes with a viewer token (docs/service.md, "Metrics").
       {"GET", "/metrics", "/metrics", R::kViewer, O::kAny},
       {"GET", "/api/v1/openapi.json", "/api/v1/openapi.json", R::kPublic, O::kAny},
@@ -190,6 +194,14 @@ Decision check_role(const RouteRule& rule, bool auth_enabled, bool credential_pr
                     const std::optional<Caller>& caller, const std::string& route_name) {
   if (!auth_enabled || rule.role == Role::kPublic) return {};
   const std::string needs = std::string(role_name(rule.role));
+  if (rule.role == Role::kAttempt) {
+    // No user's token: perhaps the attempt's own, which the route itself checks.
+    if (credential_presented && !caller) return {};
+    return refuse(credential_presented ? 403 : 401, credential_presented ? "forbidden" : "unauthenticated",
+                  route_name + " takes only the attempt's own token (RADFLOW_EVENTS_TOKEN, which "
+                               "the Slurm executor gives the attempt's workers); tokens made "
+                               "with `radflowd token create` are refused here");
+  }
   if (!credential_presented) {
     return refuse(401, "unauthenticated",
                   route_name + " needs a token with role " + needs +

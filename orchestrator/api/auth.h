@@ -23,8 +23,12 @@
 
 namespace radflow::auth {
 
-// Ordered: a role may do what every weaker role may.
-enum class Role { kPublic = 0, kViewer = 1, kSubmitter = 2, kAdmin = 3 };
+// Ordered: a role may do what every weaker role may. kAttempt is no user's role: a
+// route that needs it takes only a running attempt's own token (a remote worker's
+// events, executor/remote_attempt_events.h), which the route itself checks; every
+// user token, admin's included, is refused there (403), and no other route accepts
+// an attempt token (401: it is no user token).
+enum class Role { kPublic = 0, kViewer = 1, kSubmitter = 2, kAdmin = 3, kAttempt = 4 };
 
 // "viewer", "submitter", "admin" (kPublic is "public").
 const char* role_name(Role role);

@@ -25,6 +25,7 @@ enum class Kind {
   kText,      // a string
   kLogLevel,  // a string from a fixed set
   kGpus,      // a string checked by resolve_gpus (auto is probed only at start)
+  kExecutor,  // "local" or "slurm"
   kNumber,    // double >= 0
   kPositive,  // double > 0
   kCount,     // whole number >= minimum
@@ -68,11 +69,6 @@ const std::vector<Setting>& settings() {
         "by default each worker may only read the data roots, its plugin\n"
         "folder, its inputs and the system's files, and only write its step's folder"},
        Kind::kSwitch, &O::confine, 0, false},
-      {{"--no-fork-server", "fork_server", "", "",
-        "start every worker with fork and exec (config: \"fork_server\": false);\n"
-        "by default one pre-started worker per plugin library forks each rank,\n"
-        "so the plugin (LibTorch included) is loaded once, not once per rank"},
-       Kind::kSwitch, &O::fork_server, 0, false},
       {{"--gpus", "gpus", "auto|none|N|LIST", "",
         "GPUs to schedule on: auto reads `nvidia-smi -L`; N means 0..N-1;\n"
         "LIST is comma-separated indices like 0,2,3 (default auto)"},
@@ -118,6 +114,25 @@ const std::vector<Setting>& settings() {
       {{"--tls-key", "tls_key", "FILE", "security",
         "... and this PEM private key; both or neither"},
        Kind::kText, &O::tls_key},
+      {{"--executor", "executor", "local|slurm", "slurm",
+        "where steps run unless a step says \"executor\" (default local)"},
+       Kind::kExecutor, &O::executor},
+      {{"--slurm-partition", "slurm_partition", "NAME", "slurm",
+        "partition of every Slurm job (default: the cluster's default)"},
+       Kind::kText, &O::slurm_partition},
+      {{"--slurm-account", "slurm_account", "NAME", "slurm", "account every Slurm job is charged to"},
+       Kind::kText, &O::slurm_account},
+      {{"--slurm-sbatch-arg", "slurm_sbatch_args", "ARG", "slurm",
+        "one more sbatch option, as it is (a QoS, a constraint); may be given\n"
+        "several times"},
+       Kind::kList, &O::slurm_sbatch_args},
+      {{"--slurm-report-url", "slurm_report_url", "URL", "slurm",
+        "this daemon's URL as the nodes reach it, for the workers' events\n"
+        "(default: http://HOST:PORT of --listen; its host is an allowed Host)"},
+       Kind::kText, &O::slurm_report_url},
+      {{"--slurm-poll-s", "slurm_poll_s", "SECONDS", "slurm",
+        "how often squeue is asked about running jobs (default 1)"},
+       Kind::kPositive, &O::slurm_poll_s},
   };
   return table;
 }
@@ -216,6 +231,7 @@ Status apply(const Setting& setting, const json& value, const Source& source,
       return apply_listen(value, source, options);
     case Kind::kText:
     case Kind::kLogLevel:
+    case Kind::kExecutor:
     case Kind::kGpus: {
       if (!value.is_string()) return source.bad("a string", value);
       const std::string text = value.get<std::string>();
@@ -223,6 +239,9 @@ Status apply(const Setting& setting, const json& value, const Source& source,
                                                     "error", "critical", "off"};
       if (setting.kind == Kind::kLogLevel && kLevels.count(text) == 0) {
         return source.bad("trace, debug, info, warn, error, critical or off", value);
+      }
+      if (setting.kind == Kind::kExecutor && text != "local" && text != "slurm") {
+        return source.bad("local or slurm", value);
       }
       if (setting.kind == Kind::kGpus && text != "auto" && !resolve_gpus(text).ok()) {
         return source.bad("auto, none, a count or a list of distinct indices like 0,2,3", value);
@@ -411,7 +430,10 @@ usage: radflowd [--config FILE] [options]
        "variables of the daemon's environment, nothing else.\n"},
       {"security",
        "\nSecurity (SECURITY.md). With no token every request is allowed, so off loopback\n"
-       "radflowd refuses to start until one exists:\n"}};
+       "radflowd refuses to start until one exists:\n"},
+      {"slurm",
+       "\nSlurm (docs/slurm.md): each attempt of a step that runs on Slurm is one batch job;\n"
+       "the data dir and plugin folder must be on a filesystem the nodes share.\n"}};
   std::string section;
   for (const auto& s : settings()) {
     const DaemonOption& o = s.option;

@@ -20,7 +20,6 @@ struct DaemonOptions {
   std::string worker_path;  // default: radflow-worker beside radflowd
   std::vector<std::string> data_roots;  // --data-root, repeatable; none: <data_dir>/data
   bool confine = true;                  // Landlock the workers; --no-confine turns it off
-  bool fork_server = true;  // fork ranks from a per-plugin server; --no-fork-server turns it off
   std::string gpus = "auto";
   double cpus = 0;          // 0: every core
   double grace_s = 10;
@@ -35,6 +34,14 @@ struct DaemonOptions {
   std::vector<std::string> allowed_hosts;  // --allowed-host: Host names beyond loopback's
   std::string tls_cert;              // --tls-cert and --tls-key: serve HTTPS
   std::string tls_key;
+  // Where steps run unless they choose (docs/slurm.md): "local" or "slurm".
+  std::string executor = "local";
+  std::string slurm_partition;                 // --partition of every job; "" = default
+  std::string slurm_account;                   // --account
+  std::vector<std::string> slurm_sbatch_args;  // more sbatch options, as they are
+  // The daemon's URL as Slurm's nodes reach it; "": http(s)://<listen address>.
+  std::string slurm_report_url;
+  double slurm_poll_s = 1;  // how often squeue is asked about the jobs
   // Not settings: what to do.
   std::string config_file;  // --config FILE: read first, then the flags
   bool check_config = false;  // --check-config: validate everything, then exit

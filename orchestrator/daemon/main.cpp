@@ -18,7 +18,8 @@
 #include "common/install_layout.h"
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/daemon/daemon_options.h"
-#include "orchestrator/executor/fork_servers.h"
+#include "orchestrator/daemon/slurm_wiring.h"
+#include "orchestrator/executor/local_executor.h"
 #include "orchestrator/executor/landlock.h"
 #include "orchestrator/daemon/token_command.h"
 #include "orchestrator/executor/stray_reaper.h"
@@ -197,10 +198,18 @@ int main(int argc, char** argv) {
   scheduler_options.pass_env = options.pass_env;
   scheduler_options.data_roots = DataRoots(options.data_roots);
   scheduler_options.confine = options.confine;
-  set_fork_servers_enabled(options.fork_server);
   log_data_roots(scheduler_options.data_roots, options.data_dir, options.confine);
   scheduler_options.max_log_bytes_per_attempt =
       static_cast<size_t>(options.max_log_mib * 1024 * 1024);
+  // Steps run here or on Slurm (docs/slurm.md), whichever they choose; --executor is
+  // the default. The report URL waits for the port when --listen asked for port 0.
+  std::shared_ptr<SlurmExecutor> slurm =
+      make_slurm_executor(options, options.port == 0 && options.slurm_report_url.empty()
+                                       ? ""
+                                       : slurm_report_url(options, options.port));
+  scheduler_options.executors = {{LocalExecutor::kName, std::make_shared<LocalExecutor>()},
+                                 {slurm->name(), slurm}};
+  scheduler_options.default_executor = options.executor;
   Scheduler scheduler(scheduler_options, db, artifacts->get(), &registry, &bus);
 
   ApiLimits limits;
@@ -213,12 +222,19 @@ int main(int argc, char** argv) {
   if (!loopback && options.host != "0.0.0.0" && options.host != "::") {
     security.allowed_hosts.push_back(options.host);
   }
+  // Slurm's workers post to the report URL, naming its host.
+  if (const std::string host = url_host(slurm_report_url(options, options.port));
+      !host.empty() && !is_loopback_host(host)) {
+    security.allowed_hosts.push_back(host);
+  }
   security.tls_cert_file = options.tls_cert;
   security.tls_key_file = options.tls_key;
   security.require_tokens = !loopback;
   ApiServer server(
-      {db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION, limits, security});
+      {db, artifacts->get(), &scheduler, &registry, &bus, RADFLOW_VERSION, limits, security,
+       slurm.get()});
   if (Status s = server.bind(options.host, options.port); !s.ok()) return fail(s.message());
+  slurm->set_report_url(slurm_report_url(options, server.port()));
   // What a worker that died of a signal leaves running is re-parented to radflowd,
   // which kills it (orchestrator/executor/stray_reaper.h).
   std::unique_ptr<StrayReaper> strays;
@@ -263,7 +279,6 @@ int main(int argc, char** argv) {
   served = true;
 
   scheduler.shutdown();
-  stop_fork_servers();  // their workers were stopped with the scheduler
   fs::remove(options.data_dir + "/radflowd.pid", ec);
   spdlog::info("stopped");
   // The signal thread is still in sigwait when the server stopped for another

@@ -18,13 +18,15 @@ class RemoteAttemptEvents {
  public:
   virtual ~RemoteAttemptEvents() = default;
   // `lines`: complete JSON event lines of rank `rank` (event_line.h), in the
-  // order the worker wrote them. Fails with "invalid_token" when the attempt runs
-  // but the token is not its own, or it has ended (the route answers 401);
-  // "unavailable" when no attempt with this id is followed (503: a restarted daemon
-  // may not have taken it back yet, so the worker tries again); "invalid_request"
-  // for a rank out of range (400).
+  // order the worker wrote them. Fails with "invalid_token" when no running attempt
+  // has this id and token (the route answers 401; a restarted daemon that has not
+  // recovered the attempt yet says so too, and the worker tries again), or
+  // "invalid_request" for a rank out of range (400).
   virtual Status deliver_events(int64_t attempt_id, std::string_view token, int rank,
                                 std::string_view lines) = 0;
+  // The same token check alone, so that a request is refused for its credential
+  // before its body is looked at.
+  virtual Status check_token(int64_t attempt_id, std::string_view token) = 0;
 };
 
 }  // namespace radflow

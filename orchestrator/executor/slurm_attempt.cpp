@@ -78,11 +78,21 @@ SlurmAttempt::SlurmAttempt(AttemptLaunch launch, AttemptSink* sink, SlurmJobReco
   for (int rank = 0; rank < launch_.ranks; ++rank) ranks_.emplace_back(rank);
 }
 
-Status SlurmAttempt::deliver(std::string_view token, int rank, std::string_view lines) {
+Status SlurmAttempt::check_token(std::string_view token) {
   std::lock_guard<std::mutex> lock(sink_mutex_);
+  return token_status(token);
+}
+
+Status SlurmAttempt::token_status(std::string_view token) const {
   if (sink_closed_ || !same_token(token, job_.token)) {
     return Status::error("invalid_token", "no running attempt has this id and token");
   }
+  return Status::ok_status();
+}
+
+Status SlurmAttempt::deliver(std::string_view token, int rank, std::string_view lines) {
+  std::lock_guard<std::mutex> lock(sink_mutex_);
+  RF_RETURN_IF_ERROR(token_status(token));
   if (rank < 0 || rank >= launch_.ranks) {
     return Status::error("invalid_request", "rank " + std::to_string(rank) + " is not in 0.." +
                                                 std::to_string(launch_.ranks - 1), "rank");
@@ -211,16 +221,26 @@ void SlurmAttempt::end(const SlurmJobState* job, const std::string& forced_reaso
     outcome = failure_from_slurm(job);
   }
   if (outcome.outputs.empty() && outcome.status == "succeeded") outcome.outputs = ranks_[0].outputs();
-  // The sink hears the end before wait() returns: whoever waits may destroy the sink
-  // as soon as it does.
-  sink_closed_ = true;
-  if (sink_ != nullptr) sink_->on_finished();
+  // done() is true before on_finished(), which may ask (executor.h); the handle's
+  // destructor waits for ended_, so the sink outlives this call.
   {
     std::lock_guard<std::mutex> lock(mutex_);
     outcome_ = std::move(outcome);
     done_ = true;
   }
   done_cv_.notify_all();
+  sink_closed_ = true;
+  if (sink_ != nullptr) sink_->on_finished();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_ = true;
+  }
+  done_cv_.notify_all();
+}
+
+void SlurmAttempt::wait_until_ended() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_cv_.wait(lock, [this] { return ended_; });
 }
 
 AttemptOutcome SlurmAttempt::failure_from_slurm(const SlurmJobState* job) const {

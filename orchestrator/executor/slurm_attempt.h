@@ -4,6 +4,7 @@
 //
 // Sink calls are serialised by sink_mutex_ (posts of several ranks arrive on several
 // HTTP threads); on_finished() is the last of them, after which deliver() refuses.
+// done() turns true just before on_finished(), as executor.h promises.
 // Thread-safe.
 #pragma once
 
@@ -38,12 +39,16 @@ class SlurmAttempt {
   const std::string& job_id() const { return job_.job_id; }
 
   Status deliver(std::string_view token, int rank, std::string_view lines);
+  // invalid_token unless `token` is this attempt's and it still runs.
+  Status check_token(std::string_view token);
   // The poller's view of the job: squeue's line, or null when squeue lists no such
   // job. Decides the outcome once the job has ended.
   void observe(const SlurmJobState* job, std::chrono::steady_clock::time_point now);
   void cancel(const std::string& why);
   AttemptOutcome wait();
   bool done() const;
+  // Until the sink has heard on_finished() too (wait() returns just before).
+  void wait_until_ended();
   std::string where() const;
 
  private:
@@ -54,6 +59,7 @@ class SlurmAttempt {
   // Why a job that left no complete results ended, from its Slurm state.
   AttemptOutcome failure_from_slurm(const SlurmJobState* job) const;
   void stop_job(const std::string& reason);
+  Status token_status(std::string_view token) const;  // sink_mutex_ held
 
   const AttemptLaunch launch_;
   AttemptSink* const sink_;
@@ -63,6 +69,7 @@ class SlurmAttempt {
   mutable std::mutex mutex_;
   std::condition_variable done_cv_;
   bool done_ = false;                 // guarded by mutex_
+  bool ended_ = false;                // on_finished() returned; mutex_
   std::string stop_reason_;           // "", "cancelled", "timeout"; mutex_
   std::string cancel_message_;        // mutex_
   std::string nodes_;                 // mutex_

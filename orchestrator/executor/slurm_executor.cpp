@@ -27,10 +27,10 @@ namespace fs = std::filesystem;
 class SlurmHandle : public AttemptHandle {
  public:
   explicit SlurmHandle(std::shared_ptr<SlurmAttempt> attempt) : attempt_(std::move(attempt)) {}
+  // The sink must outlive the handle (executor.h): wait until it has heard the end.
   ~SlurmHandle() override {
-    if (attempt_->done()) return;
-    attempt_->cancel("attempt abandoned");
-    attempt_->wait();
+    if (!attempt_->done()) attempt_->cancel("attempt abandoned");
+    attempt_->wait_until_ended();
   }
   void cancel(const std::string& why) override { attempt_->cancel(why); }
   AttemptOutcome wait() override { return attempt_->wait(); }
@@ -106,9 +106,24 @@ SlurmExecutor::~SlurmExecutor() {
   poller_.join();
 }
 
+void SlurmExecutor::set_report_url(std::string url) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  options_.report_url = std::move(url);
+}
+
 Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::start(AttemptLaunch launch,
                                                              AttemptSink* sink) {
   RF_CHECK(launch.ranks >= 1, "an attempt needs at least one rank");
+  std::string report_url;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    report_url = options_.report_url;
+  }
+  if (report_url.empty()) {
+    return Status::error("slurm_submit_failed",
+                         "the Slurm executor has no URL for its workers' events: start radflowd "
+                         "with --slurm-report-url URL");
+  }
   make_launch_paths_absolute(&launch);
   const fs::path dir(launch.attempt_dir);
   std::error_code ec;
@@ -134,7 +149,7 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::start(AttemptLaunch launch
     return Status::error("invalid_slurm_options", *bad, "slurm");
   }
   request.env = worker_environment(launch);
-  request.env["RADFLOW_EVENTS_URL"] = options_.report_url + "/api/v1/attempts/" +
+  request.env["RADFLOW_EVENTS_URL"] = report_url + "/api/v1/attempts/" +
                                       std::to_string(launch.attempt_id) + "/events";
   request.env["RADFLOW_EVENTS_TOKEN"] = token;
 
@@ -195,19 +210,26 @@ RecoveredAttempt SlurmExecutor::recover(const AttemptLaunch& original, AttemptSi
   return recovered;
 }
 
+Result<std::shared_ptr<SlurmAttempt>> SlurmExecutor::followed(int64_t attempt_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = attempts_.find(attempt_id);
+  if (it == attempts_.end()) {
+    return Status::error("invalid_token",
+                         "no running attempt has this id and token (a restarted daemon knows "
+                         "its running attempts again once it has recovered them)");
+  }
+  return it->second;
+}
+
 Status SlurmExecutor::deliver_events(int64_t attempt_id, std::string_view token, int rank,
                                      std::string_view lines) {
-  std::shared_ptr<SlurmAttempt> attempt;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = attempts_.find(attempt_id);
-    if (it != attempts_.end()) attempt = it->second;
-  }
-  if (!attempt) {
-    return Status::error("unavailable", "attempt " + std::to_string(attempt_id) +
-                                            " is not followed by this daemon (yet)");
-  }
+  RF_ASSIGN_OR_RETURN(std::shared_ptr<SlurmAttempt> attempt, followed(attempt_id));
   return attempt->deliver(token, rank, lines);
+}
+
+Status SlurmExecutor::check_token(int64_t attempt_id, std::string_view token) {
+  RF_ASSIGN_OR_RETURN(std::shared_ptr<SlurmAttempt> attempt, followed(attempt_id));
+  return attempt->check_token(token);
 }
 
 void SlurmExecutor::follow(std::shared_ptr<SlurmAttempt> attempt) {

@@ -44,7 +44,7 @@ struct SlurmOptions {
   std::string account;                   // --account
   std::vector<std::string> sbatch_args;  // more sbatch options, as they are
   // The daemon's base URL as the nodes reach it ("http://head:8080"); workers post
-  // their events below it. Required.
+  // their events below it. Required before the first start() (set_report_url).
   std::string report_url;
   // Set for every Slurm command (sbatch, squeue, scancel), e.g. SLURM_CONF. The
   // daemon's own SLURM_CONF is passed on as well.
@@ -59,17 +59,24 @@ class SlurmExecutor : public Executor, public RemoteAttemptEvents {
   explicit SlurmExecutor(SlurmOptions options);
   ~SlurmExecutor() override;  // stops the poller; handles must be gone by then
 
+  // The daemon's URL as the nodes reach it, once known (radflowd learns its port
+  // when it binds); replaces SlurmOptions::report_url for attempts started later.
+  void set_report_url(std::string url);
+
   std::string name() const override { return "slurm"; }
   Result<std::unique_ptr<AttemptHandle>> start(AttemptLaunch launch, AttemptSink* sink) override;
   RecoveredAttempt recover(const AttemptLaunch& launch, AttemptSink* sink) override;
   Status deliver_events(int64_t attempt_id, std::string_view token, int rank,
                         std::string_view lines) override;
+  Status check_token(int64_t attempt_id, std::string_view token) override;
 
  private:
   void follow(std::shared_ptr<SlurmAttempt> attempt);
+  // The followed attempt, or "invalid_token".
+  Result<std::shared_ptr<SlurmAttempt>> followed(int64_t attempt_id);
   void poll_loop();
 
-  SlurmOptions options_;
+  SlurmOptions options_;  // report_url guarded by mutex_
   std::shared_ptr<const SlurmCommands> commands_;
   std::mutex mutex_;
   std::condition_variable wake_;

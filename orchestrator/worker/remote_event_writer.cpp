@@ -36,7 +36,7 @@ EventBatchWriter remote_event_writer_from_env(int rank) {
     for (;;) {
       auto result = client->Post(path, body, "application/json");
       if (result && result->status / 100 == 2) return true;
-      if (result && result->status / 100 == 4) {
+      if (result && result->status / 100 == 4 && result->status != 401) {
         spdlog::warn("radflow-worker: the daemon refused this attempt's events (HTTP {}: {}); "
                      "dropping them", result->status, result->body.substr(0, 200));
         return false;

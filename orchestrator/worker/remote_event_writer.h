@@ -4,9 +4,9 @@
 // $RADFLOW_EVENTS_TOKEN", the attempt's own token (docs/slurm.md). The Slurm
 // executor's batch script sets both; $RADFLOW_CACERT names the CA of an https daemon.
 //
-// A failed post (daemon unreachable, restarting, 5xx) is retried with backoff for up
-// to kRetryWindow, so a daemon restart does not cost events; a refusal (4xx: the
-// attempt has ended, the token is wrong) is final. Not thread-safe: EventSink's
+// A failed post (daemon unreachable, restarting, 5xx, or 401: a restarted daemon
+// refuses the token until it has taken the attempt back) is retried with backoff for
+// up to kRetryWindow, so a daemon restart does not cost events; any other 4xx is final. Not thread-safe: EventSink's
 // flusher is its one caller.
 #pragma once
 

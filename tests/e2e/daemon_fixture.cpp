@@ -38,9 +38,9 @@ bool is_finished(const std::string& status) {
 }  // namespace
 
 Daemon::Daemon(const std::string& data_dir, const std::string& plugin_dir,
-               const std::vector<std::string>& extra_args) {
+               const std::vector<std::string>& extra_args, int port) {
   fs::create_directories(data_dir);
-  port_ = free_port();
+  port_ = port != 0 ? port : free_port();
   std::vector<std::string> args = {RADFLOWD_BIN, "--data-dir", data_dir, "--plugin-dir",
                                    plugin_dir, "--listen", "127.0.0.1:" + std::to_string(port_),
                                    "--grace-s", "1", "--gpus", "none"};

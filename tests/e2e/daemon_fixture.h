@@ -17,9 +17,10 @@ namespace radflow::test {
 
 class Daemon {
  public:
-  // Starts radflowd on `data_dir` (created if needed) with `plugin_dir`.
+  // Starts radflowd on `data_dir` (created if needed) with `plugin_dir`, on `port`
+  // (0: a free one; a restart may reuse its predecessor's port()).
   Daemon(const std::string& data_dir, const std::string& plugin_dir,
-         const std::vector<std::string>& extra_args = {});
+         const std::vector<std::string>& extra_args = {}, int port = 0);
   ~Daemon();
 
   bool running();

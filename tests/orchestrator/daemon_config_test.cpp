@@ -52,6 +52,12 @@ const std::map<std::string, std::pair<std::vector<std::string>, json>>& samples(
       {"--allowed-host", {{"gpu1.lab", "gpu1"}, json::array({"gpu1.lab", "gpu1"})}},
       {"--tls-cert", {{"/c.pem"}, "/c.pem"}},
       {"--tls-key", {{"/k.pem"}, "/k.pem"}},
+      {"--executor", {{"slurm"}, "slurm"}},
+      {"--slurm-partition", {{"gpu"}, "gpu"}},
+      {"--slurm-account", {{"radiology"}, "radiology"}},
+      {"--slurm-sbatch-arg", {{"--qos=high", "--exclusive"}, json::array({"--qos=high", "--exclusive"})}},
+      {"--slurm-report-url", {{"http://head01:8080"}, "http://head01:8080"}},
+      {"--slurm-poll-s", {{"0.5"}, 0.5}},
   };
   return table;
 }

@@ -1,4 +1,5 @@
 #include "orchestrator/daemon/daemon_options.h"
+#include "orchestrator/daemon/slurm_wiring.h"
 
 #include <gtest/gtest.h>
 
@@ -75,6 +76,32 @@ TEST(ResolveGpus, CountListAndNone) {
   EXPECT_FALSE(resolve_gpus("0,0").ok());
   EXPECT_FALSE(resolve_gpus("two").ok());
   EXPECT_FALSE(resolve_gpus("-1").ok());
+}
+
+}  // namespace
+}  // namespace radflow
+
+namespace radflow {
+namespace {
+
+TEST(DaemonOptions, SlurmSettingsAndTheUrlTheNodesReportTo) {
+  auto options = parse({"--executor", "slurm", "--slurm-partition", "gpu", "--slurm-sbatch-arg",
+                        "--qos=high", "--slurm-sbatch-arg", "--exclusive", "--listen",
+                        "10.0.0.5:9000"});
+  ASSERT_TRUE(options.ok()) << options.status().to_string();
+  EXPECT_EQ(options->executor, "slurm");
+  EXPECT_EQ(options->slurm_partition, "gpu");
+  EXPECT_EQ(options->slurm_sbatch_args, (std::vector<std::string>{"--qos=high", "--exclusive"}));
+  EXPECT_EQ(slurm_report_url(*options, 9000), "http://10.0.0.5:9000");
+  options->slurm_report_url = "https://head01.cluster:8443/";
+  EXPECT_EQ(slurm_report_url(*options, 9000), "https://head01.cluster:8443");
+  EXPECT_EQ(url_host("https://head01.cluster:8443/x"), "head01.cluster");
+  EXPECT_EQ(url_host("http://[::1]:80"), "::1");
+
+  auto unknown = parse({"--executor", "kubernetes"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().err().path, "--executor");
+  EXPECT_NE(unknown.status().message().find("local or slurm"), std::string::npos);
 }
 
 }  // namespace
