@@ -69,6 +69,11 @@ const std::vector<Setting>& settings() {
         "by default each worker may only read the data roots, its plugin\n"
         "folder, its inputs and the system's files, and only write its step's folder"},
        Kind::kSwitch, &O::confine, 0, false},
+      {{"--no-fork-server", "fork_server", "", "",
+        "start every worker with fork and exec (config: \"fork_server\": false);\n"
+        "by default one pre-started worker per plugin library forks each rank,\n"
+        "so the plugin (LibTorch included) is loaded once, not once per rank"},
+       Kind::kSwitch, &O::fork_server, 0, false},
       {{"--gpus", "gpus", "auto|none|N|LIST", "",
         "GPUs to schedule on: auto reads `nvidia-smi -L`; N means 0..N-1;\n"
         "LIST is comma-separated indices like 0,2,3 (default auto)"},

@@ -20,6 +20,7 @@ struct DaemonOptions {
   std::string worker_path;  // default: radflow-worker beside radflowd
   std::vector<std::string> data_roots;  // --data-root, repeatable; none: <data_dir>/data
   bool confine = true;                  // Landlock the workers; --no-confine turns it off
+  bool fork_server = true;  // fork ranks from a per-plugin server; --no-fork-server turns it off
   std::string gpus = "auto";
   double cpus = 0;          // 0: every core
   double grace_s = 10;

@@ -20,6 +20,7 @@
 #include "orchestrator/daemon/daemon_options.h"
 #include "orchestrator/daemon/slurm_wiring.h"
 #include "orchestrator/executor/local_executor.h"
+#include "orchestrator/executor/fork_servers.h"
 #include "orchestrator/executor/landlock.h"
 #include "orchestrator/daemon/token_command.h"
 #include "orchestrator/executor/stray_reaper.h"
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
   scheduler_options.pass_env = options.pass_env;
   scheduler_options.data_roots = DataRoots(options.data_roots);
   scheduler_options.confine = options.confine;
+  set_fork_servers_enabled(options.fork_server);
   log_data_roots(scheduler_options.data_roots, options.data_dir, options.confine);
   scheduler_options.max_log_bytes_per_attempt =
       static_cast<size_t>(options.max_log_mib * 1024 * 1024);
@@ -279,6 +281,7 @@ int main(int argc, char** argv) {
   served = true;
 
   scheduler.shutdown();
+  stop_fork_servers();  // their workers were stopped with the scheduler
   fs::remove(options.data_dir + "/radflowd.pid", ec);
   spdlog::info("stopped");
   // The signal thread is still in sigwait when the server stopped for another
