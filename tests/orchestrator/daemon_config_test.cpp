@@ -37,6 +37,7 @@ const std::map<std::string, std::pair<std::vector<std::string>, json>>& samples(
       {"--plugin-dir", {{"/p"}, "/p"}},
       {"--data-root", {{"/data", "/models"}, json::array({"/data", "/models"})}},
       {"--no-confine", {{}, false}},
+      {"--no-fork-server", {{}, false}},
       {"--gpus", {{"0,2"}, "0,2"}},
       {"--cpus", {{"6"}, 6}},
       {"--grace-s", {{"2.5"}, 2.5}},
