@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +55,9 @@ pid_t spawn_daemon(const std::vector<std::string>& argv, const std::string& log,
       (setgroups(0, nullptr) != 0 || setgid(user->pw_gid) != 0 || setuid(user->pw_uid) != 0)) {
     _exit(126);
   }
+  // A test killed by ctest's timeout runs no destructor: its cluster dies with it.
+  // After setuid, which clears the setting.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
