@@ -9,8 +9,9 @@ Each side starts radflowd on the build's plugin folder and submits K runs of
 synth-cxr -> dataset -> pretrain (tiny arch, 0 iterations, so the step only builds
 its model and saves it); synth-cxr and dataset are served from the step cache after
 the first run, pretrain never is. The first run of a daemon starts pretrain's fork
-server (loading LibTorch), so it is reported apart from the later ones. Prints one
-JSON object per side.
+server (loading LibTorch), so it is reported apart from the later ones; that start
+happens before the step turns `running`, so it is not in this figure (with exec, the
+load is). Prints one JSON object per side.
 """
 import argparse, json, os, sys, tempfile
 
@@ -40,7 +41,7 @@ def start_ms(d, run_id):
 
 
 def side(build, runs, fork_server):
-    d = Daemon(build, 0, fork_server=fork_server, plugin_dir=f"{build}/lib/radflow/plugins")
+    d = Daemon(build, 0, fork_server=fork_server, plugin_dir=f"{build}/plugins")
     try:
         times = []
         for seed in range(runs):

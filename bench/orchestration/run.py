@@ -58,19 +58,25 @@ def main():
     rf = lambda *x: [PY, os.path.join(HERE, "radflow_side.py"), a.build, *x, "--cpus", str(cores)]
     sm = lambda *x: [os.path.join(HERE, "snakemake_side.py"), *x, "--cores", str(cores)]
     load_before = os.getloadavg()[0]
-    wide_rf, wide_sm, chain_rf, chain_sm = [], [], [], []
+    wide_rf, wide_exec, wide_sm, chain_rf, chain_sm = [], [], [], [], []
     # Alternating A/B: a machine whose load drifts shifts both sides alike.
     for _ in range(a.repeat):
         wide_rf += side(rf("wide", "--steps", str(a.steps))[1:])
+        wide_exec += side(rf("wide", "--steps", str(a.steps), "--no-fork-server")[1:])
         wide_sm += side(sm("wide", str(a.steps), "--scheduler", "greedy"))
         chain_rf += side(rf("chain", "--steps", str(a.chain))[1:])
         chain_sm += side(sm("chain", str(a.chain), "--scheduler", "greedy"))
     wide_ilp = side(sm("wide", str(a.steps), "--scheduler", "ilp"))
     first = side(rf("first", "--steps", "20")[1:])[0]
     sqlite = side([os.path.join(HERE, "sqlite_ceiling.py"), a.build, "--steps", str(a.steps)])[0]
+    # The ML plugins exist only in a LibTorch build.
+    ml_start = None
+    if os.path.exists(os.path.join(a.build, "plugins/pretrain.so")):
+        ml_start = side([PY, os.path.join(HERE, "plugin_start.py"), a.build])
     load_after = os.getloadavg()[0]
 
     rf_wide = med([r["steps_per_s"] for r in wide_rf])
+    rf_wide_exec = med([r["steps_per_s"] for r in wide_exec])
     sm_wide = med([r["steps_per_s"] for r in wide_sm])
     rf_chain = med([r["ms_per_step"] for r in chain_rf])
     sm_chain = med([r["ms_per_step"] for r in chain_sm])
@@ -89,6 +95,8 @@ def main():
         f"({fmt(wide_rf)}) | Snakemake 7.21 greedy {sm_wide:.1f} jobs/s "
         f"({fmt(wide_sm)}); default ILP scheduler {wide_ilp[0]['steps_per_s']:.1f} "
         f"| {rf_wide / sm_wide:.2f}x | ≥ 1,000 steps/s: {goal(rf_wide >= 1000)} |",
+        f"| the same with `--no-fork-server` (every rank exec'd) | {rf_wide_exec:.1f} steps/s "
+        f"({fmt(wide_exec)}) | - | fork server {rf_wide / rf_wide_exec:.2f}x | |",
         f"| chain of {a.chain}, wall time per step | {rf_chain:.1f} ms | Snakemake greedy {sm_chain:.1f} ms "
         f"| {sm_chain / rf_chain:.2f}x faster | |",
         f"| chain: step ends → next step running, p50 | {gap:.0f} ms | - | - | ≤ 5 ms: {goal(gap <= 5)} |",
@@ -100,8 +108,17 @@ def main():
         f"{100 * rf_wide / sqlite['commit_per_change_steps_per_s']:.0f}% | |",
         f"| SQLite ceiling: every step's rows in one transaction | "
         f"{sqlite['one_transaction_steps_per_s']:.0f} steps/s | - | - | |",
-        END,
     ]
+    if ml_start:
+        exec_side = next(r for r in ml_start if not r["fork_server"])
+        fork_side = next(r for r in ml_start if r["fork_server"])
+        lines.append(
+            f"| pretrain step: `running` → the plugin's first line of `run`, median of runs 2.. "
+            f"of a daemon (first run) | {fork_side['later_p50_ms']:.0f} ms "
+            f"({fork_side['first_ms']:.0f} ms) with fork servers | exec: "
+            f"{exec_side['later_p50_ms']:.0f} ms ({exec_side['first_ms']:.0f} ms) "
+            f"| {exec_side['later_p50_ms'] / max(fork_side['later_p50_ms'], 1):.1f}x faster | reported |")
+    lines.append(END)
     section = "\n".join(lines)
     print(section)
     if a.no_write:
