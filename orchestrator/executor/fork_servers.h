@@ -34,7 +34,7 @@ Result<ChildProcess> spawn_worker(const ProcessSpec& spec, const std::string& pl
 // Hangs up on every server (each exits after its last worker). For shutdown and tests.
 void stop_fork_servers();
 
-// How many servers run now, and why the last refusal happened (for logs and tests).
+// How many servers there are and how ranks were started (for logs and tests).
 struct ForkServerStats {
   int servers = 0;
   int64_t forked = 0;  // ranks started through a server

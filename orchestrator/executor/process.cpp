@@ -29,27 +29,6 @@ namespace radflow {
 namespace {
 
 constexpr int kEventsFd = 3;
-// Ceiling for the close() loop when close_range is missing: an fd limit of
-// "unlimited" must not mean a billion system calls.
-constexpr int kMaxFdsToClose = 1 << 20;
-
-// The highest fd number the child could hold, read before fork.
-int fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
-      limit.rlim_cur > static_cast<rlim_t>(kMaxFdsToClose)) {
-    return kMaxFdsToClose;
-  }
-  return static_cast<int>(limit.rlim_cur);
-}
-
-// Closes every fd from `first` up; async-signal-safe (runs between fork and exec).
-void close_fds_from(int first, int limit) {
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0U) == 0) return;
-#endif
-  for (int fd = first; fd < limit; ++fd) close(fd);
-}
 
 // Moves `fd` to `target` in the child, clearing close-on-exec.
 void install_fd(int fd, int target) {
@@ -78,6 +57,25 @@ void forget_child(pid_t pid) {
 }
 
 }  // namespace
+
+int fd_limit() {
+  // Ceiling for the close() loop when close_range is missing: an fd limit of
+  // "unlimited" must not mean a billion system calls.
+  constexpr int kMaxFdsToClose = 1 << 20;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur > static_cast<rlim_t>(kMaxFdsToClose)) {
+    return kMaxFdsToClose;
+  }
+  return static_cast<int>(limit.rlim_cur);
+}
+
+void close_fds_from(int first, int limit) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0U) == 0) return;
+#endif
+  for (int fd = first; fd < limit; ++fd) close(fd);
+}
 
 void with_spawned_children(const std::function<void(const std::set<pid_t>&)>& fn) {
   std::lock_guard<std::mutex> lock(children_mutex());

@@ -94,6 +94,12 @@ class ChildProcess {
 // no child is forked while fn runs (stray_reaper.h tells these from orphans).
 void with_spawned_children(const std::function<void(const std::set<pid_t>&)>& fn);
 
+// The highest fd number a child could hold; read it before fork.
+int fd_limit();
+// Closes every fd from `first` up (close_range, else a loop up to `limit`).
+// Async-signal-safe: for the child between fork and exec, or a forked worker.
+void close_fds_from(int first, int limit);
+
 // Name of a signal for messages ("SIGSEGV"); "signal N" for unknown ones.
 std::string signal_name(int signal);
 

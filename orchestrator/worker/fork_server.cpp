@@ -7,7 +7,6 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "orchestrator/executor/fork_protocol.h"
+#include "orchestrator/executor/process.h"
 #include "orchestrator/worker/plugin_loader.h"
 
 namespace radflow {
@@ -89,12 +89,7 @@ Result<ForkRequest> parse_request(const std::string& text) {
   dup2(moved[2], kEventsFd);
   const int devnull = open("/dev/null", O_RDONLY);
   if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, static_cast<unsigned>(kEventsFd + 1), ~0U, 0U) != 0)
-#endif
-  {
-    for (int fd = kEventsFd + 1; fd < 65536; ++fd) close(fd);
-  }
+  close_fds_from(kEventsFd + 1, fd_limit());
   umask(077);
   if (!request.working_dir.empty() && chdir(request.working_dir.c_str()) != 0) {
     std::fprintf(stderr, "radflow: cannot enter the working folder %s: %s\n",
