@@ -48,7 +48,8 @@ Predictions predictions_of(const EvaluationRecord& r, const ReportOptions& optio
                         ": no predictions output, so no bootstrap intervals or paired differences");
     return out;
   }
-  auto items = compare::read_evaluated_items(r.kind, r.predictions_path, r.name_in_step);
+  auto items =
+      compare::read_evaluated_items(r.kind, r.predictions_path, r.name_in_step, compare::MetricSet::kWithItems);
   if (!items.ok()) {
     warnings->push_back("run " + std::to_string(r.provenance.run_id) + " step " + r.provenance.step + ": " +
                         items.status().message());
@@ -185,7 +186,16 @@ json interval_json(const metrics::BootstrapInterval& ci) {
           {"valid_resamples", ci.n_valid}};
 }
 
-// The first encoder of the section against each other one, metric by metric.
+// A per-item metric's parts: "auprc.effusion" -> {"auprc", "effusion"}; a headline
+// metric has no item ("").
+std::pair<std::string, std::string> item_metric_of(const std::string& metric) {
+  const size_t dot = metric.find('.');
+  if (dot == std::string::npos) return {metric, ""};
+  return {metric.substr(0, dot), metric.substr(dot + 1)};
+}
+
+// The first encoder of the section against each other one, metric by metric: the
+// headline metrics and each finding's or structure's, all on the same resamples.
 json differences(const std::vector<const EvaluationRecord*>& records, const std::vector<size_t>& sources,
                  const std::vector<Predictions>& predictions, const ReportOptions& options, json* warnings) {
   json out = json::array();
@@ -200,7 +210,10 @@ json differences(const std::vector<const EvaluationRecord*>& records, const std:
       continue;
     }
     for (const auto& c : *compared) {
+      const auto [item_metric, item] = item_metric_of(c.metric.name);
       out.push_back({{"metric", c.metric.name},
+                     {"item_metric", item_metric},
+                     {"item", item.empty() ? json() : json(item)},
                      {"higher_is_better", c.metric.direction == metrics::Direction::kHigherIsBetter},
                      {"reference", records[ref]->encoder},
                      {"other", records[o]->encoder},

@@ -57,24 +57,30 @@ struct ScoredColumns {
     if (labels.size() <= column) labels.resize(column + 1), scores.resize(column + 1);
     if (labels[column].size() <= item) labels[column].resize(item + 1, -1), scores[column].resize(item + 1, kNan);
   }
-  // The mean over columns of metric(column's labelled items), NaN columns left out.
+  // metric(column c's labelled items among `items`); NaN when there are none.
+  template <typename Metric>
+  double of_column(size_t c, const std::vector<size_t>& items, Metric metric) const {
+    std::vector<double> s;
+    std::vector<int> y;
+    for (size_t i : items) {
+      if (i < labels[c].size() && labels[c][i] >= 0) {
+        s.push_back(scores[c][i]);
+        y.push_back(labels[c][i]);
+      }
+    }
+    return s.empty() ? kNan : metric(s, y);
+  }
+  // The mean over columns of of_column, NaN columns left out.
   template <typename Metric>
   double macro(const std::vector<size_t>& items, Metric metric) const {
     std::vector<double> per_column;
-    for (size_t c = 0; c < labels.size(); ++c) {
-      std::vector<double> s;
-      std::vector<int> y;
-      for (size_t i : items) {
-        if (i < labels[c].size() && labels[c][i] >= 0) {
-          s.push_back(scores[c][i]);
-          y.push_back(labels[c][i]);
-        }
-      }
-      per_column.push_back(s.empty() ? kNan : metric(s, y));
-    }
+    for (size_t c = 0; c < labels.size(); ++c) per_column.push_back(of_column(c, items, metric));
     return mean_of_finite(per_column);
   }
 };
+
+double auroc_of(const std::vector<double>& s, const std::vector<int>& y) { return metrics::auroc(s, y); }
+double auprc_of(const std::vector<double>& s, const std::vector<int>& y) { return metrics::average_precision(s, y); }
 
 // Calls row(line number, fields) for each data row of a CSV file with a header and
 // `columns` columns; the first error (its own or row's) stops the reading.
@@ -118,15 +124,18 @@ Status for_each_jsonl_row(const std::string& path, const std::string& what,
   return Status();
 }
 
-Result<EvaluatedItems> read_probe(const std::string& path) {
+Result<EvaluatedItems> read_probe(const std::string& path, MetricSet metric_set) {
   auto out = std::make_shared<ScoredColumns>();
   EvaluatedItems items;
   std::map<std::string, size_t> index, finding_index;
+  std::vector<std::string> findings;  // in file order
   RF_RETURN_IF_ERROR(for_each_csv_row(
       path, 4, "the probe's predictions.csv (path,finding,label,score)",
       [&](size_t number, const std::vector<std::string>& fields) {
         const size_t item = item_index(&items, &index, fields[0]);
-        const size_t column = finding_index.emplace(fields[1], finding_index.size()).first->second;
+        const auto [it, added] = finding_index.emplace(fields[1], finding_index.size());
+        if (added) findings.push_back(fields[1]);
+        const size_t column = it->second;
         out->ensure(column, item);
         try {
           out->labels[column][item] = std::stoi(fields[2]) != 0;
@@ -137,9 +146,18 @@ Result<EvaluatedItems> read_probe(const std::string& path) {
         return Status();
       }));
   items.metrics = {{"macro_auroc", kHigher}, {"macro_auprc", kHigher}};
+  // Metrics from index 2 on: per finding f, auprc.<f> (2 + 2f) and auroc.<f> (3 + 2f).
+  if (metric_set == MetricSet::kWithItems) {
+    for (const auto& f : findings) {
+      items.metrics.push_back({"auprc." + f, kHigher});
+      items.metrics.push_back({"auroc." + f, kHigher});
+    }
+  }
   items.evaluate = [out](size_t metric, const std::vector<size_t>& sample) {
-    if (metric == 0) return out->macro(sample, [](auto& s, auto& y) { return metrics::auroc(s, y); });
-    return out->macro(sample, [](auto& s, auto& y) { return metrics::average_precision(s, y); });
+    if (metric == 0) return out->macro(sample, auroc_of);
+    if (metric == 1) return out->macro(sample, auprc_of);
+    const size_t column = (metric - 2) / 2;
+    return (metric - 2) % 2 == 0 ? out->of_column(column, sample, auprc_of) : out->of_column(column, sample, auroc_of);
   };
   return items;
 }
@@ -148,34 +166,42 @@ struct ReportItems {
   std::vector<metrics::BleuCounts> bleu;  // per item: a resample's BLEU-4 sums them
   std::vector<double> rouge;
   std::vector<std::vector<int>> generated_labels, reference_labels;  // [item][finding]
-  size_t findings = 0;
+  std::vector<std::string> findings;  // the labels' keys, in the order of the label vectors
 };
 
-// Macro F1 over findings (report-gen's finding_f1): NaN for a finding positive on
-// neither side, the mean over the others.
+// F1 of finding f (report-gen's finding_f1.<f>): NaN for a finding positive on
+// neither side.
+double finding_f1(const ReportItems& r, size_t f, const std::vector<size_t>& sample) {
+  long long tp = 0, fp = 0, fn = 0;
+  for (size_t i : sample) {
+    const bool g = r.generated_labels[i][f] != 0, t = r.reference_labels[i][f] != 0;
+    tp += g && t;
+    fp += g && !t;
+    fn += !g && t;
+  }
+  const long long denominator = 2 * tp + fp + fn;
+  return denominator == 0 ? kNan : 2.0 * tp / denominator;
+}
+
+// Macro F1 over findings (report-gen's finding_f1_macro): the mean over the findings
+// whose F1 is defined.
 double finding_f1_macro(const ReportItems& r, const std::vector<size_t>& sample) {
   std::vector<double> per_finding;
-  for (size_t f = 0; f < r.findings; ++f) {
-    long long tp = 0, fp = 0, fn = 0;
-    for (size_t i : sample) {
-      const bool g = r.generated_labels[i][f] != 0, t = r.reference_labels[i][f] != 0;
-      tp += g && t;
-      fp += g && !t;
-      fn += !g && t;
-    }
-    const long long denominator = 2 * tp + fp + fn;
-    per_finding.push_back(denominator == 0 ? kNan : 2.0 * tp / denominator);
-  }
+  for (size_t f = 0; f < r.findings.size(); ++f) per_finding.push_back(finding_f1(r, f, sample));
   return mean_of_finite(per_finding);
 }
 
-std::vector<int> labels_of(const json& object) {
+std::vector<int> labels_of(const json& object, std::vector<std::string>* names) {
   std::vector<int> out;
-  for (const auto& [finding, value] : object.items()) out.push_back(value.get<int>());
+  names->clear();
+  for (const auto& [finding, value] : object.items()) {
+    out.push_back(value.get<int>());
+    names->push_back(finding);
+  }
   return out;
 }
 
-Result<EvaluatedItems> read_report(const std::string& path) {
+Result<EvaluatedItems> read_report(const std::string& path, MetricSet metric_set) {
   auto r = std::make_shared<ReportItems>();
   EvaluatedItems items;
   RF_RETURN_IF_ERROR(for_each_jsonl_row(
@@ -189,16 +215,20 @@ Result<EvaluatedItems> read_report(const std::string& path) {
         r->rouge.push_back(metrics::rouge_l(metrics::tokenize(generated, metrics::PunctuationMode::kDrop),
                                             metrics::tokenize(reference, metrics::PunctuationMode::kDrop))
                                .fmeasure);
-        r->generated_labels.push_back(labels_of(j.value("generated_labels", json::object())));
-        r->reference_labels.push_back(labels_of(j.value("reference_labels", json::object())));
-        if (r->generated_labels.back().size() != r->reference_labels.back().size() ||
-            (number > 1 && r->generated_labels.back().size() != r->findings)) {
+        std::vector<std::string> generated_names, reference_names;
+        r->generated_labels.push_back(labels_of(j.value("generated_labels", json::object()), &generated_names));
+        r->reference_labels.push_back(labels_of(j.value("reference_labels", json::object()), &reference_names));
+        if (generated_names != reference_names || (items.paths.size() > 1 && generated_names != r->findings)) {
           return input_error(path, number, "generated_labels and reference_labels name different findings");
         }
-        r->findings = r->generated_labels.back().size();
+        r->findings = generated_names;
         return Status();
       }));
   items.metrics = {{"bleu4", kHigher}, {"rouge_l", kHigher}, {"finding_f1_macro", kHigher}};
+  // Metrics from index 3 on: finding_f1.<finding f> (3 + f).
+  if (metric_set == MetricSet::kWithItems) {
+    for (const auto& f : r->findings) items.metrics.push_back({"finding_f1." + f, kHigher});
+  }
   items.evaluate = [r](size_t metric, const std::vector<size_t>& sample) {
     if (metric == 1) {
       std::vector<double> values;
@@ -206,6 +236,7 @@ Result<EvaluatedItems> read_report(const std::string& path) {
       return values.empty() ? kNan : mean_of_finite(values);
     }
     if (metric == 2) return finding_f1_macro(*r, sample);
+    if (metric >= 3) return finding_f1(*r, metric - 3, sample);
     metrics::BleuCounts sum;
     for (size_t i : sample) sum += r->bleu[i];
     return metrics::bleu4_of_counts(sum).bleu;
@@ -213,32 +244,62 @@ Result<EvaluatedItems> read_report(const std::string& path) {
   return items;
 }
 
-Result<EvaluatedItems> read_segment(const std::string& path) {
-  auto dice = std::make_shared<std::vector<std::vector<double>>>();  // [structure][item]
+// Per structure and item, one overlap score (segment's per-image Dice or IoU).
+struct StructureScores {
+  std::vector<std::vector<double>> values;  // [structure][item]
+  void set(size_t structure, size_t item, const std::string& text) {
+    if (values.size() <= structure) values.resize(structure + 1);
+    if (values[structure].size() <= item) values[structure].resize(item + 1, kNan);
+    try {
+      values[structure][item] = std::stod(text);
+    } catch (const std::exception&) {
+      values[structure][item] = kNan;
+    }
+  }
+  // The mean over the sample of one structure's defined scores (segment's dice.<s>).
+  double of_structure(size_t structure, const std::vector<size_t>& sample) const {
+    const auto& v = values[structure];
+    std::vector<double> picked;
+    for (size_t i : sample) picked.push_back(i < v.size() ? v[i] : kNan);
+    return mean_of_finite(picked);
+  }
+  // The mean over structures of of_structure (segment's mean_dice, mean_iou).
+  double mean(const std::vector<size_t>& sample) const {
+    std::vector<double> per_structure;
+    for (size_t s = 0; s < values.size(); ++s) per_structure.push_back(of_structure(s, sample));
+    return mean_of_finite(per_structure);
+  }
+};
+
+Result<EvaluatedItems> read_segment(const std::string& path, MetricSet metric_set) {
+  auto dice = std::make_shared<StructureScores>(), iou = std::make_shared<StructureScores>();
   EvaluatedItems items;
-  std::map<std::string, size_t> index, structures;
+  std::map<std::string, size_t> index, structure_index;
+  std::vector<std::string> structures;  // in file order
   RF_RETURN_IF_ERROR(for_each_csv_row(
       path, 8, "segment's overlap.csv", [&](size_t, const std::vector<std::string>& fields) {
         const size_t item = item_index(&items, &index, fields[0]);
-        const size_t s = structures.emplace(fields[1], structures.size()).first->second;
-        if (dice->size() <= s) dice->resize(s + 1);
-        if ((*dice)[s].size() <= item) (*dice)[s].resize(item + 1, kNan);
-        try {
-          (*dice)[s][item] = std::stod(fields[6]);
-        } catch (const std::exception&) {
-          (*dice)[s][item] = kNan;
-        }
+        const auto [it, added] = structure_index.emplace(fields[1], structure_index.size());
+        if (added) structures.push_back(fields[1]);
+        dice->set(it->second, item, fields[6]);
+        iou->set(it->second, item, fields[7]);
         return Status();
       }));
   items.metrics = {{"mean_dice", kHigher}};
-  items.evaluate = [dice](size_t, const std::vector<size_t>& sample) {
-    std::vector<double> per_structure;
-    for (const auto& values : *dice) {
-      std::vector<double> picked;
-      for (size_t i : sample) picked.push_back(i < values.size() ? values[i] : kNan);
-      per_structure.push_back(mean_of_finite(picked));
+  // Metrics from index 1 on: mean_iou, then per structure s dice.<s> (2 + 2s) and
+  // iou.<s> (3 + 2s).
+  if (metric_set == MetricSet::kWithItems) {
+    items.metrics.push_back({"mean_iou", kHigher});
+    for (const auto& s : structures) {
+      items.metrics.push_back({"dice." + s, kHigher});
+      items.metrics.push_back({"iou." + s, kHigher});
     }
-    return mean_of_finite(per_structure);
+  }
+  items.evaluate = [dice, iou](size_t metric, const std::vector<size_t>& sample) {
+    if (metric == 0) return dice->mean(sample);
+    if (metric == 1) return iou->mean(sample);
+    const size_t structure = (metric - 2) / 2;
+    return (metric - 2) % 2 == 0 ? dice->of_structure(structure, sample) : iou->of_structure(structure, sample);
   };
   return items;
 }
@@ -337,7 +398,7 @@ std::vector<std::string> split_csv_line(const std::string& line) {
 }
 
 Result<EvaluatedItems> read_evaluated_items(const std::string& kind, const std::string& given,
-                                            const std::string& encoder) {
+                                            const std::string& encoder, MetricSet metric_set) {
   // A folder artifact (segment's predictions) holds the file under its usual name.
   const std::map<std::string, std::string> file_names = {{"probe", "predictions.csv"},
                                                          {"report", "predictions.jsonl"},
@@ -348,9 +409,9 @@ Result<EvaluatedItems> read_evaluated_items(const std::string& kind, const std::
   if (name != file_names.end() && std::filesystem::is_directory(given)) {
     path = (std::filesystem::path(given) / name->second).string();
   }
-  if (kind == "probe") return read_probe(path);
-  if (kind == "report") return read_report(path);
-  if (kind == "segment") return read_segment(path);
+  if (kind == "probe") return read_probe(path, metric_set);
+  if (kind == "report") return read_report(path, metric_set);
+  if (kind == "segment") return read_segment(path, metric_set);
   if (kind == "demographics") return read_demographics(path, encoder);
   return input_error(path, 0, "unknown kind \"" + kind + "\" (probe, report, segment, demographics)");
 }

@@ -7,10 +7,15 @@
 //   report        predictions.jsonl (path, reference, generated, *_labels): bleu4,
 //                 rouge_l, finding_f1_macro — as report-gen computes them
 //   segment       predictions/overlap.csv (path, structure, ..., dice): mean_dice
-// A folder input is read through the kind's file name inside it.
 //   demographics  predictions.jsonl (encoder, field, path, truth, ...), the lines of one
 //                 encoder: <field>_auroc for binary fields, <field>_r2 and <field>_mae
 //                 for numeric ones
+// A folder input is read through the kind's file name inside it.
+// MetricSet::kWithItems adds the per-item metrics the plugins record as well, by the
+// names they record them under: probe auprc.<finding> and auroc.<finding>; segment
+// mean_iou, dice.<structure> and iou.<structure>; report finding_f1.<finding>
+// (demographics has none). The compare plugin judges the headline set; the report
+// card pairs every metric, per finding and per structure too.
 // Each metric equals the producing plugin's reported value on the full item list.
 // Value type; `evaluate` owns its data and is thread-safe.
 #pragma once
@@ -29,6 +34,8 @@ struct MetricDef {
   ml::metrics::Direction direction = ml::metrics::Direction::kHigherIsBetter;
 };
 
+enum class MetricSet { kHeadline, kWithItems };
+
 struct EvaluatedItems {
   std::vector<std::string> paths;  // the test items, unique, in file order
   std::vector<MetricDef> metrics;
@@ -39,7 +46,8 @@ struct EvaluatedItems {
 // Errors: "compare_input" naming the file and line (unreadable, malformed, unknown kind,
 // no line for `encoder`).
 Result<EvaluatedItems> read_evaluated_items(const std::string& kind, const std::string& path,
-                                            const std::string& encoder);
+                                            const std::string& encoder,
+                                            MetricSet metric_set = MetricSet::kHeadline);
 
 // Splits one CSV line (RFC 4180 quoting; a quoted field may hold commas).
 std::vector<std::string> split_csv_line(const std::string& line);

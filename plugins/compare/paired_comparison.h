@@ -31,12 +31,14 @@ struct MetricComparison {
 };
 
 // For each of a's items, the index of the same path among b's items. Error
-// "compare_input" (naming `a_label` and `b_label`) when the two cover other items or
-// other metrics: a paired comparison needs the same items.
+// "compare_input" (naming `a_label` and `b_label`) when the two cover other items: a
+// paired comparison needs the same items.
 Result<std::vector<size_t>> align_items(const EvaluatedItems& a, const EvaluatedItems& b,
                                         const std::string& a_label, const std::string& b_label);
 
-// Every metric of a against b (b aligned to a by align_items), in a's metric order.
+// Every metric of a against b (b aligned to a by align_items, b's metrics matched to
+// a's by name), in a's metric order; every metric's resamples are the same item lists.
+// Error "compare_input" also when the two have different metrics (other findings).
 Result<std::vector<MetricComparison>> compare_paired(const EvaluatedItems& a, const EvaluatedItems& b,
                                                      const std::string& a_label,
                                                      const std::string& b_label,

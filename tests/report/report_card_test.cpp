@@ -1,7 +1,9 @@
 // The report card model on a store filled by the test: every figure equals the metric
 // its step recorded, intervals are present, paired differences and their significance
 // equal a recomputation from the predictions artifacts with the shared statistics code,
-// provenance names the digests the steps read, ablation runs get curves.
+// provenance names the digests the steps read, ablation runs get curves. The paired
+// differences, per finding and per structure too, are checked against an independent
+// recomputation from the predictions artifacts (paired_recomputation.h).
 #include "orchestrator/report/report_card.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +11,7 @@
 #include <cmath>
 #include <map>
 
-#include "plugins/compare/paired_comparison.h"
+#include "tests/report/paired_recomputation.h"
 #include "tests/report/two_encoder_run.h"
 #include "tests/storage/temp_dir.h"
 
@@ -116,7 +118,9 @@ TEST_F(ReportCardTest, EveryFigureIsTheMetricItsStepRecorded) {
       const json& source = c["provenance"][row["source"].get<size_t>()];
       for (const auto& [name, f] : row["figures"].items()) {
         const std::string metric = f["recorded_as"];
-        if (s["kind"] == "demographics") EXPECT_EQ(metric, source["encoder"].get<std::string>() + "." + name);
+        if (s["kind"] == "demographics") {
+          EXPECT_EQ(metric, source["encoder"].get<std::string>() + "." + name);
+        }
         const auto value = recorded(run, source["step"], metric);
         ASSERT_TRUE(value.has_value()) << source["step"] << " " << metric;
         ASSERT_TRUE(f["value"].is_number()) << metric;
@@ -126,17 +130,17 @@ TEST_F(ReportCardTest, EveryFigureIsTheMetricItsStepRecorded) {
       }
     }
   }
-  // probe 2 + 2x2 per finding, segment 2 + 2x2, report 3 + 1, demographics 3; two encoders.
-  EXPECT_EQ(figures, 2 * (6 + 6 + 4 + 3));
+  // probe 2 + 2x2 per finding, segment 2 + 2x2, report 3 + 2, demographics 3; two encoders.
+  EXPECT_EQ(figures, 2 * (6 + 6 + 5 + 3));
 }
 
-TEST_F(ReportCardTest, HeadlineFiguresHaveIntervals) {
+TEST_F(ReportCardTest, EveryFigureHasAnInterval) {
   const int64_t run = record();
   const json c = card({run});
   const std::map<std::string, std::vector<std::string>> with_interval = {
-      {"probe", {"macro_auprc", "macro_auroc", "auprc.effusion", "auroc.nodule"}},
-      {"segment", {"mean_dice", "dice.lungs", "iou.heart"}},
-      {"report", {"bleu4", "rouge_l", "finding_f1_macro"}},
+      {"probe", {"macro_auprc", "macro_auroc", "auprc.effusion", "auroc.effusion", "auprc.nodule", "auroc.nodule"}},
+      {"segment", {"mean_dice", "mean_iou", "dice.lungs", "iou.lungs", "dice.heart", "iou.heart"}},
+      {"report", {"bleu4", "rouge_l", "finding_f1_macro", "finding_f1.effusion", "finding_f1.nodule"}},
       {"demographics", {"sex_auroc", "age_r2", "age_mae"}}};
   for (const auto& [kind, metrics] : with_interval) {
     for (const auto& row : section(c, kind)["encoders"]) {
@@ -153,9 +157,20 @@ TEST_F(ReportCardTest, HeadlineFiguresHaveIntervals) {
   EXPECT_EQ(effusion["interval"], "step");
   EXPECT_NEAR(effusion["low"].get<double>(), effusion["value"].get<double>() - 0.05, 1e-12);
   EXPECT_EQ(section(c, "probe")["encoders"][0]["figures"]["macro_auprc"]["interval"], "predictions");
+  // No plugin writes one for mean IoU or a finding's report F1: a bootstrap over the
+  // predictions, around the recorded value.
+  for (const auto& [kind, metric] : {std::pair{"segment", "mean_iou"}, std::pair{"report", "finding_f1.effusion"}}) {
+    for (const auto& row : section(c, kind)["encoders"]) {
+      const json& f = row["figures"][metric];
+      EXPECT_EQ(f["interval"], "predictions") << metric;
+      EXPECT_LE(f["low"].get<double>(), f["value"].get<double>()) << metric;
+      EXPECT_GE(f["high"].get<double>(), f["value"].get<double>()) << metric;
+    }
+  }
+  EXPECT_EQ(section(c, "segment")["encoders"][0]["figures"]["iou.heart"]["interval"], "step");
 }
 
-TEST_F(ReportCardTest, SignificanceEqualsARecomputationFromThePredictions) {
+TEST_F(ReportCardTest, EveryDifferenceEqualsAnIndependentRecomputationFromThePredictions) {
   const int64_t run = record();
   ReportOptions options = quick();
   options.bootstrap.seed = 11;
@@ -167,36 +182,48 @@ TEST_F(ReportCardTest, SignificanceEqualsARecomputationFromThePredictions) {
       {"segment", {"segment-pretrained", "segment-random"}},
       {"report", {"report-pretrained", "report-random"}},
       {"demographics", {"demographics", "demographics"}}};
+  // Headline metrics and, per finding or structure, every per-item metric.
+  const std::map<std::string, size_t> metrics_of_kind = {{"probe", 6}, {"segment", 6}, {"report", 5}, {"demographics", 3}};
   std::map<std::string, std::string> verdicts;
   for (const auto& [kind, steps] : predictions) {
     const bool demographics = kind == "demographics";
-    auto a = compare::read_evaluated_items(kind, output_path(run, steps.first, "predictions"),
-                                           demographics ? "pretrained" : "");
-    auto b = compare::read_evaluated_items(kind, output_path(run, steps.second, "predictions"),
-                                           demographics ? "random" : "");
-    ASSERT_TRUE(a.ok() && b.ok());
-    auto expected = compare::compare_paired(*a, *b, "a", "b", options.bootstrap);
-    ASSERT_TRUE(expected.ok());
+    auto expected = testing::recompute_paired_differences(
+        kind, output_path(run, steps.first, "predictions"), output_path(run, steps.second, "predictions"),
+        demographics ? "pretrained" : "", demographics ? "random" : "", 200, 11);
+    ASSERT_TRUE(expected.ok()) << expected.status().to_string();
+    ASSERT_EQ(expected->size(), metrics_of_kind.at(kind)) << kind;
     const json& differences = section(c, kind)["differences"];
     ASSERT_EQ(differences.size(), expected->size()) << kind;
-    for (size_t m = 0; m < expected->size(); ++m) {
-      const auto& e = (*expected)[m];
-      const json& d = differences[m];
-      EXPECT_EQ(d["metric"], e.metric.name);
+    for (const auto& d : differences) {
+      const std::string metric = d["metric"];
+      ASSERT_TRUE(expected->count(metric)) << kind << " " << metric;
+      const auto& e = expected->at(metric);
       EXPECT_EQ(d["reference"], "pretrained");
       EXPECT_EQ(d["other"], "random");
-      EXPECT_EQ(d["difference"]["low"].get<double>(), e.paired.difference.low) << kind << " " << e.metric.name;
-      EXPECT_EQ(d["difference"]["high"].get<double>(), e.paired.difference.high);
-      EXPECT_EQ(d["verdict"], ml::metrics::verdict_name(e.verdict));
-      EXPECT_EQ(d["significant"], e.verdict != ml::metrics::Verdict::kNoClearDifference);
-      verdicts[kind + "." + e.metric.name] = d["verdict"];
+      EXPECT_NEAR(d["difference"]["point"].get<double>(), e.point, 1e-9) << kind << " " << metric;
+      EXPECT_NEAR(d["difference"]["low"].get<double>(), e.low, 1e-9) << kind << " " << metric;
+      EXPECT_NEAR(d["difference"]["high"].get<double>(), e.high, 1e-9) << kind << " " << metric;
+      EXPECT_EQ(d["verdict"], e.verdict) << kind << " " << metric;
+      EXPECT_EQ(d["significant"], e.verdict != "no clear difference") << kind << " " << metric;
+      // A per-item difference names its finding or structure.
+      const size_t dot = metric.find('.');
+      EXPECT_EQ(d["item"], dot == std::string::npos ? json() : json(metric.substr(dot + 1))) << metric;
+      EXPECT_EQ(d["item_metric"], metric.substr(0, dot)) << metric;
+      verdicts[kind + "." + metric] = d["verdict"];
     }
   }
-  // The fixture makes these differences: the pretrained encoder separates findings and
-  // segments better; both wrote the same reports.
+  // The fixture makes these: the pretrained encoder separates effusion, segments the
+  // lungs and writes reports better; nodule and the heart are a draw.
   EXPECT_EQ(verdicts["probe.macro_auroc"], "better");
+  EXPECT_EQ(verdicts["probe.auroc.effusion"], "better");
+  EXPECT_EQ(verdicts["probe.auprc.effusion"], "better");
+  EXPECT_EQ(verdicts["probe.auroc.nodule"], "no clear difference");
   EXPECT_EQ(verdicts["segment.mean_dice"], "better");
-  EXPECT_EQ(verdicts["report.bleu4"], "no clear difference");
+  EXPECT_EQ(verdicts["segment.mean_iou"], "better");
+  EXPECT_EQ(verdicts["segment.dice.lungs"], "better");
+  EXPECT_EQ(verdicts["segment.iou.heart"], "no clear difference");
+  EXPECT_EQ(verdicts["report.bleu4"], "better");
+  EXPECT_EQ(verdicts["report.finding_f1.effusion"], "better");
 }
 
 TEST_F(ReportCardTest, ProvenanceNamesTheStepPluginCheckpointAndDataset) {
@@ -227,8 +254,8 @@ TEST_F(ReportCardTest, SeveralRunsAreLabelledByRunAndCompared) {
   ASSERT_EQ(probe["encoders"].size(), 4u);
   EXPECT_EQ(probe["encoders"][0]["encoder"], "#" + std::to_string(first) + " pretrained");
   EXPECT_EQ(probe["encoders"][2]["encoder"], "#" + std::to_string(second) + " pretrained");
-  // The first encoder against each of the three others.
-  EXPECT_EQ(probe["differences"].size(), 3u * 2u);
+  // The first encoder against each of the three others: 2 macro and 2 x 2 per-finding metrics.
+  EXPECT_EQ(probe["differences"].size(), 3u * 6u);
   EXPECT_EQ(c["runs"].size(), 2u);
 }
 

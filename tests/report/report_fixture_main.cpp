@@ -1,13 +1,15 @@
 // radflow-report-fixture DATA_DIR: records the two-encoder run (two_encoder_run.h)
 // into radflowd's data folder DATA_DIR, before radflowd starts on it, and prints as
-// JSON what a recomputation from the predictions says of each paired difference
-// (the report card's defaults: 1000 resamples, seed 0), for tests/browser/report.test.mjs:
-//   {"run_id": N, "differences": {"probe": {"macro_auroc": "better", ...}, ...}}
+// JSON what the independent recomputation from the predictions artifacts
+// (paired_recomputation.h, not plugins/compare) says of each paired difference, per
+// finding and per structure too (the report card's defaults: 1000 resamples, seed 0),
+// for tests/browser/report.test.mjs:
+//   {"run_id": N, "differences": {"probe": {"macro_auroc": "better", "auprc.nodule": ...}, ...}}
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 
-#include "plugins/compare/paired_comparison.h"
+#include "tests/report/paired_recomputation.h"
 #include "tests/report/two_encoder_run.h"
 
 namespace {
@@ -34,10 +36,10 @@ Result<json> expected_differences(radflow::storage::Store& store, radflow::stora
     const bool demographics = std::string(kind) == "demographics";
     RF_ASSIGN_OR_RETURN(auto a_path, predictions(a_step));
     RF_ASSIGN_OR_RETURN(auto b_path, predictions(b_step));
-    RF_ASSIGN_OR_RETURN(auto a, radflow::compare::read_evaluated_items(kind, a_path, demographics ? "pretrained" : ""));
-    RF_ASSIGN_OR_RETURN(auto b, radflow::compare::read_evaluated_items(kind, b_path, demographics ? "random" : ""));
-    RF_ASSIGN_OR_RETURN(auto compared, radflow::compare::compare_paired(a, b, a_step, b_step, {}));
-    for (const auto& c : compared) out[kind][c.metric.name] = radflow::ml::metrics::verdict_name(c.verdict);
+    RF_ASSIGN_OR_RETURN(auto recomputed, radflow::report::testing::recompute_paired_differences(
+                                             kind, a_path, b_path, demographics ? "pretrained" : "",
+                                             demographics ? "random" : "", 1000, 0));
+    for (const auto& [metric, d] : recomputed) out[kind][metric] = d.verdict;
   }
   return out;
 }

@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <random>
 #include <tuple>
@@ -97,10 +99,11 @@ storage::NewStep step_of(const std::string& name, const std::string& plugin, int
   return step;
 }
 
-// Metric `name` of a predictions file as the compare library evaluates it on every item.
+// Every metric of a predictions file (per finding and structure too) as the compare
+// library evaluates it on every item: what the plugins record.
 std::map<std::string, double> evaluated(const std::string& kind, const std::string& path,
                                         const std::string& encoder = "") {
-  auto items = compare::read_evaluated_items(kind, path, encoder);
+  auto items = compare::read_evaluated_items(kind, path, encoder, compare::MetricSet::kWithItems);
   std::map<std::string, double> out;
   if (!items.ok()) return out;
   std::vector<size_t> all(items->paths.size());
@@ -109,19 +112,28 @@ std::map<std::string, double> evaluated(const std::string& kind, const std::stri
   return out;
 }
 
-// How well an encoder separates: 0 random scores, larger better.
+// How well an encoder does: per finding how well its scores separate (0 random),
+// per structure its mean Dice, and which test reports (i % 3) it writes correctly.
 struct Quality {
   std::string name;
-  double signal;
-  double dice;
+  std::vector<double> signal;  // per finding
+  std::vector<double> dice;    // per structure
+  std::vector<int> correct_reports;
 };
+
+// A report text saying what it finds, and the labels the labeller would give it.
+std::string report_text(int effusion, int nodule) {
+  return std::string(effusion ? "small left effusion." : "no effusion.") + (nodule ? " a small nodule." : " no nodule.");
+}
 
 }  // namespace
 
 Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactStore& artifacts,
                                        const std::string& scratch_dir, const std::string& workflow,
                                        uint64_t seed) {
-  const std::vector<Quality> encoders = {{"pretrained", 2.5, 0.85}, {"random", 0.0, 0.55}};
+  // Clear differences (effusion, lungs, the reports) and none (nodule, heart: equal).
+  const std::vector<Quality> encoders = {{"pretrained", {2.5, 0.0}, {0.85, 0.6}, {1, 2}},
+                                         {"random", {0.0, 0.0}, {0.55, 0.6}, {1}}};
   storage::NewRun run;
   run.name = workflow;
   int position = 0;
@@ -187,16 +199,15 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
       for (size_t f = 0; f < kFindings.size(); ++f) {
         const int y = labels[i * kFindings.size() + f];
         csv += "\"" + item_path(i) + "\"," + kFindings[f] + "," + std::to_string(y) + "," +
-               std::to_string(e.signal * y + noise(rng)) + "\n";
+               std::to_string(e.signal[f] * y + noise(rng)) + "\n";
       }
     }
     const std::string probe_csv = r.write("predictions.csv", csv);
-    std::map<std::string, double> probe = evaluated("probe", probe_csv);
+    const std::map<std::string, double> probe = evaluated("probe", probe_csv);
     json findings = json::array();
     for (size_t f = 0; f < kFindings.size(); ++f) {
-      const double auroc = 0.5 + 0.1 * e.signal + 0.01 * f, auprc = 0.4 + 0.1 * e.signal + 0.01 * f;
-      probe["auroc." + kFindings[f]] = auroc;
-      probe["auprc." + kFindings[f]] = auprc;
+      // The plugin's own intervals (value - 0.05, value + 0.04): the card shows these.
+      const double auroc = probe.at("auroc." + kFindings[f]), auprc = probe.at("auprc." + kFindings[f]);
       findings.push_back({{"finding", kFindings[f]}, {"auroc", auroc}, {"auroc_ci", {auroc - 0.05, auroc + 0.04}},
                           {"auprc", auprc}, {"auprc_ci", {auprc - 0.06, auprc + 0.05}}});
     }
@@ -210,17 +221,16 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
     overlap << "path,structure,pred_pixels,true_pixels,intersection,union,dice,iou\n";
     for (int i = 0; i < kItems; ++i) {
       for (size_t s = 0; s < kStructures.size(); ++s) {
-        overlap << item_path(i) << "," << kStructures[s] << ",1,1,1,1," << e.dice + 0.05 * noise(rng) << ",0.5\n";
+        const double dice = std::min(1.0, e.dice[s] + 0.05 * noise(rng));
+        overlap << std::setprecision(17) << item_path(i) << "," << kStructures[s] << ",1,1,1,1," << dice << ","
+                << dice / (2 - dice) << "\n";
       }
     }
     overlap.close();
-    std::map<std::string, double> segment = evaluated("segment", predictions_dir);
-    segment["mean_iou"] = e.dice - 0.2;
+    const std::map<std::string, double> segment = evaluated("segment", predictions_dir);
     json structures = json::array();
     for (size_t s = 0; s < kStructures.size(); ++s) {
-      const double dice = e.dice + 0.01 * s, iou = e.dice - 0.2 + 0.01 * s;
-      segment["dice." + kStructures[s]] = dice;
-      segment["iou." + kStructures[s]] = iou;
+      const double dice = segment.at("dice." + kStructures[s]), iou = segment.at("iou." + kStructures[s]);
       structures.push_back({{"structure", kStructures[s]}, {"dice", dice}, {"dice_ci", {dice - 0.03, dice + 0.02}},
                             {"iou", iou}, {"iou_ci", {iou - 0.03, iou + 0.02}}});
     }
@@ -231,22 +241,24 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
                                  {"predictions", predictions_dir},
                                  {"overlays", overlays}},
                                 segment));
-    // report-gen: the same reports for both encoders (no difference to find).
+    // report-gen: the reference where the encoder writes this report correctly, else
+    // "no effusion. no nodule." (the pretrained encoder gets two thirds right, the
+    // random one a third).
     std::string jsonl;
     for (int i = 0; i < kItems; ++i) {
-      const int effusion = labels[i * kFindings.size()];
-      const std::string reference = effusion ? "small left effusion. no nodule." : "lungs are clear. no nodule.";
-      const std::string generated = i % 3 ? reference : "lungs are clear. no nodule.";
-      jsonl += json{{"path", item_path(i)}, {"reference", reference}, {"generated", generated},
-                    {"reference_labels", {{"effusion", effusion}, {"nodule", 0}}},
-                    {"generated_labels", {{"effusion", generated == reference ? effusion : 0}, {"nodule", 0}}}}
+      const int effusion = labels[i * kFindings.size()], nodule = labels[i * kFindings.size() + 1];
+      const bool correct = std::find(e.correct_reports.begin(), e.correct_reports.end(), i % 3) != e.correct_reports.end();
+      jsonl += json{{"path", item_path(i)}, {"reference", report_text(effusion, nodule)},
+                    {"generated", correct ? report_text(effusion, nodule) : report_text(0, 0)},
+                    {"reference_labels", {{"effusion", effusion}, {"nodule", nodule}}},
+                    {"generated_labels", {{"effusion", correct ? effusion : 0}, {"nodule", correct ? nodule : 0}}}}
                    .dump() +
                "\n";
     }
     const std::string report_jsonl = r.write("predictions.jsonl", jsonl);
-    std::map<std::string, double> report = evaluated("report", report_jsonl);
-    report["finding_f1.effusion"] = report["finding_f1_macro"];
-    json report_findings = json::array({{{"finding", "effusion"}, {"f1", report["finding_f1_macro"]}}});
+    const std::map<std::string, double> report = evaluated("report", report_jsonl);
+    json report_findings = json::array();  // report-gen writes no interval of its own
+    for (const auto& f : kFindings) report_findings.push_back({{"finding", f}, {"f1", report.at("finding_f1." + f)}});
     RF_RETURN_IF_ERROR(r.finish(run_id, "report-" + e.name, reads,
                                 {{"report", r.write("report.json", json{{"findings", report_findings}}.dump())},
                                  {"predictions", report_jsonl}},
@@ -255,11 +267,11 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
     for (int i = 0; i < kItems; ++i) {
       demographics_jsonl += json{{"encoder", e.name}, {"field", "sex"}, {"path", item_path(i)},
                                  {"truth", sex[i] ? "F" : "M"}, {"truth_class", sex[i]},
-                                 {"score", e.signal * sex[i] + noise(rng)}}
+                                 {"score", e.signal[0] * sex[i] + noise(rng)}}
                                 .dump() +
                             "\n";
       demographics_jsonl += json{{"encoder", e.name}, {"field", "age"}, {"path", item_path(i)}, {"truth", age[i]},
-                                 {"prediction", age[i] + (12 - 3 * e.signal) * noise(rng)}}
+                                 {"prediction", age[i] + (12 - 3 * e.signal[0]) * noise(rng)}}
                                 .dump() +
                             "\n";
     }

@@ -3,9 +3,12 @@
 // dataset -> pretrain / random-init -> features-* -> probe-*, segment-*, report-*,
 // demographics, with their final metrics, report.json outputs (with the plugins'
 // intervals) and per-item predictions artifacts in the plugins' formats. The
-// predictions are seeded: the pretrained encoder separates the findings and segments
-// better (significant differences), both write the same reports (no difference).
-// Every metric recorded equals the compare library's evaluation of the predictions.
+// predictions are seeded: the pretrained encoder separates effusion, segments the lungs
+// and writes the reports better (significant differences); on nodule and the heart
+// the two are equally good (no clear difference). Every metric recorded, per finding
+// and per structure too, equals the compare library's evaluation of the predictions;
+// the probe's and segment's report.json carry their own per-item intervals, report-gen's
+// none (as the plugins write them).
 // Test-only.
 #pragma once
 

@@ -1,4 +1,5 @@
 #include "plugins/compare/evaluated_items.h"
+#include "plugins/compare/paired_comparison.h"
 
 #include <gtest/gtest.h>
 
@@ -116,6 +117,78 @@ TEST_F(EvaluatedItemsTest, DemographicsReadsOneEncodersLines) {
   ASSERT_TRUE(y.ok());
   EXPECT_DOUBLE_EQ(y->evaluate(0, all(*y)), 0.0);
   EXPECT_FALSE(read_evaluated_items("demographics", jsonl, "z").ok());
+}
+
+TEST_F(EvaluatedItemsTest, WithItemsAddsEveryFindingAndStructureByItsRecordedName) {
+  const std::string csv = write("p.csv",
+                                "path,finding,label,score\n"
+                                "/1,b,0,0.1\n/1,a,1,0.9\n/2,b,1,0.8\n/2,a,0,0.2\n/3,b,0,0.3\n/3,a,1,0.4\n");
+  auto probe = read_evaluated_items("probe", csv, "", MetricSet::kWithItems);
+  ASSERT_TRUE(probe.ok()) << probe.status().to_string();
+  std::vector<std::string> names;
+  for (const auto& m : probe->metrics) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"macro_auroc", "macro_auprc", "auprc.b", "auroc.b", "auprc.a", "auroc.a"}));
+  EXPECT_DOUBLE_EQ(probe->evaluate(5, all(*probe)), metrics::auroc({0.9, 0.2, 0.4}, {1, 0, 1}));
+  EXPECT_DOUBLE_EQ(probe->evaluate(2, {0, 1, 1}), metrics::average_precision({0.1, 0.8, 0.8}, {0, 1, 1}));
+  // The headline set stays what the compare plugin judges.
+  EXPECT_EQ(read_evaluated_items("probe", csv, "")->metrics.size(), 2u);
+
+  fs::create_directories(dir_ / "seg");
+  write("seg/overlap.csv",
+        "path,structure,pred_pixels,true_pixels,intersection,union,dice,iou\n"
+        "/1,lungs,1,1,1,1,0.8,0.6\n/1,heart,1,1,1,1,0.4,0.2\n/2,lungs,1,1,1,1,0.6,0.4\n/2,heart,1,1,1,1,0.2,0.1\n");
+  auto segment = read_evaluated_items("segment", (dir_ / "seg").string(), "", MetricSet::kWithItems);
+  ASSERT_TRUE(segment.ok()) << segment.status().to_string();
+  names.clear();
+  for (const auto& m : segment->metrics) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"mean_dice", "mean_iou", "dice.lungs", "iou.lungs", "dice.heart", "iou.heart"}));
+  EXPECT_DOUBLE_EQ(segment->evaluate(1, all(*segment)), (0.5 + 0.15) / 2);  // mean IoU over structures
+  EXPECT_DOUBLE_EQ(segment->evaluate(4, all(*segment)), 0.3);
+  EXPECT_DOUBLE_EQ(segment->evaluate(5, {1, 1}), 0.1);
+
+  const std::string jsonl = write(
+      "r.jsonl",
+      R"({"path":"/1","reference":"x","generated":"x","reference_labels":{"nodule":0,"effusion":1},"generated_labels":{"nodule":0,"effusion":1}})"
+      "\n"
+      R"({"path":"/2","reference":"y","generated":"z","reference_labels":{"nodule":1,"effusion":0},"generated_labels":{"nodule":0,"effusion":1}})"
+      "\n");
+  auto report = read_evaluated_items("report", jsonl, "", MetricSet::kWithItems);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_EQ(report->metrics.size(), 5u);
+  EXPECT_EQ(report->metrics[3].name, "finding_f1.effusion");
+  EXPECT_EQ(report->metrics[4].name, "finding_f1.nodule");
+  EXPECT_DOUBLE_EQ(report->evaluate(3, all(*report)), 2.0 / 3.0);  // tp 1, fp 1
+  EXPECT_DOUBLE_EQ(report->evaluate(4, all(*report)), 0.0);        // fn 1
+  EXPECT_TRUE(std::isnan(report->evaluate(4, {0})));               // positive nowhere
+}
+
+TEST_F(EvaluatedItemsTest, PairedComparisonMatchesMetricsByNameNotPosition) {
+  // b lists its findings in the other order: auroc.a of one must meet auroc.a of the other.
+  const std::string a = write("a.csv", "path,finding,label,score\n/1,a,1,0.9\n/1,b,0,0.5\n/2,a,0,0.1\n/2,b,1,0.6\n"
+                                       "/3,a,1,0.8\n/3,b,0,0.4\n/4,a,0,0.3\n/4,b,1,0.7\n");
+  const std::string b = write("b.csv", "path,finding,label,score\n/4,b,1,0.7\n/4,a,0,0.3\n/3,b,0,0.4\n/3,a,1,0.8\n"
+                                       "/2,b,1,0.6\n/2,a,0,0.1\n/1,b,0,0.5\n/1,a,1,0.9\n");
+  auto x = read_evaluated_items("probe", a, "", MetricSet::kWithItems);
+  auto y = read_evaluated_items("probe", b, "", MetricSet::kWithItems);
+  ASSERT_TRUE(x.ok() && y.ok());
+  PairedOptions options;
+  options.resamples = 50;
+  auto compared = compare_paired(*x, *y, "a", "b", options);
+  ASSERT_TRUE(compared.ok()) << compared.status().to_string();
+  ASSERT_EQ(compared->size(), 6u);
+  for (const auto& c : *compared) {  // the same predictions: every difference is exactly 0
+    EXPECT_EQ(c.paired.difference.point, 0.0) << c.metric.name;
+    EXPECT_EQ(c.verdict, metrics::Verdict::kNoClearDifference) << c.metric.name;
+  }
+  // Other findings cannot be paired.
+  const std::string other = write("c.csv", "path,finding,label,score\n/1,c,1,0.9\n/2,c,0,0.1\n/3,c,1,0.8\n/4,c,0,0.3\n"
+                                           "/1,a,1,0.9\n/2,a,0,0.1\n/3,a,1,0.8\n/4,a,0,0.3\n");
+  auto z = read_evaluated_items("probe", other, "", MetricSet::kWithItems);
+  ASSERT_TRUE(z.ok());
+  auto refused = compare_paired(*x, *z, "a", "c", options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), "compare_input");
+  EXPECT_NE(refused.status().message().find("auprc.b"), std::string::npos) << refused.status().message();
 }
 
 TEST_F(EvaluatedItemsTest, BadInputsAreErrorsNamingTheFile) {
