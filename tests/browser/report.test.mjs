@@ -2,10 +2,12 @@
 // predictions (recorded into the store by radflow-report-fixture before radflowd
 // starts), on the dashboard's #/report page and in the file `radflow report` writes.
 // Every section is there, every figure equals the metric its step recorded (read back
-// over the API), the headline figures have intervals, and the significance marks
-// agree with the fixture's recomputation from the predictions (the shared statistics
-// code, plugins/compare/paired_comparison.h). The step page shows overlays as
-// thumbnails and report-gen's side-by-side table.
+// over the API), every figure has its 95% interval (the one GET /api/v1/report gives,
+// from where the model says), and every significance mark, per finding and per
+// structure too, agrees with the fixture's independent recomputation from the
+// predictions artifacts (tests/report/paired_recomputation.h, which does not use
+// plugins/compare). The step page shows overlays as thumbnails and report-gen's
+// side-by-side table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -17,11 +19,13 @@ import { setup, screenshot, BIN_DIR } from "./harness.mjs";
 
 const FIXTURE = process.env.RADFLOW_REPORT_FIXTURE || join(BIN_DIR, "radflow-report-fixture");
 const SECTIONS = ["probe", "segment", "report", "demographics"];
-const HEADLINE = {
-  probe: ["macro_auprc", "macro_auroc", "auprc.effusion", "auroc.nodule"],
-  segment: ["mean_dice", "dice.lungs", "iou.heart"],
-  report: ["bleu4", "rouge_l", "finding_f1_macro"],
-  demographics: ["sex_auroc", "age_r2", "age_mae"],
+// Every figure of the fixture's card, per section, and where its interval comes from:
+// the plugin's report.json ("step") or a bootstrap over its predictions.
+const FIGURES = {
+  probe: { macro_auprc: "predictions", macro_auroc: "predictions", "auprc.effusion": "step", "auroc.effusion": "step", "auprc.nodule": "step", "auroc.nodule": "step" },
+  segment: { mean_dice: "predictions", mean_iou: "predictions", "dice.lungs": "step", "iou.lungs": "step", "dice.heart": "step", "iou.heart": "step" },
+  report: { bleu4: "predictions", rouge_l: "predictions", finding_f1_macro: "predictions", "finding_f1.effusion": "predictions", "finding_f1.nodule": "predictions" },
+  demographics: { sex_auroc: "step", age_r2: "step", age_mae: "step" },
 };
 
 async function withFixtureRun(t) {
@@ -46,7 +50,8 @@ async function checkReportCard(page, daemon, expected) {
   }
   // Every figure is the step's recorded final value, shown to 3 decimals.
   const cells = await figureCells(page);
-  assert.ok(cells.length >= 2 * (6 + 6 + 4 + 3), `only ${cells.length} figures`);
+  const perEncoder = Object.values(FIGURES).reduce((n, f) => n + Object.keys(f).length, 0);
+  assert.equal(cells.length, 2 * perEncoder, "one cell per encoder and figure");
   const series = new Map();
   for (const c of cells) {
     const key = `${c.metricsRun}/${c.step}`;
@@ -56,27 +61,45 @@ async function checkReportCard(page, daemon, expected) {
     assert.equal(Number(c.value), points[points.length - 1][1], `${c.step} ${c.recorded}`);
     assert.equal(c.text, Number(c.value).toFixed(3));
   }
-  // The headline figures carry their 95% intervals.
-  for (const [section, metrics] of Object.entries(HEADLINE)) {
-    for (const metric of metrics) {
+  // Every figure carries its 95% interval: the model's, from where the model says.
+  const model = (await daemon.api(`/api/v1/report?runs=${expected.run_id}`)).body;
+  for (const [section, figures] of Object.entries(FIGURES)) {
+    const rows = model.sections.find((s) => s.kind === section).encoders;
+    for (const [metric, from] of Object.entries(figures)) {
       const of = cells.filter((c) => c.section === section && c.metric === metric);
       assert.equal(of.length, 2, `${section} ${metric}: one per encoder`);
-      for (const c of of) assert.ok(c.low !== "" && c.high !== "" && Number(c.low) <= Number(c.high), `${section} ${metric} interval`);
+      for (const c of of) {
+        const f = rows.find((r) => r.encoder === c.encoder).figures[metric];
+        assert.ok(c.low !== "" && c.high !== "" && Number(c.low) <= Number(c.high), `${section} ${metric} interval`);
+        assert.equal(Number(c.low), f.low, `${section} ${metric} low`);
+        assert.equal(Number(c.high), f.high, `${section} ${metric} high`);
+        assert.equal(c.interval, from, `${section} ${metric}: interval from`);
+      }
     }
   }
-  // Significance marks = the recomputation from the predictions.
+  // Every significance mark = the independent recomputation from the predictions,
+  // headline, per finding and per structure: one row per recomputed difference.
   const rows = await differenceRows(page);
-  let marked = 0;
+  let marked = 0, checked = 0;
   for (const [section, verdicts] of Object.entries(expected.differences)) {
     for (const [metric, verdict] of Object.entries(verdicts)) {
       const row = rows.find((r) => r.section === section && r.metric === metric);
       assert.ok(row, `${section} ${metric}: no difference row`);
       assert.equal(row.verdict, verdict, `${section} ${metric}`);
       assert.equal(row.significant, verdict === "no clear difference" ? "0" : "1", `${section} ${metric}`);
+      assert.equal(row.item, metric.includes(".") ? metric.slice(metric.indexOf(".") + 1) : "", `${section} ${metric} item`);
       marked += row.significant === "1";
+      ++checked;
     }
   }
+  assert.equal(checked, rows.length, "every difference row was recomputed");
+  assert.ok(checked >= 2 * 6 + 5 + 3, `only ${checked} differences`);
   assert.ok(marked > 0 && marked < rows.length, "the fixture has both significant and unclear differences");
+  // Per finding / structure the differences are also a forest plot per metric, one row per item.
+  for (const [section, metric] of [["probe", "auroc"], ["probe", "auprc"], ["segment", "dice"], ["segment", "iou"], ["report", "finding_f1"]]) {
+    assert.equal(await page.locator(`[data-section=${section}] .item-differences[data-item-metric=${metric}] svg circle`).count(),
+      2, `${section} ${metric}: one dot per ${section === "segment" ? "structure" : "finding"}`);
+  }
   // Forest plots: the headline ones, one per finding and metric, and the differences.
   assert.equal(await page.locator("[data-section=probe] .item-plots[data-item=effusion] figure.forest svg").count(), 2);
   assert.ok(await page.locator("[data-section=segment] figure.forest svg circle").count() >= 4);

@@ -20,7 +20,7 @@ function figureCell(f, encoder, provenance) {
     (hasInterval(f) ? `95% interval from ${f.interval === "step" ? "the step's report.json" : "a bootstrap over its predictions"}` : "no interval");
   return `<td class="fig" data-encoder="${esc(encoder)}" data-metric="${esc(f.metric)}" data-value="${f.value ?? ""}"` +
     ` data-run="${p.run_id}" data-step="${esc(p.metrics_from ? p.metrics_from.step : p.step)}" data-metrics-run="${p.metrics_from ? p.metrics_from.run_id : p.run_id}" data-recorded="${esc(f.recorded_as)}"` +
-    ` data-low="${f.low ?? ""}" data-high="${f.high ?? ""}" title="${esc(title)}">` +
+    ` data-low="${f.low ?? ""}" data-high="${f.high ?? ""}" data-interval="${esc(f.interval ?? "")}" title="${esc(title)}">` +
     `<span class="v">${num(f.value)}</span> <span class="ci">${hasInterval(f) ? `[${num(f.low)}, ${num(f.high)}]` : ""}</span>` +
     ` <a class="src" href="#prov-${f.source}" data-source="${f.source}">[${f.source + 1}]</a></td>`;
 }
@@ -77,24 +77,47 @@ function curvePlot(curve, axis, numeric) {
     `<path class="line" d="${path}"/>${marks}</svg></figure>`;
 }
 
+function differenceRow(d) {
+  const mark = d.significant ? `<span class="sig" title="the paired 95% interval excludes 0">★ ${esc(VERDICT[d.verdict])}</span>` : `<span class="ns">no clear difference</span>`;
+  return `<tr class="difference" data-metric="${esc(d.metric)}" data-item="${esc(d.item ?? "")}" data-reference="${esc(d.reference)}" data-other="${esc(d.other)}"` +
+    ` data-verdict="${esc(d.verdict)}" data-significant="${d.significant ? 1 : 0}" data-point="${d.difference.point ?? ""}"` +
+    ` data-low="${d.difference.low ?? ""}" data-high="${d.difference.high ?? ""}">` +
+    `<td>${esc(d.metric)}${d.higher_is_better ? "" : " (lower is better)"}</td><td>${esc(d.reference)} − ${esc(d.other)}</td>` +
+    `<td>${num(d.difference.point)} [${num(d.difference.low)}, ${num(d.difference.high)}]</td><td>${d.test_items}</td><td>${mark}</td></tr>`;
+}
+
+const DIFFERENCE_HEAD = `<thead><tr><th>metric</th><th>difference</th><th>value [paired 95% CI]</th><th>test items</th><th>significance</th></tr></thead>`;
+
+// The paired differences: the headline metrics' table and one forest plot per metric;
+// then per finding or structure (d.item set) a table and one forest plot per item
+// metric, its rows the items (and the other encoders), all on the same resamples.
 function differenceTable(section) {
   const diffs = section.differences || [];
   if (!diffs.length) return "";
-  const rows = diffs.map((d) => {
-    const mark = d.significant ? `<span class="sig" title="the paired 95% interval excludes 0">★ ${esc(VERDICT[d.verdict])}</span>` : `<span class="ns">no clear difference</span>`;
-    return `<tr class="difference" data-metric="${esc(d.metric)}" data-reference="${esc(d.reference)}" data-other="${esc(d.other)}"` +
-      ` data-verdict="${esc(d.verdict)}" data-significant="${d.significant ? 1 : 0}" data-point="${d.difference.point ?? ""}"` +
-      ` data-low="${d.difference.low ?? ""}" data-high="${d.difference.high ?? ""}">` +
-      `<td>${esc(d.metric)}${d.higher_is_better ? "" : " (lower is better)"}</td><td>${esc(d.reference)} − ${esc(d.other)}</td>` +
-      `<td>${num(d.difference.point)} [${num(d.difference.low)}, ${num(d.difference.high)}]</td><td>${d.test_items}</td><td>${mark}</td></tr>`;
-  }).join("");
-  const plots = [...new Set(diffs.map((d) => d.metric))].map((metric) => {
-    const of = diffs.filter((d) => d.metric === metric);
-    return forestPlot(of.map((d) => ({ label: `− ${d.other}`, value: d.difference.point, low: d.difference.low, high: d.difference.high })),
-      { title: `${metric}: ${of[0].reference} − other (paired 95% CI)`, zero: true, marks: of.map((d) => (d.significant ? "★" : "")) });
-  }).join("");
-  return `<h4>Paired differences</h4><table class="differences"><thead><tr><th>metric</th><th>difference</th><th>value [paired 95% CI]</th><th>test items</th><th>significance</th></tr></thead><tbody>${rows}</tbody></table>` +
-    `<div class="plots">${plots}</div>`;
+  const plot = (of, label, title) => forestPlot(of.map((d) => ({ label: label(d), value: d.difference.point, low: d.difference.low, high: d.difference.high })),
+    { title, zero: true, marks: of.map((d) => (d.significant ? "★" : "")) });
+  const headline = diffs.filter((d) => d.item === null || d.item === undefined);
+  const perItem = diffs.filter((d) => d.item !== null && d.item !== undefined);
+  const others = new Set(diffs.map((d) => d.other)).size;
+  let html = `<h4>Paired differences</h4>`;
+  if (headline.length) {
+    html += `<table class="differences headline">${DIFFERENCE_HEAD}<tbody>${headline.map(differenceRow).join("")}</tbody></table>` +
+      `<div class="plots">${[...new Set(headline.map((d) => d.metric))].map((metric) => {
+        const of = headline.filter((d) => d.metric === metric);
+        return plot(of, (d) => `− ${d.other}`, `${metric}: ${of[0].reference} − other (paired 95% CI)`);
+      }).join("")}</div>`;
+  }
+  if (perItem.length) {
+    const itemLabel = (section.items && section.items.label) || "item";
+    const labelOf = Object.fromEntries(((section.items && section.items.metrics) || []).map((m) => [m.metric, m.label]));
+    html += `<h5>Per ${esc(itemLabel)}</h5><table class="differences items">${DIFFERENCE_HEAD}<tbody>${perItem.map(differenceRow).join("")}</tbody></table>` +
+      `<div class="plots per-item-differences">${[...new Set(perItem.map((d) => d.item_metric))].map((m) => {
+        const of = perItem.filter((d) => d.item_metric === m);
+        return `<div class="item-differences" data-item-metric="${esc(m)}">` +
+          plot(of, (d) => (others > 1 ? `${d.item} − ${d.other}` : d.item), `${labelOf[m] || m} per ${itemLabel}: ${of[0].reference} − ${others > 1 ? "other" : of[0].other} (paired 95% CI)`) + `</div>`;
+      }).join("")}</div>`;
+  }
+  return html;
 }
 
 function sectionHtml(section, provenance, overlaySrc) {
@@ -118,7 +141,7 @@ function sectionHtml(section, provenance, overlaySrc) {
   const overlays = enc.flatMap((row) => (row.overlays || []).map((o) => ({ ...o, encoder: row.encoder, src: overlaySrc(o) }))).filter((o) => o.src);
   if (overlays.length) {
     html += `<h4>Overlays (prediction tinted, ground truth outlined)</h4><div class="overlays">` + overlays.map((o) =>
-      `<figure><img src="${esc(o.src)}" alt="${esc(o.encoder)} ${esc(o.path)}" loading="lazy"><figcaption>${esc(o.encoder)}: ${esc(o.path)}</figcaption></figure>`).join("") + `</div>`;
+      `<figure><img src="${esc(o.src)}" alt="${esc(o.encoder)} ${esc(o.path)}"><figcaption>${esc(o.encoder)}: ${esc(o.path)}</figcaption></figure>`).join("") + `</div>`;
   }
   return html + differenceTable(section) + `</section>`;
 }
@@ -138,7 +161,7 @@ export function renderReportCard(model, { overlaySrc = () => null } = {}) {
   const b = model.bootstrap;
   let html = `<div class="report-card"><h2>Encoder report card</h2><ul class="runs">${runs}</ul>` +
     `<p class="muted">Values are the steps' recorded final metrics; 95% intervals are the plugins' own or a percentile bootstrap over the predictions; ` +
-    `differences are paired (${b.resamples} resamples, seed ${b.seed}, the same items for both encoders) and marked ★ when their interval excludes 0. [n] names the provenance row.</p>`;
+    `differences are paired (${b.resamples} resamples, seed ${b.seed}, the same items for both encoders, per finding and per structure too) and marked ★ when their interval excludes 0. [n] names the provenance row.</p>`;
   if (!model.sections.length) html += `<p class="muted">These runs have no succeeded probe, segment, report-gen or demographic-correlation step.</p>`;
   html += model.sections.map((s) => sectionHtml(s, model.provenance, overlaySrc)).join("");
   if (model.ablations.length) {
