@@ -10,9 +10,12 @@
 // bootstrap over its predictions artifact (interval "predictions"); `source` indexes
 // "provenance" (run, step, plugin version and sha256, checkpoint and dataset digests).
 // Paired differences between encoders (reference - other, the reference being the first
-// encoder of a section) come from the predictions artifacts with the same resamples
-// for both encoders (plugins/compare/paired_comparison.h), and say which are
-// significant (the paired interval excludes 0). NaN is null throughout.
+// encoder of a section), for every headline metric and every finding's and structure's
+// (auprc.<finding>, dice.<structure>, ...; "item" names it), come from the predictions
+// artifacts with the same resamples for both encoders and all metrics
+// (plugins/compare/paired_comparison.h), and say which are significant (the paired
+// interval excludes 0). mean_iou and finding_f1.<finding>, for which no plugin writes
+// an interval, get the "predictions" one. NaN is null throughout.
 //
 // Pure function of the store's contents; thread-safe as the stores are.
 #pragma once
