@@ -41,6 +41,13 @@ struct AttemptLaunch {
   int attempt_number = 1;   // exported as RADFLOW_ATTEMPT
   int ranks = 1;
   std::vector<int> gpus;    // device indices for CUDA_VISIBLE_DEVICES; empty = none
+  // What the step asked for (its validated resources). The local executor runs on
+  // `gpus` and the CPU slots the scheduler charged; an executor that asks a
+  // resource manager of its own asks for these (Slurm: --cpus-per-task, --mem,
+  // --gres), and then `gpus` is empty: the daemon's devices are not its to hand out.
+  double cpus = 1;        // CPU slots for the whole attempt
+  double memory_gb = 0;   // for the whole attempt; 0 = no request
+  int gpu_count = 0;      // devices the step asked for
   double timeout_s = 0;     // 0 = no limit
   double grace_s = 5;       // SIGTERM -> SIGKILL delay on cancel or timeout
   std::map<std::string, std::string> env;  // extra environment for every rank

@@ -19,7 +19,8 @@
 //   plugin_exception, crashed, timeout, cancelled, lost (the executor lost the
 //   attempt: node failure, preemption; the scheduler retries it without counting a
 //   failure), spawn_failed.
-// - A handle destroyed while its attempt runs cancels it and waits for the end.
+// - A handle destroyed while its attempt runs cancels it and waits for the end,
+//   unless detach() let it go (Slurm jobs outlive a daemon that stops gracefully).
 #pragma once
 
 #include <memory>
@@ -48,6 +49,13 @@ class AttemptHandle {
   virtual std::vector<int64_t> pids() const = 0;
   // A short human text: "pids 4711,4712", "slurm job 42 on node1".
   virtual std::string where() const = 0;
+  // At a graceful daemon stop: lets the attempt run on without this daemon, where
+  // the executor can take it back after a restart (recover() adopts it). Returns
+  // true once the handle has stopped following it: the sink hears nothing more,
+  // not even on_finished(), and destroying the handle stops nothing. Returns false,
+  // changing nothing, where the attempt cannot outlive the daemon (local workers
+  // die with it), has ended, or is being stopped; the caller then cancels it.
+  virtual bool detach() { return false; }
 };
 
 // What an executor knows about an attempt that an earlier daemon started.

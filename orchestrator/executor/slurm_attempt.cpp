@@ -135,6 +135,19 @@ void SlurmAttempt::observe(const SlurmJobState* job, Clock::time_point now) {
   }
   if (phase == SlurmPhase::kRunning) {
     if (!running_since_) running_since_ = now;
+    if (job->state == "COMPLETING") {
+      // The batch script has ended; Slurm usually lets go within seconds. A node
+      // that does not answer keeps the job COMPLETING much longer, and the attempt
+      // must not wait on it: what the ranks wrote decides.
+      if (!completing_since_) completing_since_ = now;
+      if (now - *completing_since_ >= std::chrono::duration<double>(kCompletingGraceS)) {
+        lock.unlock();
+        spdlog::warn("slurm job {} has been COMPLETING for {} s; ending its attempt",
+                     job_.job_id, seconds_text(kCompletingGraceS));
+        end(job, "");
+        return;
+      }
+    }
     const auto limit = std::chrono::duration<double>(launch_.timeout_s);
     if (launch_.timeout_s > 0 && stop_reason_.empty() && now - *running_since_ >= limit) {
       stop_reason_ = "timeout";
@@ -162,6 +175,25 @@ void SlurmAttempt::cancel(const std::string& why) {
     cancel_message_ = why;
   }
   stop_job("cancelled");
+}
+
+bool SlurmAttempt::detach() {
+  std::lock_guard<std::mutex> sink_lock(sink_mutex_);
+  if (sink_closed_) return false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (done_ || !stop_reason_.empty()) return false;
+    outcome_.status = "cancelled";
+    outcome_.reason = "detached";
+    outcome_.message = "slurm job " + job_.job_id + " runs on without this daemon";
+    done_ = true;
+    ended_ = true;
+  }
+  sink_closed_ = true;
+  done_cv_.notify_all();
+  spdlog::info("attempt {}: slurm job {} left running for the next daemon to adopt",
+               launch_.attempt_id, job_.job_id);
+  return true;
 }
 
 AttemptOutcome SlurmAttempt::wait() {

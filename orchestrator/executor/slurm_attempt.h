@@ -30,6 +30,11 @@ struct SlurmJobRecord {
 Status write_job_record(const std::string& attempt_dir, const SlurmJobRecord& record);
 std::optional<SlurmJobRecord> read_job_record(const std::string& attempt_dir);
 
+// How long a job may stay COMPLETING (its batch script has ended; Slurm is
+// still cleaning up, e.g. a node that does not answer) before the attempt ends
+// anyway, from the ranks' result files or the job's state.
+constexpr double kCompletingGraceS = 60;
+
 class SlurmAttempt {
  public:
   SlurmAttempt(AttemptLaunch launch, AttemptSink* sink, SlurmJobRecord job,
@@ -42,9 +47,16 @@ class SlurmAttempt {
   // invalid_token unless `token` is this attempt's and it still runs.
   Status check_token(std::string_view token);
   // The poller's view of the job: squeue's line, or null when squeue lists no such
-  // job. Decides the outcome once the job has ended.
+  // job. Decides the outcome once the job has ended, has been COMPLETING for
+  // kCompletingGraceS, or is gone from squeue (then from the result files, else
+  // reason "lost").
   void observe(const SlurmJobState* job, std::chrono::steady_clock::time_point now);
   void cancel(const std::string& why);
+  // Stops following the job without stopping it (AttemptHandle::detach): the sink
+  // is closed without on_finished(), done() turns true, the poller lets go of it
+  // and the workers' posts are refused until a restarted daemon adopts the job.
+  // False when it has ended or a stop (cancel, timeout) is under way.
+  bool detach();
   AttemptOutcome wait();
   bool done() const;
   // Until the sink has heard on_finished() too (wait() returns just before).
@@ -75,6 +87,7 @@ class SlurmAttempt {
   std::string nodes_;                 // mutex_
   std::string waiting_text_;          // the last one reported; mutex_
   std::optional<std::chrono::steady_clock::time_point> running_since_;  // mutex_
+  std::optional<std::chrono::steady_clock::time_point> completing_since_;  // mutex_
   AttemptOutcome outcome_;            // mutex_
 
   std::mutex sink_mutex_;             // held while the sink is called

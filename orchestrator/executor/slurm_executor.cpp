@@ -37,6 +37,7 @@ class SlurmHandle : public AttemptHandle {
   bool done() const override { return attempt_->done(); }
   std::vector<int64_t> pids() const override { return {}; }
   std::string where() const override { return attempt_->where(); }
+  bool detach() override { return attempt_->detach(); }
 
  private:
   std::shared_ptr<SlurmAttempt> attempt_;
@@ -139,8 +140,7 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::start(AttemptLaunch launch
   request.job_name = job_name(launch);
   request.attempt_dir = launch.attempt_dir;
   request.worker_path = launch.worker_path;
-  request.ranks = launch.ranks;
-  request.gpus = static_cast<int>(launch.gpus.size());
+  apply_step_resources(launch.ranks, launch.cpus, launch.memory_gb, launch.gpu_count, &request);
   request.timeout_s = launch.timeout_s;
   request.partition = options_.partition;
   request.account = options_.account;
@@ -155,8 +155,12 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::start(AttemptLaunch launch
 
   for (int rank = 0; rank < launch.ranks; ++rank) {
     nlohmann::json spec = rank_spec_json(launch, rank);
-    // GPU ranks are packed request.gpus a node (slurm_job.h).
-    if (request.gpus > 0) spec["local_rank"] = rank % request.gpus;
+    // GPU ranks are packed request.gpus a node (slurm_job.h), and see the node's
+    // devices (CUDA_VISIBLE_DEVICES from Slurm), not the daemon's.
+    if (request.gpus > 0) {
+      spec["local_rank"] = rank % request.gpus;
+      spec["device"] = "cuda:" + std::to_string(rank % request.gpus);
+    }
     RF_RETURN_IF_ERROR(write_private_file(dir / ("rank-" + std::to_string(rank) + ".json"),
                                           spec.dump(2), 0600));
   }
@@ -177,6 +181,12 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::start(AttemptLaunch launch
   auto attempt = std::make_shared<SlurmAttempt>(std::move(launch), sink, record, commands_);
   follow(attempt);
   return std::unique_ptr<AttemptHandle>(std::make_unique<SlurmHandle>(attempt));
+}
+
+Executor::Limits SlurmExecutor::limits() const {
+  Limits limits;
+  limits.resources = ResourceOwner::kExecutor;
+  return limits;
 }
 
 RecoveredAttempt SlurmExecutor::recover(const AttemptLaunch& original, AttemptSink* sink) {

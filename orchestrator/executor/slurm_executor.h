@@ -66,6 +66,10 @@ class SlurmExecutor : public Executor, public RemoteAttemptEvents {
   std::string name() const override { return "slurm"; }
   Result<std::unique_ptr<AttemptHandle>> start(AttemptLaunch launch, AttemptSink* sink) override;
   RecoveredAttempt recover(const AttemptLaunch& launch, AttemptSink* sink) override;
+  // The cluster's resources, not the daemon's (ResourceOwner::kExecutor): Slurm
+  // steps take nothing from the daemon's CPU slots and GPUs and are not bounded by
+  // them; Slurm itself refuses a job no partition can hold (spawn_failed).
+  Limits limits() const override;
   Status deliver_events(int64_t attempt_id, std::string_view token, int rank,
                         std::string_view lines) override;
   Status check_token(int64_t attempt_id, std::string_view token) override;

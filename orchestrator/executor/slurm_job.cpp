@@ -28,6 +28,18 @@ std::string field(std::string_view line, size_t index) {
 
 }  // namespace
 
+void apply_step_resources(int ranks, double cpus, double memory_gb, int gpu_count,
+                          SlurmJobRequest* r) {
+  ranks = std::max(1, ranks);
+  r->ranks = ranks;
+  r->gpus = std::max(0, gpu_count);
+  r->cpus_per_task = std::max(1.0, cpus / ranks);
+  const int ranks_per_node = r->gpus > 0 ? std::min(r->gpus, ranks) : ranks;
+  r->memory_mb = memory_gb > 0 ? static_cast<int64_t>(std::ceil(memory_gb * 1024 *
+                                                                 ranks_per_node / ranks))
+                               : 0;
+}
+
 std::optional<std::string> apply_step_slurm_options(const nlohmann::json& options,
                                                     SlurmJobRequest* request) {
   if (options.is_null()) return std::nullopt;

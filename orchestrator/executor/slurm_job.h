@@ -42,6 +42,16 @@ struct SlurmJobRequest {
   std::map<std::string, std::string> env;
 };
 
+// The job's share of the step's resources (AttemptLaunch::cpus, memory_gb,
+// gpu_count; set before the step's "slurm" options, which override them):
+//   gpus           gpu_count (--gres=gpu:N: per node, GPU ranks packed N a node)
+//   cpus_per_task  cpus / ranks (sbatch_arguments rounds up to whole CPUs)
+//   memory_mb      memory_gb (1 GB = 1024 MB, Slurm's unit) for the ranks one node
+//                  may hold: every rank, or gpus of them when GPU ranks are packed;
+//                  --mem is per node. 0 = no request (the partition's default).
+void apply_step_resources(int ranks, double cpus, double memory_gb, int gpu_count,
+                          SlurmJobRequest* request);
+
 // Reads a step's "slurm" options: {"partition", "account", "cpus_per_task",
 // "memory_mb", "sbatch_args": [...]}, each optional; they override the daemon's.
 // Fails (returns the message naming the field) on a wrong type or an unknown key.

@@ -77,6 +77,11 @@ Scheduler::Scheduler(SchedulerOptions options, storage::Store* store,
       artifacts_(artifacts),
       registry_(registry),
       bus_(bus),
+      has_executor_resources_(std::any_of(
+          executors_.begin(), executors_.end(),
+          [](const auto& named) {
+            return named.second->limits().resources == ResourceOwner::kExecutor;
+          })),
       pool_(options_.cpus, options_.gpus, options_.memory_gb),
       capacity_([this] {
         Capacity capacity = pool_.capacity();
@@ -392,6 +397,15 @@ void Scheduler::stop_attempts() {
   for (auto& [run_id, run] : runs_) {
     for (auto& [name, step] : run->steps) {
       if (!step.active) continue;
+      // An attempt that outlives the daemon (a Slurm job) runs on: its rows stay
+      // running, and the next start() adopts it (recover_attempt).
+      if (step.active->running->detach()) {
+        spdlog::info("step {} of run {}: attempt {} left running ({}) for the next start",
+                     name, run_id, step.active->number, step.active->running->where());
+        pool_.release(step.active->allocation);
+        step.active.reset();
+        continue;
+      }
       step.active->running->cancel("the daemon is shutting down");
       active.push_back(&step);
     }
@@ -615,9 +629,10 @@ void Scheduler::examine(RunState& run, StepState& step, Clock::time_point now) {
 void Scheduler::start_ready_steps() {
   auto it = ready_.begin();
   while (it != ready_.end() && !stopping_) {
-    // Every attempt is charged at least kMinCpusPerRank slots: with less free,
-    // nothing more can start (publish_snapshot says so for the steps behind).
-    if (pool_.free_cpus() < kMinCpusPerRank - 1e-9) break;
+    // Every attempt on the pool is charged at least kMinCpusPerRank slots: with
+    // less free, only steps on executors with resources of their own can start
+    // (publish_snapshot says why the others wait).
+    if (pool_.free_cpus() < kMinCpusPerRank - 1e-9 && !has_executor_resources_) break;
     const ReadyKey key = *it;
     RunState& run = *key.run;
     StepState& step = *key.step;
@@ -632,7 +647,7 @@ void Scheduler::start_ready_steps() {
       ++it;
       continue;
     }
-    auto allocation = pool_.try_acquire(step.spec.resources);
+    auto allocation = try_allocate(step.spec);
     if (!allocation) {
       step.waiting = pool_.shortfall(step.spec.resources);
       ++it;
@@ -704,7 +719,7 @@ void Scheduler::publish_snapshot(Clock::time_point now) {
             run.max_parallel > 0 && run.running_steps() >= run.max_parallel
                 ? "run limit reached: max_parallel = " + std::to_string(run.max_parallel) +
                       " steps running"
-                : pool_.shortfall(step.spec.resources);
+                : on_daemon_pool(step.spec) ? pool_.shortfall(step.spec.resources) : "";
       }
     }
     active.insert(run.id);

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -85,7 +86,9 @@ class Scheduler {
   Status start();
   // Stops the workers (SIGTERM, then SIGKILL after the grace period) and the thread.
   // Their attempts are recorded as lost and their steps re-queued, so the next
-  // start() runs them again. Idempotent.
+  // start() runs them again. Attempts whose executor lets them outlive the daemon
+  // (AttemptHandle::detach: Slurm jobs) run on, recorded as running, and the next
+  // start() adopts them. Idempotent.
   void shutdown();
 
   // Stores a validated workflow as a new queued run; returns its id.
@@ -195,8 +198,9 @@ class Scheduler {
   void guard_run(RunState& run, Work&& work);
   void fail_run(RunState& run, const std::string& reason, const std::string& message);
   // At shutdown, on the scheduler thread (workers die with the thread that
-  // started them): SIGTERM every attempt, SIGKILL after the grace period, record
-  // them lost (daemon_shutdown) and their steps queued for the next start.
+  // started them): detach the attempts that can outlive the daemon; SIGTERM the
+  // others, SIGKILL after the grace period, record them lost (daemon_shutdown) and
+  // their steps queued for the next start.
   void stop_attempts();
   // What `step` reads: each bound input with the upstream output it names. An
   // upstream step that did not produce a bound (optional) output is input_missing.
@@ -237,6 +241,12 @@ class Scheduler {
   // The executor a step runs on: its own choice or the default; null if this
   // daemon has no such executor.
   Executor* executor_for(const StepSpec& spec, std::string* name) const;
+  // Whether `spec` runs on the daemon's CPU slots and GPUs (pool_): true unless its
+  // executor has resources of its own (ResourceOwner::kExecutor, Slurm), whose
+  // attempts are neither charged to the pool nor held back by it.
+  bool on_daemon_pool(const StepSpec& spec) const;
+  // An attempt's share of pool_: nothing for a step off the daemon's pool.
+  std::optional<Allocation> try_allocate(const StepSpec& spec);
   void log_to_step(int64_t step_id, int64_t attempt_id, const std::string& level,
                    const std::string& message);
 
@@ -261,6 +271,8 @@ class Scheduler {
   // the scheduling thread): a run cannot be retried and deleted at once.
   std::mutex control_mutex_;
 
+  // Some executor has resources of its own: a spent pool stops no pass early.
+  const bool has_executor_resources_;
   // Owned by the scheduling thread (and by start() before it runs).
   ResourcePool pool_;
   std::map<int64_t, std::unique_ptr<RunState>> runs_;  // active runs by id

@@ -18,7 +18,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string devices_text(const Allocation& allocation) {
+// The attempt's devices for its row: the daemon's GPUs it holds, or, for an
+// executor with resources of its own, how many it asked there ("slurm: 2 GPUs").
+std::string devices_text(const Allocation& allocation, const std::string& executor,
+                         const Resources& asked, bool on_daemon_pool) {
+  if (!on_daemon_pool) {
+    return executor + ": " + (asked.gpus > 0 ? std::to_string(asked.gpus) + " GPUs" : "cpu");
+  }
   if (allocation.gpus.empty()) return "cpu";
   std::string text = "cuda:";
   for (size_t i = 0; i < allocation.gpus.size(); ++i) {
@@ -87,6 +93,8 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
     fail_now(refused.front().code, refused.front().message);
     return;
   }
+  const std::string devices =
+      devices_text(allocation, executor_name, step.spec.resources, on_daemon_pool(step.spec));
   auto active = std::make_unique<ActiveAttempt>();
   active->number = ++step.attempts_started;
   active->allocation = allocation;
@@ -102,7 +110,7 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   storage::Store::AttemptStart begin;
   begin.step_id = step.id;
   begin.number = active->number;
-  begin.devices = devices_text(allocation);
+  begin.devices = devices;
   for (const auto& [input, source] : *inputs) begin.inputs.emplace_back(input, source.artifact_id);
   auto attempt_id = store_->begin_attempt(begin);
   if (!attempt_id.ok()) {
@@ -125,9 +133,15 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   launch.ranks = std::clamp(step.spec.resources.ranks, 1, std::max(1, options_.max_ranks));
   const int launch_ranks = launch.ranks;
   launch.gpus = allocation.gpus;
+  launch.cpus = step.spec.resources.cpus;
+  launch.memory_gb = step.spec.resources.memory_gb;
+  launch.gpu_count = step.spec.resources.gpus;
   launch.timeout_s = std::clamp(step.spec.timeout_s, 0.0, kMaxTimeoutS);
   launch.grace_s = options_.grace_s;
-  launch.env["RADFLOW_CPUS"] = std::to_string(static_cast<int>(std::ceil(allocation.cpus)));
+  // The slots the attempt is charged, also where the pool pays nothing (Slurm),
+  // so a step's threads do not depend on where it runs.
+  launch.env["RADFLOW_CPUS"] =
+      std::to_string(static_cast<int>(std::ceil(charged_cpus(step.spec.resources))));
   launch.env["RADFLOW_RUN_ID"] = std::to_string(run.id);
   launch.env["RADFLOW_STEP"] = step.spec.name;
   launch.env_passthrough = options_.pass_env;
@@ -170,7 +184,7 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
   Status recorded = store_->attempt_running(running_rows);
   log_to_step(step.id, active->attempt_id, "info",
               "attempt " + std::to_string(active->number) + " started on " +
-                  devices_text(allocation) + " (" + plugin->name + " " + plugin->version +
+                  devices + " (" + plugin->name + " " + plugin->version +
                   "; " + executor_name + ": " + active->running->where() + ")");
   // Ranks, not pids: executors without local processes report none.
   scheduler_metrics::attempt_started(plugin->name, static_cast<size_t>(launch_ranks),

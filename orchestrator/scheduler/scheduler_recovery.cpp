@@ -140,6 +140,17 @@ Executor* Scheduler::executor_for(const StepSpec& spec, std::string* name) const
   return found == executors_.end() ? nullptr : found->second.get();
 }
 
+bool Scheduler::on_daemon_pool(const StepSpec& spec) const {
+  std::string name;
+  const Executor* executor = executor_for(spec, &name);
+  return executor == nullptr || executor->limits().resources == ResourceOwner::kDaemon;
+}
+
+std::optional<Allocation> Scheduler::try_allocate(const StepSpec& spec) {
+  if (!on_daemon_pool(spec)) return Allocation{};
+  return pool_.try_acquire(spec.resources);
+}
+
 bool Scheduler::recover_attempt(int64_t attempt_id) {
   auto attempt = store_->get_attempt(attempt_id);
   if (!attempt.ok()) return false;
@@ -236,7 +247,7 @@ void Scheduler::attach_adopted(RunState& run, StepState& step, std::unique_ptr<A
   active->running = std::move(adopted->handle);
   active->started_at = clock_->now();
   // Charged like a new attempt of the step, so what starts beside it still fits.
-  if (auto allocation = pool_.try_acquire(step.spec.resources)) {
+  if (auto allocation = try_allocate(step.spec)) {
     active->allocation = *allocation;
   } else {
     spdlog::warn("recovery: {} attempt {} runs beyond this daemon's free resources ({})",

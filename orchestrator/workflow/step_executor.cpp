@@ -52,6 +52,16 @@ void check_limits(const std::string& executor, const ExecutorLimits& limits,
 
 }  // namespace
 
+const ExecutorLimits* chosen_executor_limits(const json& raw, const Capacity& capacity) {
+  std::string chosen = capacity.default_executor;
+  if (auto it = raw.find("executor"); it != raw.end()) {
+    if (!it->is_string()) return nullptr;
+    chosen = it->get<std::string>();
+  }
+  auto limits = capacity.executors.find(chosen);
+  return limits == capacity.executors.end() ? nullptr : &limits->second;
+}
+
 void parse_step_executor(const json& raw, const std::string& pointer, const Capacity& capacity,
                          StepSpec* spec, std::vector<Error>* errors) {
   std::string chosen = capacity.default_executor;

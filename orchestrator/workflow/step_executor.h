@@ -22,4 +22,9 @@ namespace radflow {
 void parse_step_executor(const nlohmann::json& raw, const std::string& pointer,
                          const Capacity& capacity, StepSpec* spec, std::vector<Error>* errors);
 
+// The limits of the executor `raw` (a step object) runs on: its "executor" or
+// capacity.default_executor; null when the daemon has no such executor (or the
+// field is not a string), which parse_step_executor reports.
+const ExecutorLimits* chosen_executor_limits(const nlohmann::json& raw, const Capacity& capacity);
+
 }  // namespace radflow

@@ -137,6 +137,10 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
   auto it = raw.find("resources");
   if (it == raw.end()) return;
   const std::string base = pointer + "/resources";
+  // A step on an executor with resources of its own (Slurm) is bounded by that
+  // executor's limits (parse_step_executor), not by this machine's.
+  const ExecutorLimits* executor = chosen_executor_limits(raw, capacity);
+  const bool daemon_bounds = executor == nullptr || executor->resources == ResourceOwner::kDaemon;
   if (!it->is_object()) {
     add(errors, "invalid_workflow", base,
         json_pointer_display(base) + " must be an object, got " + describe_json_value(*it));
@@ -156,7 +160,7 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
       }
       if (key == "gpus") {
         out->gpus = clamp_int(n);
-        if (n > capacity.gpus) {
+        if (daemon_bounds && n > capacity.gpus) {
           add(errors, "resources_exceeded", path,
               "step asks for " + std::to_string(n) + " GPUs but the daemon has " +
                   std::to_string(capacity.gpus));
@@ -180,14 +184,14 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
       }
       if (cpus) {
         out->cpus = d;
-        if (d > capacity.cpus) {
+        if (daemon_bounds && d > capacity.cpus) {
           add(errors, "resources_exceeded", path,
               "step asks for " + format_number(d) + " CPUs but the daemon has " +
                   format_number(capacity.cpus));
         }
       } else {
         out->memory_gb = d;
-        if (capacity.memory_gb > 0 && d > capacity.memory_gb) {
+        if (daemon_bounds && capacity.memory_gb > 0 && d > capacity.memory_gb) {
           add(errors, "resources_exceeded", path,
               "step asks for " + format_number(d) + " GB of memory but the daemon has " +
                   format_number(capacity.memory_gb) + " GB");

@@ -102,6 +102,19 @@ class FakeExecutor::Handle : public AttemptHandle {
     return attempt_->outcome;
   }
   bool done() const override { return attempt_->done; }
+  // Like Slurm's jobs, the attempts of a fake with resources of its own outlive
+  // the daemon: the attempt leaves live_ for detached_, untouched.
+  bool detach() override {
+    if (owner_->limits_.resources != ResourceOwner::kExecutor) return false;
+    std::lock_guard<std::mutex> lock(owner_->mutex_);
+    if (attempt_->ending || attempt_->done) return false;
+    attempt_->ending = true;
+    attempt_->done = true;
+    auto& live = owner_->live_;
+    live.erase(std::find(live.begin(), live.end(), attempt_));
+    owner_->detached_.push_back(attempt_->launch.step_name);
+    return true;
+  }
   std::vector<int64_t> pids() const override { return {}; }
   std::string where() const override {
     return "fake attempt " + std::to_string(attempt_->launch.attempt_number) + " of " +
@@ -166,6 +179,11 @@ std::vector<std::string> FakeExecutor::live_steps() const {
   for (const auto& attempt : live_) steps.push_back(attempt->launch.step_name);
   std::sort(steps.begin(), steps.end());
   return steps;
+}
+
+std::vector<std::string> FakeExecutor::detached_steps() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return detached_;
 }
 
 int FakeExecutor::recover_calls() const {

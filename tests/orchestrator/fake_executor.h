@@ -63,6 +63,10 @@ class FakeExecutor : public Executor {
   std::vector<AttemptLaunch> launches() const;  // every start, in order
   std::vector<std::string> start_order() const;  // step names of launches()
   std::vector<std::string> live_steps() const;   // steps with an attempt not ended
+  // Steps whose attempt was detached (AttemptHandle::detach), in order: only a
+  // fake made with Limits::resources = kExecutor lets its attempts outlive the
+  // daemon; they then run on, neither ended nor cancelled.
+  std::vector<std::string> detached_steps() const;
   int recover_calls() const;
 
   std::string name() const override { return name_; }
@@ -94,6 +98,7 @@ class FakeExecutor : public Executor {
   std::map<std::string, std::pair<RecoveredAttempt::State, FakeBehavior>> recoveries_;
   std::vector<AttemptLaunch> launches_;
   std::vector<std::shared_ptr<Attempt>> live_;
+  std::vector<std::string> detached_;
   int recover_calls_ = 0;
   std::thread thread_;
 };

@@ -88,6 +88,7 @@ class SchedulerOnFake : public ::testing::Test {
     options.retry_backoff_s = 1;
     options.retry_backoff_max_s = 3;
     options.executors = {{"fake", fake_}};
+    if (cluster_) options.executors["cluster"] = cluster_;
     options.default_executor = "fake";
     options.clock = &clock_;
     scheduler_ = std::make_unique<Scheduler>(options, store_.get(), artifacts_.get(),
@@ -114,7 +115,10 @@ class SchedulerOnFake : public ::testing::Test {
   }
 
   // Both threads have nothing left to do: what the last action caused is done.
-  void settle() { ASSERT_TRUE(clock_.wait_for_idle(kClockThreads)) << "the scheduler did not settle"; }
+  void settle() {
+    const size_t threads = kClockThreads + (cluster_ ? 1 : 0);  // each fake has its thread
+    ASSERT_TRUE(clock_.wait_for_idle(threads)) << "the scheduler did not settle";
+  }
   void advance_s(double seconds) {
     clock_.advance_s(seconds);
     settle();
@@ -142,6 +146,8 @@ class SchedulerOnFake : public ::testing::Test {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::ArtifactStore> artifacts_;
   std::shared_ptr<FakeExecutor> fake_;
+  // An executor with resources of its own (like Slurm), when a test makes one.
+  std::shared_ptr<FakeExecutor> cluster_;
   std::unique_ptr<Scheduler> scheduler_;
 };
 
@@ -220,6 +226,92 @@ TEST_F(SchedulerOnFake, CpuSlotsAndMaxParallelBoundWhatRuns) {
   ASSERT_TRUE(fake_->finish("y", FakeBehavior::succeed()));
   settle();
   EXPECT_EQ(run_status(narrow), "succeeded");
+}
+
+// Steps on an executor with resources of its own (Slurm) are not charged to the
+// daemon's CPU slots and GPUs: they start while the local pool is spent, ask for
+// more GPUs than this machine has, and their end frees nothing locally.
+TEST_F(SchedulerOnFake, StepsOnAnExecutorWithItsOwnResourcesLeaveTheLocalPoolAlone) {
+  ExecutorLimits own;
+  own.max_gpus = 8;
+  own.resources = ResourceOwner::kExecutor;
+  cluster_ = std::make_shared<FakeExecutor>(&clock_, "cluster", own);
+  start(/*cpus=*/1, /*gpus=*/{});
+  json steps;
+  for (const char* name : {"a_local", "b_local"}) {
+    steps[name] = step();
+    fake_->script(name, {FakeBehavior::hang()});
+  }
+  for (const char* name : {"c_cluster", "d_cluster"}) {
+    steps[name] = step({{"executor", "cluster"},
+                        {"resources", {{"gpus", 4}, {"cpus", 16}, {"memory_gb", 64}, {"ranks", 2}}}});
+    cluster_->script(name, {FakeBehavior::hang()});
+  }
+  const int64_t run = submit(steps);
+  settle();
+  // a_local holds the one CPU slot; both cluster steps run beside it anyway.
+  EXPECT_EQ(fake_->live_steps(), std::vector<std::string>{"a_local"});
+  EXPECT_EQ(cluster_->live_steps(), (std::vector<std::string>{"c_cluster", "d_cluster"}));
+  const AttemptLaunch remote = cluster_->launches().at(0);
+  EXPECT_TRUE(remote.gpus.empty()) << "no local device is handed to a cluster step";
+  EXPECT_EQ(remote.gpu_count, 4);
+  EXPECT_EQ(remote.cpus, 16);
+  EXPECT_EQ(remote.memory_gb, 64);
+  EXPECT_EQ(remote.ranks, 2);
+  EXPECT_EQ(remote.env.at("RADFLOW_CPUS"), "16");
+  EXPECT_EQ(attempts(run, "c_cluster").at(0).devices, "cluster: 4 GPUs");
+  EXPECT_EQ(fake_->launches().at(0).cpus, 1);
+
+  // Their end frees no local slot: b_local still waits for a_local.
+  for (const char* name : {"c_cluster", "d_cluster"}) {
+    ASSERT_TRUE(cluster_->finish(name, FakeBehavior::succeed()));
+  }
+  settle();
+  EXPECT_EQ(fake_->live_steps(), std::vector<std::string>{"a_local"});
+  ASSERT_TRUE(fake_->finish("a_local", FakeBehavior::succeed()));
+  settle();
+  EXPECT_EQ(fake_->live_steps(), std::vector<std::string>{"b_local"});
+  ASSERT_TRUE(fake_->finish("b_local", FakeBehavior::succeed()));
+  settle();
+  EXPECT_EQ(run_status(run), "succeeded");
+}
+
+// A graceful stop lets an attempt that can outlive the daemon (a Slurm job) run
+// on, recorded as running, and stops the local ones (lost, requeued); the next
+// start adopts the detached attempt, which ends through the normal path.
+TEST_F(SchedulerOnFake, AGracefulStopDetachesAttemptsThatOutliveTheDaemon) {
+  ExecutorLimits own;
+  own.resources = ResourceOwner::kExecutor;
+  cluster_ = std::make_shared<FakeExecutor>(&clock_, "cluster", own);
+  start();
+  fake_->script("here", {FakeBehavior::hang(), FakeBehavior::succeed()});
+  cluster_->script("there", {FakeBehavior::hang()});
+  const int64_t run = submit({{"here", step()}, {"there", step({{"executor", "cluster"}})}});
+  settle();
+  ASSERT_EQ(fake_->live_steps(), std::vector<std::string>{"here"});
+  ASSERT_EQ(cluster_->live_steps(), std::vector<std::string>{"there"});
+
+  scheduler_->shutdown();
+  EXPECT_EQ(cluster_->detached_steps(), std::vector<std::string>{"there"});
+  EXPECT_TRUE(fake_->live_steps().empty());
+  EXPECT_EQ(attempts(run, "there").at(0).status, "running");
+  EXPECT_EQ(step_status(run, "there"), "running");
+  EXPECT_EQ(attempts(run, "here").at(0).status, "lost");
+  EXPECT_EQ(attempts(run, "here").at(0).reason, "daemon_shutdown");
+  EXPECT_EQ(step_status(run, "here"), "queued");
+
+  scheduler_.reset();
+  cluster_->script_recovery("there", RecoveredAttempt::State::kAdopted);
+  start();
+  settle();
+  EXPECT_EQ(cluster_->recover_calls(), 1);
+  EXPECT_EQ(cluster_->live_steps(), std::vector<std::string>{"there"});
+  EXPECT_EQ(starts_of("here"), 2);
+  ASSERT_TRUE(cluster_->finish("there", FakeBehavior::succeed()));
+  settle();
+  EXPECT_EQ(run_status(run), "succeeded");
+  ASSERT_EQ(attempts(run, "there").size(), 1u) << "adopted, not run again";
+  EXPECT_EQ(attempts(run, "there").at(0).status, "succeeded");
 }
 
 TEST_F(SchedulerOnFake, RetriesAfterABackoffThatDoublesUpToItsMaximum) {

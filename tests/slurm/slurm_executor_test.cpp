@@ -158,6 +158,26 @@ TEST_F(SlurmExecutorTest, CancelLeavesNoJobInTheQueue) {
   EXPECT_TRUE(slurm_->active_jobs().empty());
 }
 
+// The step's resources reach Slurm: the job is allotted the CPUs and memory asked.
+TEST_F(SlurmExecutorTest, TheJobGetsTheStepsCpusAndMemory) {
+  RecordingSink sink;
+  AttemptLaunch l = launch("test-hang", {}, 18);
+  l.cpus = 2;  // the local node has this machine's CPUs, at least 2 here
+  l.memory_gb = 0.5;
+  auto handle = executor_->start(l, &sink);
+  ASSERT_TRUE(handle.ok()) << handle.status().message();
+  ASSERT_TRUE(sink.wait_for_log("hanging", std::chrono::seconds(30)));
+  const auto jobs = slurm_->active_jobs();
+  ASSERT_EQ(jobs.size(), 1u);
+  const auto shown = slurm_->run({"scontrol", "show", "job", jobs[0]});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("NumCPUs=2 "), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("MinMemoryNode=512M"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("cpu=2,mem=512M"), std::string::npos) << shown.out;
+  (*handle)->cancel("seen");
+  EXPECT_EQ((*handle)->wait().status, "cancelled");
+}
+
 TEST_F(SlurmExecutorTest, StepOptionsThatSlurmRefusesFailTheStart) {
   RecordingSink sink;
   AttemptLaunch l = launch("test-ok", {}, 15);

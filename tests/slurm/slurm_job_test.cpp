@@ -63,6 +63,47 @@ TEST(SlurmJob, TimeLimitIsWholeMinutesRoundedUp) {
   EXPECT_EQ(slurm_time_limit(61), "2");
 }
 
+TEST(SlurmJob, StepResourcesBecomeCpusPerTaskMemAndGres) {
+  // One rank: its CPUs and memory as they are.
+  SlurmJobRequest one = request();
+  apply_step_resources(1, 3, 1.5, 0, &one);
+  auto args = sbatch_arguments(one, "/x/b.sh");
+  EXPECT_TRUE(has(args, "--ntasks=1"));
+  EXPECT_TRUE(has(args, "--cpus-per-task=3"));
+  EXPECT_TRUE(has(args, "--mem=1536M"));
+
+  // CPUs are the attempt's, shared by its ranks (rounded up); without GPUs every
+  // rank may land on one node, so --mem (per node) asks for all of the memory.
+  SlurmJobRequest cpu = request();
+  apply_step_resources(4, 6, 8, 0, &cpu);
+  args = sbatch_arguments(cpu, "/x/b.sh");
+  EXPECT_TRUE(has(args, "--ntasks=4"));
+  EXPECT_TRUE(has(args, "--cpus-per-task=2"));
+  EXPECT_TRUE(has(args, "--mem=8192M"));
+
+  // GPU ranks are packed gpus a node: a node holds 2 of the 8 ranks, so a quarter.
+  SlurmJobRequest gpu = request();
+  apply_step_resources(8, 8, 64, 2, &gpu);
+  args = sbatch_arguments(gpu, "/x/b.sh");
+  EXPECT_TRUE(has(args, "--gres=gpu:2"));
+  EXPECT_TRUE(has(args, "--ntasks-per-node=2"));
+  EXPECT_TRUE(has(args, "--cpus-per-task=1"));
+  EXPECT_TRUE(has(args, "--mem=16384M"));
+
+  // A share below one CPU is one; no memory asked, no --mem.
+  SlurmJobRequest small = request();
+  apply_step_resources(4, 0.4, 0, 0, &small);
+  args = sbatch_arguments(small, "/x/b.sh");
+  EXPECT_TRUE(has(args, "--cpus-per-task=1"));
+  for (const auto& arg : args) EXPECT_EQ(arg.rfind("--mem", 0), std::string::npos) << arg;
+
+  // The step's "slurm" options, applied after, win.
+  EXPECT_FALSE(apply_step_slurm_options({{"cpus_per_task", 4}, {"memory_mb", 1000}}, &one));
+  args = sbatch_arguments(one, "/x/b.sh");
+  EXPECT_TRUE(has(args, "--cpus-per-task=4"));
+  EXPECT_TRUE(has(args, "--mem=1000M"));
+}
+
 TEST(SlurmJob, StepOptionsOverrideAndUnknownKeysAreNamed) {
   SlurmJobRequest r = request();
   r.partition = "cpu";

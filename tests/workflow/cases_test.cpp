@@ -1,7 +1,8 @@
 // Runs every cases/*.json file: {"workflow": <text or object>, "expect":
 // [{"code", "path", "message_contains"?}], "capacity"?: {...}, "order"?: [...]}.
 // "capacity" may hold gpus, cpus, memory_gb, "executors" ({name: {max_ranks?,
-// max_gpus?, max_timeout_s?}}) and "default_executor".
+// max_gpus?, max_timeout_s?, resources?: "daemon" or "executor"}}) and
+// "default_executor".
 // The errors must match `expect` exactly (as a multiset of code+path); an empty
 // `expect` means the workflow is valid, and then `order` (if given) is the
 // expected step order.
@@ -61,6 +62,8 @@ TEST_P(WorkflowCase, ReportsExactlyTheExpectedErrors) {
         if (limits.contains("max_ranks")) l.max_ranks = limits["max_ranks"].get<int>();
         if (limits.contains("max_gpus")) l.max_gpus = limits["max_gpus"].get<int>();
         if (limits.contains("max_timeout_s")) l.max_timeout_s = limits["max_timeout_s"].get<double>();
+        // "resources": "executor": its steps are not bounded by the daemon's GPUs/CPUs.
+        if (limits.value("resources", "daemon") == "executor") l.resources = ResourceOwner::kExecutor;
       }
     }
     capacity.default_executor = spec["capacity"].value("default_executor", capacity.default_executor);
