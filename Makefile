@@ -37,6 +37,9 @@ stop:
 # bench/orchestration needs snakemake (apt, bench-only: bench/orchestration/README.md).
 bench: build
 	bench/orchestration/run.py $(BUILD_DIR)
+	bench/dicom_decode/run.py $(BUILD_DIR)
+	bench/metric_ingestion/run.py $(BUILD_DIR)
+	bench/api/run.py $(BUILD_DIR)
 	cmake --build $(BUILD_DIR) --target bench_dashboard
 	if [ "$(WITH_TORCH)" = ON ]; then bench/pretrain_step/run.sh $(BUILD_DIR); fi
 
