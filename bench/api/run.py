@@ -118,7 +118,7 @@ def kinds(heavy, n):
     by_duration = [[RUN_SUMMARY + "ORDER BY finished_ms IS NULL, finished_ms - started_ms DESC LIMIT 50", []],
                    ["SELECT COUNT(*) FROM runs", []]]
     # Fewer of the heavy kinds, so that a run stays within a few minutes on 2 cores.
-    dash_n, series_n = max(n // 10, 64), max(n // 16, 64)
+    dash_n, series_n = max(n // 10, 64), max(n // 32, 48)
     return [
         ("run list", ["/api/v1/runs?limit=50"] * n,
          [[[RUN_SUMMARY + "WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3",
