@@ -1,7 +1,8 @@
 // Workflows through a real radflowd whose steps run on the local Slurm
 // (radflowd --executor slurm): results, metrics and outputs come back over the API,
 // failures and timeouts carry their reasons, a cancel leaves no job in squeue, and a
-// daemon killed while its job runs takes the job back when it restarts.
+// daemon killed (or stopped gracefully) while its job runs takes the job back when it
+// restarts.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -150,6 +151,31 @@ TEST_F(SlurmEndToEnd, RestartedDaemonAdoptsTheRunningJob) {
   // The metrics the plugin reported while no daemon listened were posted again.
   EXPECT_EQ(daemon_->get(base + "/metrics")["series"]["value"].size(), 5u);
   EXPECT_EQ(slurm_->wait_for_job_state(job, {"COMPLETED"}, 0), "COMPLETED");
+}
+
+// radflowd stopped gracefully (SIGTERM) while the step's job runs: the job is not
+// cancelled but left to Slurm, and the restarted daemon adopts it as the same
+// attempt. Only a cancel of the run or step scancels.
+TEST_F(SlurmEndToEnd, GracefulStopLeavesTheJobToTheNextDaemon) {
+  const int64_t run = submit({{"plugin", "test-ok"}, {"params", {{"value", 3}, {"sleep_ms", 8000}}}});
+  ASSERT_TRUE(wait_until_job_runs(run)) << step(run).dump(2);
+  const std::string job = slurm_->active_jobs()[0];
+  const int port = daemon_->port();
+  daemon_->stop();
+  // Still Slurm's: running, or done by now, but never cancelled.
+  const std::string state = slurm_->wait_for_job_state(job, {"RUNNING"}, 0);
+  EXPECT_TRUE(state == "RUNNING" || state == "COMPLETING" || state == "COMPLETED")
+      << "slurm job " << job << " is " << state << " after a graceful stop";
+  EXPECT_EQ(sql_text(dirs_.database(), "SELECT status FROM attempts"), "running");
+
+  daemon_ = start_daemon(port);
+  const json finished = daemon_->wait_for_run(run, std::chrono::seconds(90));
+  ASSERT_EQ(finished.value("status", ""), "succeeded") << finished.dump(2);
+  const json a = Daemon::step_of(finished, "a");
+  EXPECT_EQ(a["attempts"].size(), 1u) << "the job was adopted, not run again: " << a.dump(2);
+  const json outputs = daemon_->get("/api/v1/runs/" + std::to_string(run) + "/steps/a/outputs");
+  ASSERT_EQ(outputs.size(), 1u) << outputs.dump();
+  EXPECT_EQ(slurm_->wait_for_job_state(job, {"COMPLETED"}, 30), "COMPLETED");
 }
 
 }  // namespace
