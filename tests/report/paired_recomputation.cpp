@@ -100,11 +100,13 @@ Result<Encoder> read(const std::string& kind, std::string path, const std::strin
     } else if (kind == "demographics") {
       if (j.value("encoder", "") != encoder) continue;
       const std::string field = j["field"];
+      Item& item = out.item(j["path"]);  // an item of the encoder, whatever its fields
+      auto number = [&](const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN; };
       if (j["truth"].is_number()) {
         out.numeric_fields.insert(field);
-        out.item(j["path"]).values[field] = {j["truth"].get<double>(), j["prediction"].get<double>()};
-      } else {
-        out.item(j["path"]).values[field] = {j["truth_class"].get<double>(), j["score"].get<double>()};
+        item.values[field] = {j["truth"].get<double>(), number("prediction")};
+      } else if (j.contains("truth_class") && j.contains("score")) {  // binary fields; others have no metric
+        item.values[field] = {j["truth_class"].get<double>() == 1, number("score")};
       }
     } else {
       return Status::error("test", "unknown kind " + kind);
@@ -123,6 +125,22 @@ std::vector<std::pair<double, double>> pairs(const Sample& sample, const std::st
   return out;
 }
 
+// Demographics' numeric fields: the pairs where truth and prediction are both numbers.
+std::vector<std::pair<double, double>> finite(const std::vector<std::pair<double, double>>& v) {
+  std::vector<std::pair<double, double>> out;
+  for (const auto& p : v) {
+    if (std::isfinite(p.first) && std::isfinite(p.second)) out.push_back(p);
+  }
+  return out;
+}
+
+bool any_nan_score(const std::vector<std::pair<double, double>>& labelled) {
+  for (const auto& p : labelled) {
+    if (std::isnan(p.second)) return true;
+  }
+  return false;
+}
+
 double mean_finite(const std::vector<double>& v) {
   double sum = 0;
   int n = 0;
@@ -136,7 +154,7 @@ double mean_finite(const std::vector<double>& v) {
 double auroc(const std::vector<std::pair<double, double>>& labelled) {
   double wins = 0, positives = 0, negatives = 0;
   for (const auto& [label, score] : labelled) (label != 0 ? positives : negatives) += 1;
-  if (positives == 0 || negatives == 0) return kNaN;
+  if (positives == 0 || negatives == 0 || any_nan_score(labelled)) return kNaN;
   for (const auto& p : labelled) {
     if (p.first == 0) continue;
     for (const auto& q : labelled) {
@@ -150,7 +168,7 @@ double auroc(const std::vector<std::pair<double, double>>& labelled) {
 double average_precision(std::vector<std::pair<double, double>> labelled) {
   double positives = 0;
   for (const auto& p : labelled) positives += p.first != 0;
-  if (positives == 0) return kNaN;
+  if (positives == 0 || any_nan_score(labelled)) return kNaN;
   std::sort(labelled.begin(), labelled.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   double tp = 0, fp = 0, recall = 0, ap = 0;
   for (size_t i = 0; i < labelled.size(); ++i) {
@@ -239,8 +257,8 @@ std::vector<Metric> metrics_of(const std::string& kind, const Encoder& e) {
   } else {
     for (const auto& key : keys) {
       if (e.numeric_fields.count(key)) {
-        out.push_back({key + "_r2", false, [key](const Sample& s) { return r2(pairs(s, key)); }});
-        out.push_back({key + "_mae", true, [key](const Sample& s) { return mae(pairs(s, key)); }});
+        out.push_back({key + "_r2", false, [key](const Sample& s) { return r2(finite(pairs(s, key))); }});
+        out.push_back({key + "_mae", true, [key](const Sample& s) { return mae(finite(pairs(s, key))); }});
       } else {
         out.push_back({key + "_auroc", false, [key](const Sample& s) { return auroc(pairs(s, key)); }});
       }

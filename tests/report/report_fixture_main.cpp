@@ -5,6 +5,9 @@
 // finding and per structure too (the report card's defaults: 1000 resamples, seed 0),
 // for tests/browser/report.test.mjs:
 //   {"run_id": N, "differences": {"probe": {"macro_auroc": "better", "auprc.nodule": ...}, ...}}
+// radflow-report-fixture --recompute KIND REFERENCE OTHER [REF_ENCODER OTHER_ENCODER]:
+// the same recomputation for two predictions artifacts of any run (a demo run's card
+// checked by hand), 1000 resamples, seed 0: {"<metric>": {point, low, high, verdict}}.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -46,7 +49,27 @@ Result<json> expected_differences(radflow::storage::Store& store, radflow::stora
 
 }  // namespace
 
+int recompute(int argc, char** argv) {
+  if (argc != 5 && argc != 7) {
+    std::fprintf(stderr, "usage: radflow-report-fixture --recompute KIND REFERENCE OTHER [REF_ENCODER OTHER_ENCODER]\n");
+    return 2;
+  }
+  auto recomputed = radflow::report::testing::recompute_paired_differences(
+      argv[2], argv[3], argv[4], argc == 7 ? argv[5] : "", argc == 7 ? argv[6] : "", 1000, 0);
+  if (!recomputed.ok()) {
+    std::fprintf(stderr, "radflow-report-fixture: %s\n", recomputed.status().to_string().c_str());
+    return 1;
+  }
+  json out = json::object();
+  for (const auto& [metric, d] : *recomputed) {
+    out[metric] = {{"point", d.point}, {"low", d.low}, {"high", d.high}, {"verdict", d.verdict}};
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--recompute") return recompute(argc, argv);
   if (argc != 2) {
     std::fprintf(stderr, "usage: radflow-report-fixture DATA_DIR (radflowd's --data-dir, before it starts)\n");
     return 2;
