@@ -36,7 +36,9 @@ export function forestPlot(entries, { title = "", zero = false, marks = [] } = {
   if (hi - lo < 1e-9) { lo -= 0.05; hi += 0.05; }
   const pad = (hi - lo) * 0.08;
   lo -= pad; hi += pad;
-  const labelW = 130, plotW = 220, rowH = 20, top = 18, w = labelW + plotW + 60, h = top + rowH * entries.length + 22;
+  // Labels are right-aligned before the plot: wide enough for the longest ("consolidation − pixels").
+  const labelW = Math.max(130, 10 + 6.5 * Math.max(0, ...entries.map((e) => String(e.label).length)));
+  const plotW = 220, rowH = 20, top = 18, w = labelW + plotW + 60, h = top + rowH * entries.length + 22;
   const x = (v) => labelW + ((v - lo) / (hi - lo)) * plotW;
   const rows = entries.map((e, i) => {
     const y = top + rowH * i + rowH / 2;
