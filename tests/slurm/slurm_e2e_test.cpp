@@ -4,41 +4,20 @@
 // daemon killed (or stopped gracefully) while its job runs takes the job back when it
 // restarts.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <thread>
 
-#include "tests/e2e/daemon_fixture.h"
-#include "tests/slurm/local_slurm.h"
+#include "tests/slurm/slurm_daemon_fixture.h"
 
 namespace radflow::test {
 namespace {
 
 using nlohmann::json;
 
-class SlurmEndToEnd : public ::testing::Test {
+class SlurmEndToEnd : public SlurmDaemonTest {
  protected:
-  void SetUp() override {
-    std::string why_not;
-    slurm_ = LocalSlurm::start(&why_not);
-    if (!slurm_) GTEST_SKIP() << "local Slurm unavailable: " << why_not;
-    // radflowd passes its own SLURM_CONF on to sbatch, squeue and scancel.
-    setenv("SLURM_CONF", slurm_->conf_path().c_str(), 1);
-    daemon_ = start_daemon();
-  }
-  void TearDown() override {
-    daemon_.reset();
-    unsetenv("SLURM_CONF");
-  }
-
-  // On `port` when given: a restarted daemon keeps its address, which the running
-  // job's workers post to.
-  std::unique_ptr<Daemon> start_daemon(int port = 0) {
-    return std::make_unique<Daemon>(
-        dirs_.data_dir(), dirs_.plugin_dir(),
-        std::vector<std::string>{"--executor", "slurm", "--slurm-poll-s", "0.2"}, port);
-  }
+  SlurmEndToEnd() : SlurmDaemonTest({"--executor", "slurm", "--slurm-poll-s", "0.2"}) {}
 
   int64_t submit(const json& step) {
     const json workflow = {{"name", "on-slurm"}, {"steps", {{"a", step}}}};
@@ -59,10 +38,6 @@ class SlurmEndToEnd : public ::testing::Test {
     }
     return false;
   }
-
-  std::unique_ptr<LocalSlurm> slurm_;
-  DaemonFixtureDirs dirs_;
-  std::unique_ptr<Daemon> daemon_;
 };
 
 TEST_F(SlurmEndToEnd, StepSucceedsWithMetricsAndOutputsOverTheApi) {
