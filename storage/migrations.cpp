@@ -209,6 +209,11 @@ CREATE TABLE run_manifests (
   created_ms INTEGER NOT NULL
 );
 )sql",
+      // 8: the dashboard's run search (Store::search_runs) filters by workflow
+      // name and pages newest first within it.
+      R"sql(
+CREATE INDEX runs_by_name ON runs(name, id);
+)sql",
   };
   return kMigrations;
 }

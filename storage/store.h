@@ -54,6 +54,30 @@ struct StoreOptions {
   WriterLimits writer_limits;  // the writer queue's cap (backpressure)
 };
 
+// The dashboard's run search (Store::search_runs): filters, one order, one page.
+enum class RunSortKey {
+  kId,        // the run id
+  kDuration,  // finished_ms - started_ms; runs without both (or with finished < started)
+              // have none and come last in either order
+};
+enum class SortOrder { kDescending, kAscending };
+struct RunSearch {
+  std::optional<std::string> status;  // exact status; none: any
+  std::string workflow;               // exact run (workflow) name; empty: any
+  // Empty: any. Otherwise a run matches when text is its id ("42" or "#42") or an
+  // ASCII case-insensitive substring of its name, message, submitter or one of its
+  // tags.
+  std::string text;
+  RunSortKey sort = RunSortKey::kId;
+  SortOrder order = SortOrder::kDescending;
+  int limit = 50;
+  int offset = 0;
+};
+struct RunPage {
+  std::vector<RunRecord> runs;  // summaries, as list_runs returns them
+  int64_t total = 0;            // how many runs match, across all pages
+};
+
 class Store {
  public:
   // Creates data_dir when missing, opens (creating) data_dir/radflow.db, runs
@@ -198,6 +222,10 @@ class Store {
   Result<std::vector<RunRecord>> list_runs(const std::optional<std::string> &status, int limit,
                                            int offset);
   Result<int64_t> count_runs(const std::optional<std::string> &status);
+  // One page of the runs matching `search`, in its order; ties (equal
+  // durations, and runs without one) newest first (id descending) in either
+  // order. One SQL query: filter, count, order and page in SQLite.
+  Result<RunPage> search_runs(const RunSearch &search);
   // Runs still "queued" or "running", oldest first: what a restarted daemon
   // resumes.
   Result<std::vector<RunRecord>> unfinished_runs();

@@ -20,10 +20,11 @@ const char *const kRunColumns =
     "started_ms, finished_ms, "
     "message, submitted_by, tags_json, cancel_requested FROM runs ";
 // Run lists leave the submitted workflow (the largest column) unread.
-const char *const kRunSummaryColumns =
-    "SELECT id, name, status, '' AS workflow_json, params_json, created_ms, "
+const char *const kRunSummaryList =
+    "id, name, status, '' AS workflow_json, params_json, created_ms, "
     "started_ms, finished_ms, "
-    "message, submitted_by, tags_json, cancel_requested FROM runs ";
+    "message, submitted_by, tags_json, cancel_requested ";
+const std::string kRunSummaryColumns = std::string("SELECT ") + kRunSummaryList + "FROM runs ";
 
 RunRecord read_run(const Statement &s) {
   RunRecord run;
@@ -169,7 +170,7 @@ Result<RunRecord> Store::get_run(int64_t run_id) {
 Result<std::vector<RunRecord>> Store::list_runs(const std::optional<std::string> &status, int limit,
                                                 int offset) {
   std::lock_guard<std::mutex> lock(read_mu_);
-  RF_ASSIGN_OR_RETURN(Statement stmt, read_db_->prepare(std::string(kRunSummaryColumns) +
+  RF_ASSIGN_OR_RETURN(Statement stmt, read_db_->prepare(kRunSummaryColumns +
                                                             "WHERE (?1 IS NULL OR status = ?1) "
                                                             "ORDER BY id DESC LIMIT ?2 OFFSET ?3",
                                                         "list runs"));
@@ -196,6 +197,88 @@ Result<int64_t> Store::count_runs(const std::optional<std::string> &status) {
   RF_ASSIGN_OR_RETURN(bool row, stmt.step());
   (void)row;  // COUNT(*) always yields a row
   return stmt.column_int64(0);
+}
+
+namespace {
+
+// search_runs' filter. ?1 status, ?2 run name, ?3 text, ?4 text as an id (without
+// '#'); NULL: no filter. tags_json is checked before json_each reads it (a
+// malformed or non-array value matches no tag instead of failing the query).
+const char *const kRunSearchWhere =
+    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL "
+    "  OR CAST(id AS TEXT) = ?4 OR instr(lower(name), lower(?3)) > 0 "
+    "  OR instr(lower(message), lower(?3)) > 0 OR instr(lower(submitted_by), lower(?3)) > 0 "
+    "  OR CASE WHEN NOT json_valid(tags_json) THEN 0 "
+    "          WHEN json_type(tags_json) <> 'array' THEN 0 "
+    "          ELSE EXISTS (SELECT 1 FROM json_each(tags_json) "
+    "                       WHERE type = 'text' AND instr(lower(value), lower(?3)) > 0) END) ";
+
+// Over the columns id and duration_ms; ties newest first.
+const char *run_search_order(const RunSearch &search) {
+  const bool asc = search.order == SortOrder::kAscending;
+  if (search.sort == RunSortKey::kDuration) {
+    return asc ? "ORDER BY duration_ms IS NULL, duration_ms ASC, id DESC "
+               : "ORDER BY duration_ms IS NULL, duration_ms DESC, id DESC ";
+  }
+  return asc ? "ORDER BY id ASC " : "ORDER BY id DESC ";
+}
+
+void bind_run_search(Statement &stmt, const RunSearch &search) {
+  if (search.status) {
+    stmt.bind(1, *search.status);
+  } else {
+    stmt.bind_null(1);
+  }
+  if (search.workflow.empty()) {
+    stmt.bind_null(2);
+  } else {
+    stmt.bind(2, search.workflow);
+  }
+  if (search.text.empty()) {
+    stmt.bind_null(3).bind_null(4);
+  } else {
+    stmt.bind(3, search.text).bind(4, search.text[0] == '#' ? search.text.substr(1) : search.text);
+  }
+}
+
+}  // namespace
+
+Result<RunPage> Store::search_runs(const RunSearch &search) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  const std::string order = run_search_order(search);
+  // Filter, count and order over (id, duration) only, then read the page's rows:
+  // the count is a window over every match, computed before LIMIT cuts the page.
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db_->prepare(
+          std::string("WITH matched AS (SELECT id, CASE WHEN started_ms > 0 AND finished_ms >= "
+                      "started_ms THEN finished_ms - started_ms END AS duration_ms FROM runs ") +
+              kRunSearchWhere +
+              "), page AS (SELECT id, duration_ms, COUNT(*) OVER () AS total FROM matched " +
+              order + "LIMIT ?5 OFFSET ?6) SELECT " + kRunSummaryList +
+              ", total FROM page JOIN runs USING (id) " + order,
+          "search runs"));
+  bind_run_search(stmt, search);
+  stmt.bind(5, search.limit).bind(6, search.offset);
+  RunPage page;
+  for (;;) {
+    RF_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) break;
+    page.runs.push_back(read_run(stmt));
+    page.total = stmt.column_int64(12);
+  }
+  if (page.runs.empty() && search.offset > 0) {
+    // A page past the end has no row to carry the count.
+    RF_ASSIGN_OR_RETURN(Statement count,
+                        read_db_->prepare(std::string("SELECT COUNT(*) FROM runs ") +
+                                              kRunSearchWhere,
+                                          "count searched runs"));
+    bind_run_search(count, search);
+    RF_ASSIGN_OR_RETURN(bool row, count.step());
+    (void)row;  // COUNT(*) always yields a row
+    page.total = count.column_int64(0);
+  }
+  return page;
 }
 
 Result<std::vector<RunRecord>> Store::unfinished_runs() {
