@@ -209,10 +209,12 @@ CREATE TABLE run_manifests (
   created_ms INTEGER NOT NULL
 );
 )sql",
-      // 8: the dashboard's run search (Store::search_runs) filters by workflow
-      // name and pages newest first within it.
+      // 8: the dashboard's run search (Store::search_runs) without text: its
+      // filters (status, name) and the duration it orders by read from this index
+      // alone, not from rows that hold the submitted workflow (bench/api: sort by
+      // duration 39 -> 8.5 ms at 10,000 runs).
       R"sql(
-CREATE INDEX runs_by_name ON runs(name, id);
+CREATE INDEX runs_for_search ON runs(status, name, started_ms, finished_ms);
 )sql",
   };
   return kMigrations;
