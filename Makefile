@@ -27,7 +27,10 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
-run: build
+# Only what the demo runs (radflowd, radflow, radflow-worker, the shipped plugins):
+# the tests are built by `make test`.
+run: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target radflow_runtime
 	BUILD_DIR=$(BUILD_DIR) PORT=$(PORT) scripts/run-demo.sh
 
 stop:

@@ -40,5 +40,7 @@ function(radflow_add_plugin name)
       set(destination lib/radflow/plugins)
     endif()
     install(TARGETS ${name} LIBRARY DESTINATION ${destination} COMPONENT plugins)
+    # In radflow's own tree, the target radflow_runtime (`make run`) builds these.
+    set_property(GLOBAL APPEND PROPERTY RADFLOW_SHIPPED_PLUGINS ${name})
   endif()
 endfunction()

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "storage/database.h"
+#include "storage/not_found.h"
 #include "storage/migrations.h"
 #include "storage/store_writer.h"
 
@@ -18,10 +19,6 @@ bool is_terminal(const std::string &status) {
   static const std::set<std::string> kTerminal = {"succeeded", "failed", "cancelled",
                                                   "cached",    "lost",   "skipped"};
   return kTerminal.count(status) > 0;
-}
-
-Status not_found(const std::string &what, int64_t id) {
-  return Status::error("not_found", what + " " + std::to_string(id) + " not found");
 }
 
 // Settings every connection needs; journal_mode is persistent, the rest are

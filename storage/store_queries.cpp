@@ -5,15 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/database.h"
+#include "storage/not_found.h"
 #include "storage/store.h"
 
 namespace radflow::storage {
 
 namespace {
-
-Status not_found(const std::string &what, int64_t id) {
-  return Status::error("not_found", what + " " + std::to_string(id) + " not found");
-}
 
 const char *const kRunColumns =
     "SELECT id, name, status, workflow_json, params_json, created_ms, "

@@ -110,6 +110,9 @@ void ApiServer::apply_limits() {
   server_->set_read_timeout(limits.read_timeout_s, 0);
   server_->set_write_timeout(limits.write_timeout_s, 0);
   server_->set_keep_alive_timeout(limits.keep_alive_timeout_s);
+  // Answers go out at once: without it, each small reply on a kept-alive connection
+  // (the dashboard's) waited ~40 ms for the client's delayed ACK (Nagle).
+  server_->set_tcp_nodelay(true);
   server_->set_payload_max_length(limits.max_body_bytes);
   // cpp-httplib bounds bodies that announce their Content-Length, but reads a
   // chunked body before routing with no bound. The two routes that take a body

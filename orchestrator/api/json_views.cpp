@@ -100,12 +100,16 @@ nlohmann::json artifact_json(const storage::ArtifactRecord& artifact) {
   };
 }
 
-nlohmann::json errors_json(const std::vector<Error>& errors) {
+nlohmann::json error_list_json(const std::vector<Error>& errors) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& e : errors) {
     list.push_back({{"code", e.code}, {"message", e.message}, {"path", e.path}});
   }
-  return {{"errors", list}};
+  return list;
+}
+
+nlohmann::json errors_json(const std::vector<Error>& errors) {
+  return {{"errors", error_list_json(errors)}};
 }
 
 nlohmann::json metric_series_json(const std::vector<storage::MetricPoint>& points,

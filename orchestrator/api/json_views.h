@@ -16,7 +16,9 @@ nlohmann::json step_json(const storage::StepRecord& step);
 nlohmann::json attempt_json(const storage::AttemptRecord& attempt);
 nlohmann::json log_json(const storage::LogRecord& log);
 nlohmann::json artifact_json(const storage::ArtifactRecord& artifact);
-// {"errors": [{"code","message","path"}, ...]}
+// [{"code","message","path"}, ...]: each error as the API shows it.
+nlohmann::json error_list_json(const std::vector<Error>& errors);
+// {"errors": error_list_json(errors)}: the body of every error reply.
 nlohmann::json errors_json(const std::vector<Error>& errors);
 // {"series": {"NAME": [[iteration, value], ...]}}; at most max_points per series
 // (0 = all), picked evenly, always keeping the first and last point.

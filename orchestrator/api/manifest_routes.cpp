@@ -12,6 +12,7 @@
 #include "common/sha256.h"
 #include "orchestrator/api/api_server.h"
 #include "orchestrator/api/http_util.h"
+#include "orchestrator/api/json_views.h"
 #include "orchestrator/api/run_manifest.h"
 
 namespace radflow {
@@ -87,12 +88,6 @@ Result<json> execution_of(storage::Store& store, int64_t run_id) {
   return json{{"status", run.status}, {"steps", list}};
 }
 
-json errors_json(const std::vector<Error>& errors) {
-  json out = json::array();
-  for (const auto& e : errors) out.push_back({{"code", e.code}, {"message", e.message}, {"path", e.path}});
-  return out;
-}
-
 }  // namespace
 
 json ApiServer::manifest_for(const Workflow& workflow, const std::string& text,
@@ -163,7 +158,7 @@ void ApiServer::add_manifest_routes() {
     Workflow replay = *result.workflow;
     for (auto& step : replay.steps) step.cache = false;  // every step runs again
     current["replay_of"] = {
-        {"run_id", *run_id}, {"differences", errors_json(differences)}, {"allowed", allowed}};
+        {"run_id", *run_id}, {"differences", error_list_json(differences)}, {"allowed", allowed}};
     const auth::Caller caller = caller_of(req);
     auto new_id = ctx_.scheduler->submit(replay, workflow_text, caller.name, current.dump());
     if (!new_id.ok()) return reply_status(res, new_id.status());

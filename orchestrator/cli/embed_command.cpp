@@ -57,12 +57,6 @@ constexpr const char* kNotBuilt =
     "(RADFLOW_WITH_TORCH=OFF); rebuild with -DRADFLOW_WITH_TORCH=ON, or point "
     "RADFLOW_PLUGIN_DIR at a folder holding embed.so";
 
-std::string absolute(const std::string& path) {
-  std::error_code ec;
-  const fs::path abs = fs::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
-}
-
 // One progress line: a bar redrawn in place on a terminal, plain lines otherwise.
 class ProgressBar {
  public:
@@ -149,7 +143,7 @@ int embed(const std::string& /*server*/, const Args& args) {
   LocalPluginRequest request;
   request.plugin = "embed";
   request.missing_hint = kNotBuilt;
-  request.inputs = {{"encoder", absolute(options["--encoder"])}, {"images", absolute(options["--images"])}};
+  request.inputs = {{"encoder", absolute_path(options["--encoder"])}, {"images", absolute_path(options["--images"])}};
   if (options.count("--pool")) {
     if (options["--pool"] != "cls" && options["--pool"] != "cls+mean") {
       return usage_error("--pool must be cls or cls+mean", "embed");

@@ -39,7 +39,6 @@ constexpr const char* kConvertUsage =
     "OUT.npy: float32 values of frame 0 after the modality LUT, before inversion/window,\n"
     "rows x columns (x 3 for colour).\n";
 
-Status failed(const std::string& message) { return Status::error("failed", message); }
 
 // Runs image-tools with `params`; on success *output_dir holds its files (the caller
 // removes *work_dir).
@@ -54,17 +53,11 @@ Status run_image_tools(const nlohmann::json& params, std::string* work_dir, std:
   return status;
 }
 
-std::string absolute(const std::string& path) {
-  std::error_code ec;
-  const fs::path abs = fs::absolute(path, ec);
-  return ec ? path : abs.string();
-}
-
 int info(const Args& args) {
   if (wants_help(args)) return std::fputs(kInfoUsage, stdout), kOk;
   if (args.size() != 1) return usage_error("image info takes one FILE", "image");
   std::string work_dir, output_dir;
-  Status status = run_image_tools({{"command", "info"}, {"path", absolute(args[0])}}, &work_dir, &output_dir);
+  Status status = run_image_tools({{"command", "info"}, {"path", absolute_path(args[0])}}, &work_dir, &output_dir);
   if (status.ok()) {
     std::ifstream in(output_dir + "/info.json");
     std::fputs(std::string(std::istreambuf_iterator<char>(in), {}).c_str(), stdout);
@@ -84,7 +77,7 @@ int convert(const Args& args) {
   }
   const std::string name = std::string("image") + extension;
   std::string work_dir, output_dir;
-  Status status = run_image_tools({{"command", "convert"}, {"path", absolute(args[0])}, {"out", name}},
+  Status status = run_image_tools({{"command", "convert"}, {"path", absolute_path(args[0])}, {"out", name}},
                                   &work_dir, &output_dir);
   if (status.ok()) {
     std::error_code ec;

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "common/install_layout.h"
+#include "orchestrator/cli/cli_util.h"
 
 #ifndef RADFLOW_DEFAULT_PLUGIN_DIR
 #define RADFLOW_DEFAULT_PLUGIN_DIR "plugins"
@@ -25,7 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Status failed(const std::string& message) { return Status::error("failed", message); }
 
 std::string self_dir() {
   char buffer[PATH_MAX];

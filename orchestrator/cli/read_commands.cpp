@@ -11,10 +11,6 @@
 namespace radflow::cli {
 namespace {
 
-bool is_run_id(const std::string& text) {
-  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-}
-
 std::string log_line(const nlohmann::json& log) {
   std::string level = log.value("level", "info");
   std::string stream = log.value("stream", "");

@@ -18,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kHelp =
+constexpr const char* kReportHelp =
     "usage: radflow report RUN [RUN ...] [--out FILE] [--json] [--bootstrap N] [--seed S]\n\n"
     "The encoder report card of the runs' evaluation steps (probe, segment, report-gen,\n"
     "demographic-correlation): every figure with its 95% interval, forest plots,\n"
@@ -53,16 +53,11 @@ std::string html_of(const json& model) {
   return page;
 }
 
-bool is_run_id(const std::string& text) {
-  return !text.empty() && text.size() < 19 && text.find_first_not_of("0123456789") == std::string::npos &&
-         std::stoll(text) > 0;
-}
-
 }  // namespace
 
 int report(const std::string& server, const Args& args) {
   if (wants_help(args)) {
-    std::puts(kHelp);
+    std::puts(kReportHelp);
     return kOk;
   }
   std::vector<std::string> runs;

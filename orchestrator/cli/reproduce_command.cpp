@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kHelp =
+constexpr const char* kReproduceHelp =
     "usage: radflow reproduce RUN [--wait] [--allow-different-plugins]\n\n"
     "Runs RUN again exactly as recorded in its manifest (GET /api/v1/runs/RUN/manifest):\n"
     "the workflow as submitted, every step anew (no step cache). It is refused, with\n"
@@ -123,7 +123,7 @@ int print_diff(const json& original, const json& replay, int64_t original_id, in
 
 int reproduce(const std::string& server, const Args& args) {
   if (wants_help(args)) {
-    std::puts(kHelp);
+    std::puts(kReproduceHelp);
     return kOk;
   }
   std::string run;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <regex>
 
+#include "orchestrator/workflow/error_list.h"
+
 namespace radflow {
 namespace {
 
@@ -11,11 +13,6 @@ using nlohmann::json;
 // Messages quote at most this much of a user's string, so that a pasted blob
 // does not swamp the error.
 constexpr size_t kMaxQuotedChars = 60;
-
-void add_error(std::vector<Error>* errors, const char* code, const std::string& pointer,
-               std::string message) {
-  errors->push_back(Error{code, std::move(message), pointer});
-}
 
 bool is_integral(const json& value) {
   if (value.is_number_integer()) return true;

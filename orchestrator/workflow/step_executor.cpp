@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "orchestrator/workflow/error_list.h"
 #include "orchestrator/workflow/json_schema.h"
 
 namespace radflow {
@@ -15,34 +16,24 @@ std::string executor_names(const Capacity& capacity) {
   return names.empty() ? "none" : names;
 }
 
-std::string format_number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
-void add(std::vector<Error>* errors, const char* code, std::string path, std::string message) {
-  errors->push_back(Error{code, std::move(message), std::move(path)});
-}
-
 // Ranks, GPUs and timeout_s against what `executor` accepts.
 void check_limits(const std::string& executor, const ExecutorLimits& limits,
                   const std::string& pointer, const StepSpec& spec, std::vector<Error>* errors) {
   const std::string on = " but executor \"" + executor + "\" accepts at most ";
   if (limits.max_ranks && spec.resources.ranks > *limits.max_ranks) {
-    add(errors, "resources_exceeded", pointer + "/resources/ranks",
+    add_error(errors, "resources_exceeded", pointer + "/resources/ranks",
         "step asks for " + std::to_string(spec.resources.ranks) + " ranks" + on +
             std::to_string(*limits.max_ranks));
   }
   if (limits.max_gpus && spec.resources.gpus > *limits.max_gpus) {
-    add(errors, "resources_exceeded", pointer + "/resources/gpus",
+    add_error(errors, "resources_exceeded", pointer + "/resources/gpus",
         "step asks for " + std::to_string(spec.resources.gpus) + " GPUs" + on +
             std::to_string(*limits.max_gpus));
   }
   // A timeout of 0 means none, which an executor with a time limit cannot honour.
   if (limits.max_timeout_s &&
       (spec.timeout_s > *limits.max_timeout_s || spec.timeout_s == 0)) {
-    add(errors, "resources_exceeded", pointer + "/timeout_s",
+    add_error(errors, "resources_exceeded", pointer + "/timeout_s",
         std::string(spec.timeout_s == 0 ? "step has no timeout_s (no limit)"
                                         : "step asks for timeout_s " +
                                               format_number(spec.timeout_s)) +
@@ -69,12 +60,12 @@ void parse_step_executor(const json& raw, const std::string& pointer, const Capa
   if (auto it = raw.find("executor"); it != raw.end()) {
     const std::string path = pointer + "/executor";
     if (!it->is_string()) {
-      add(errors, "invalid_workflow", path,
+      add_error(errors, "invalid_workflow", path,
           json_pointer_display(path) + " must be an executor name string, got " +
               describe_json_value(*it));
       known = false;
     } else if (capacity.executors.count(it->get<std::string>()) == 0) {
-      add(errors, "unknown_executor", path,
+      add_error(errors, "unknown_executor", path,
           "unknown executor \"" + it->get<std::string>() + "\" (this daemon has: " +
               executor_names(capacity) + ")");
       known = false;
@@ -90,11 +81,11 @@ void parse_step_executor(const json& raw, const std::string& pointer, const Capa
     if (options == raw.end()) continue;
     const std::string path = json_pointer_append(pointer, name);
     if (!options->is_object()) {
-      add(errors, "invalid_workflow", path,
+      add_error(errors, "invalid_workflow", path,
           json_pointer_display(path) + " must be an object of options for executor \"" +
               name + "\", got " + describe_json_value(*options));
     } else if (known && name != chosen) {
-      add(errors, "unused_executor_options", path,
+      add_error(errors, "unused_executor_options", path,
           "options for executor \"" + name + "\", but the step runs on \"" + chosen +
               "\" (add \"executor\": \"" + name + "\" or remove them)");
     } else if (known) {

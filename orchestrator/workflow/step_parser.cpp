@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/utf8.h"
+#include "orchestrator/workflow/error_list.h"
 #include "orchestrator/workflow/json_schema.h"
 #include "orchestrator/workflow/step_executor.h"
 
@@ -39,12 +40,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string format_number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
 // Integers may be written 2 or 2.0 (as JSON Schema's "integer" allows);
 // out-of-range values are clamped into int64 so that the range checks report them.
 bool read_integer(const json& value, int64_t* out) {
@@ -68,10 +63,6 @@ int clamp_int(int64_t v) {
   return static_cast<int>(std::max<int64_t>(INT_MIN, std::min<int64_t>(INT_MAX, v)));
 }
 
-void add(std::vector<Error>* errors, const char* code, std::string path, std::string message) {
-  errors->push_back(Error{code, std::move(message), std::move(path)});
-}
-
 // Replaces every string that is exactly "${params.NAME}" by the run param NAME,
 // keeping its JSON type, anywhere inside the step's params.
 void substitute_run_params(json* value, const json& run_params, const std::string& pointer,
@@ -88,7 +79,7 @@ void substitute_run_params(json* value, const json& run_params, const std::strin
     if (it == run_params.end()) {
       std::vector<std::string> known;
       for (const auto& [key, unused] : run_params.items()) known.push_back(key);
-      add(errors, "unknown_run_param", pointer,
+      add_error(errors, "unknown_run_param", pointer,
           json_pointer_display(pointer) + " refers to run param \"" + name +
               "\", which the workflow's top-level \"params\" does not define (defined: " +
               (known.empty() ? "none" : join(known)) + ")");
@@ -113,7 +104,7 @@ void parse_params(const json& raw, const std::string& pointer, const json* run_p
   json params = json::object();
   if (it != raw.end()) {
     if (!it->is_object()) {
-      add(errors, "invalid_workflow", pointer + "/params",
+      add_error(errors, "invalid_workflow", pointer + "/params",
           json_pointer_display(pointer + "/params") + " must be an object, got " +
               describe_json_value(*it));
       return;
@@ -142,7 +133,7 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
   const ExecutorLimits* executor = chosen_executor_limits(raw, capacity);
   const bool daemon_bounds = executor == nullptr || executor->resources == ResourceOwner::kDaemon;
   if (!it->is_object()) {
-    add(errors, "invalid_workflow", base,
+    add_error(errors, "invalid_workflow", base,
         json_pointer_display(base) + " must be an object, got " + describe_json_value(*it));
     return;
   }
@@ -153,7 +144,7 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
     if (key == "gpus" || key == "ranks") {
       int64_t minimum = key == "gpus" ? 0 : 1;
       if (!read_integer(value, &n) || n < minimum) {
-        add(errors, "invalid_workflow", path,
+        add_error(errors, "invalid_workflow", path,
             where + " must be an integer >= " + std::to_string(minimum) + ", got " +
                 describe_json_value(value));
         continue;
@@ -161,14 +152,14 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
       if (key == "gpus") {
         out->gpus = clamp_int(n);
         if (daemon_bounds && n > capacity.gpus) {
-          add(errors, "resources_exceeded", path,
+          add_error(errors, "resources_exceeded", path,
               "step asks for " + std::to_string(n) + " GPUs but the daemon has " +
                   std::to_string(capacity.gpus));
         }
       } else {
         out->ranks = clamp_int(n);
         if (n > capacity.max_ranks) {
-          add(errors, "resources_exceeded", path,
+          add_error(errors, "resources_exceeded", path,
               "step asks for " + std::to_string(n) + " ranks but the daemon starts at most " +
                   std::to_string(capacity.max_ranks) + " per attempt (radflowd --max-ranks)");
         }
@@ -177,7 +168,7 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
       bool cpus = key == "cpus";
       double d = value.is_number() ? value.get<double>() : -1;
       if (!value.is_number() || !std::isfinite(d) || (cpus ? d < kMinCpusPerRank : d < 0)) {
-        add(errors, "invalid_workflow", path,
+        add_error(errors, "invalid_workflow", path,
             where + " must be a number " + (cpus ? ">= " + format_number(kMinCpusPerRank) : ">= 0") +
                 ", got " + describe_json_value(value));
         continue;
@@ -185,20 +176,20 @@ void parse_resources(const json& raw, const std::string& pointer, const Capacity
       if (cpus) {
         out->cpus = d;
         if (daemon_bounds && d > capacity.cpus) {
-          add(errors, "resources_exceeded", path,
+          add_error(errors, "resources_exceeded", path,
               "step asks for " + format_number(d) + " CPUs but the daemon has " +
                   format_number(capacity.cpus));
         }
       } else {
         out->memory_gb = d;
         if (daemon_bounds && capacity.memory_gb > 0 && d > capacity.memory_gb) {
-          add(errors, "resources_exceeded", path,
+          add_error(errors, "resources_exceeded", path,
               "step asks for " + format_number(d) + " GB of memory but the daemon has " +
                   format_number(capacity.memory_gb) + " GB");
         }
       }
     } else {
-      add(errors, "invalid_workflow", path,
+      add_error(errors, "invalid_workflow", path,
           "unknown resource \"" + key + "\" (known: cpus, gpus, memory_gb, ranks)");
     }
   }
@@ -208,7 +199,7 @@ void parse_scalars(const json& raw, const std::string& pointer, StepSpec* spec,
                    std::vector<Error>* errors) {
   auto bad = [&](const char* key, const std::string& expected, const json& value) {
     std::string path = pointer + "/" + key;
-    add(errors, "invalid_workflow", path,
+    add_error(errors, "invalid_workflow", path,
         json_pointer_display(path) + " must be " + expected + ", got " +
             describe_json_value(value));
   };
@@ -258,26 +249,26 @@ ParsedStep parse_step(const std::string& name, const json& raw, const json* run_
   step.spec.name = name;
   const std::string pointer = json_pointer_append("/steps", name);
   if (!is_step_name(name)) {
-    add(errors, "invalid_workflow", pointer,
+    add_error(errors, "invalid_workflow", pointer,
         "step name \"" + truncate_utf8(name, 80, "...") +
             "\" must be 1 to 64 characters from A-Z a-z 0-9 _ -");
   }
   if (!raw.is_object()) {
-    add(errors, "invalid_workflow", pointer,
+    add_error(errors, "invalid_workflow", pointer,
         "step \"" + name + "\" must be an object, got " + describe_json_value(raw));
     return step;
   }
   for (const auto& [key, unused] : raw.items()) {
     // A key named after one of the daemon's executors holds its options.
     if (step_keys().count(key) || capacity.executors.count(key)) continue;
-    add(errors, "invalid_workflow", json_pointer_append(pointer, key),
+    add_error(errors, "invalid_workflow", json_pointer_append(pointer, key),
         "unknown key \"" + key + "\" in step \"" + name +
             "\" (known: cache, description, executor, inputs, params, plugin, priority, "
             "resources, retries, timeout_s, and an executor's name for its options)");
   }
   auto plugin = raw.find("plugin");
   if (plugin == raw.end() || !plugin->is_string()) {
-    add(errors, "invalid_workflow", pointer + "/plugin",
+    add_error(errors, "invalid_workflow", pointer + "/plugin",
         "step \"" + name + "\" needs \"plugin\", a plugin name string" +
             (plugin == raw.end() ? "" : ", got " + describe_json_value(*plugin)));
   } else {
@@ -286,7 +277,7 @@ ParsedStep parse_step(const std::string& name, const json& raw, const json* run_
     if (found == plugins.end()) {
       std::vector<std::string> known;
       for (const auto& [key, unused] : plugins) known.push_back(key);
-      add(errors, "unknown_plugin", pointer + "/plugin",
+      add_error(errors, "unknown_plugin", pointer + "/plugin",
           "unknown plugin \"" + step.spec.plugin +
               "\" (known: " + (known.empty() ? "none" : join(known)) + ")");
     } else {
@@ -301,7 +292,7 @@ ParsedStep parse_step(const std::string& name, const json& raw, const json* run_
       step.inputs = *inputs;
     } else {
       step.inputs_ok = false;
-      add(errors, "invalid_workflow", pointer + "/inputs",
+      add_error(errors, "invalid_workflow", pointer + "/inputs",
           json_pointer_display(pointer + "/inputs") + " must be an object, got " +
               describe_json_value(*inputs));
     }

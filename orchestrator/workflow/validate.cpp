@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/utf8.h"
+#include "orchestrator/workflow/error_list.h"
 #include "orchestrator/workflow/json_schema.h"
 #include "orchestrator/workflow/step_graph.h"
 #include "orchestrator/workflow/step_parser.h"
@@ -12,10 +13,6 @@ namespace radflow {
 namespace {
 
 using nlohmann::json;
-
-void add(std::vector<Error>* errors, const char* code, std::string path, std::string message) {
-  errors->push_back(Error{code, std::move(message), std::move(path)});
-}
 
 // nlohmann reports the byte offset just past the offending character; users
 // want a line and a column (1-based, columns in bytes).
@@ -46,28 +43,28 @@ void check_top_level(const json& doc, std::vector<Error>* errors) {
                                               "steps", "tags",        "max_parallel"};
   for (const auto& [key, unused] : doc.items()) {
     if (kKeys.count(key)) continue;
-    add(errors, "invalid_workflow", json_pointer_append("", key),
+    add_error(errors, "invalid_workflow", json_pointer_append("", key),
         "unknown top-level key \"" + key + "\" (known: description, max_parallel, name, params, steps, tags)");
   }
   auto name = doc.find("name");
   if (name == doc.end()) {
-    add(errors, "invalid_workflow", "/name", "workflow needs \"name\", a non-empty string");
+    add_error(errors, "invalid_workflow", "/name", "workflow needs \"name\", a non-empty string");
   } else if (!name->is_string() || name->get_ref<const std::string&>().empty()) {
-    add(errors, "invalid_workflow", "/name",
+    add_error(errors, "invalid_workflow", "/name",
         "name must be a non-empty string, got " + describe_json_value(*name));
   }
   if (auto it = doc.find("description"); it != doc.end() && !it->is_string()) {
-    add(errors, "invalid_workflow", "/description",
+    add_error(errors, "invalid_workflow", "/description",
         "description must be a string, got " + describe_json_value(*it));
   }
   if (auto it = doc.find("tags"); it != doc.end()) {
     if (!it->is_array()) {
-      add(errors, "invalid_workflow", "/tags",
+      add_error(errors, "invalid_workflow", "/tags",
           "tags must be an array of strings, got " + describe_json_value(*it));
     } else {
       for (size_t i = 0; i < it->size(); ++i) {
         if ((*it)[i].is_string()) continue;
-        add(errors, "invalid_workflow", "/tags/" + std::to_string(i),
+        add_error(errors, "invalid_workflow", "/tags/" + std::to_string(i),
             "tags." + std::to_string(i) + " must be a string, got " +
                 describe_json_value((*it)[i]));
       }
@@ -75,13 +72,13 @@ void check_top_level(const json& doc, std::vector<Error>* errors) {
   }
   if (auto it = doc.find("max_parallel"); it != doc.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 100000) {
-      add(errors, "invalid_workflow", "/max_parallel",
+      add_error(errors, "invalid_workflow", "/max_parallel",
           "max_parallel must be an integer >= 1 (the most steps of this run running at once), "
           "got " + describe_json_value(*it));
     }
   }
   if (auto it = doc.find("params"); it != doc.end() && !it->is_object()) {
-    add(errors, "invalid_workflow", "/params",
+    add_error(errors, "invalid_workflow", "/params",
         "params must be an object, got " + describe_json_value(*it));
   }
 }
@@ -97,7 +94,7 @@ void bind_inputs(ParsedStep* step, const std::map<std::string, ParsedStep>& step
     if (plugin && !plugin->find_input(input)) {
       std::string known;
       for (const auto& p : plugin->inputs) known += (known.empty() ? "" : ", ") + p.name;
-      add(errors, "unknown_input", path,
+      add_error(errors, "unknown_input", path,
           "plugin \"" + plugin->name + "\" has no input \"" + input +
               "\" (inputs: " + (known.empty() ? "none" : known) + ")");
     }
@@ -105,7 +102,7 @@ void bind_inputs(ParsedStep* step, const std::map<std::string, ParsedStep>& step
         value.is_string() ? value.get_ref<const std::string&>().find('.') : std::string::npos;
     const std::string text = value.is_string() ? value.get<std::string>() : "";
     if (dot == std::string::npos || dot == 0 || dot + 1 == text.size()) {
-      add(errors, "bad_reference", path,
+      add_error(errors, "bad_reference", path,
           "input \"" + input + "\" must be a string \"step.output\", got " +
               describe_json_value(value));
       continue;
@@ -113,7 +110,7 @@ void bind_inputs(ParsedStep* step, const std::map<std::string, ParsedStep>& step
     InputBinding binding{input, text.substr(0, dot), text.substr(dot + 1)};
     auto source = steps.find(binding.step);
     if (source == steps.end()) {
-      add(errors, "unknown_step", path,
+      add_error(errors, "unknown_step", path,
           "input \"" + input + "\" reads from step \"" + binding.step +
               "\", which the workflow does not define");
       continue;
@@ -122,7 +119,7 @@ void bind_inputs(ParsedStep* step, const std::map<std::string, ParsedStep>& step
     if (source_plugin && !source_plugin->find_output(binding.output)) {
       std::string known;
       for (const auto& p : source_plugin->outputs) known += (known.empty() ? "" : ", ") + p.name;
-      add(errors, "unknown_output", path,
+      add_error(errors, "unknown_output", path,
           "step \"" + binding.step + "\" (plugin \"" + source_plugin->name +
               "\") has no output \"" + binding.output +
               "\" (outputs: " + (known.empty() ? "none" : known) + ")");
@@ -132,7 +129,7 @@ void bind_inputs(ParsedStep* step, const std::map<std::string, ParsedStep>& step
   if (plugin && step->inputs_ok) {
     for (const auto& port : plugin->inputs) {
       if (port.optional || step->inputs.contains(port.name)) continue;
-      add(errors, "missing_input", base,
+      add_error(errors, "missing_input", base,
           "step \"" + step->spec.name + "\" must bind input \"" + port.name + "\" of plugin \"" +
               plugin->name + "\" (write \"" + port.name + "\": \"<step>.<output>\")");
     }
@@ -148,7 +145,7 @@ ValidationResult parse_workflow_unbounded(std::string_view text,
   // Deep nesting is refused before parsing: copies, dumps and schema checks of a
   // json value recurse once per level.
   if (size_t depth = json_nesting_depth(text, limits.max_depth); depth > limits.max_depth) {
-    add(errors, "too_deep", "",
+    add_error(errors, "too_deep", "",
         "the workflow nests arrays and objects more than " + std::to_string(limits.max_depth) +
             " levels deep; flatten it");
     return result;
@@ -162,7 +159,7 @@ ValidationResult parse_workflow_unbounded(std::string_view text,
     return result;
   }
   if (!doc.is_object()) {
-    add(errors, "invalid_workflow", "",
+    add_error(errors, "invalid_workflow", "",
         "a workflow must be a JSON object, got " + describe_json_value(doc));
     return result;
   }
@@ -178,7 +175,7 @@ ValidationResult parse_workflow_unbounded(std::string_view text,
 
   auto steps_it = doc.find("steps");
   if (steps_it == doc.end() || !steps_it->is_object() || steps_it->empty()) {
-    add(errors, "invalid_workflow", "/steps",
+    add_error(errors, "invalid_workflow", "/steps",
         steps_it == doc.end()
             ? std::string("workflow needs \"steps\", an object of steps keyed by name")
             : "steps must be a non-empty object of steps keyed by name, got " +
@@ -187,7 +184,7 @@ ValidationResult parse_workflow_unbounded(std::string_view text,
     return result;
   }
   if (steps_it->size() > limits.max_steps) {
-    add(errors, "too_many_steps", "/steps",
+    add_error(errors, "too_many_steps", "/steps",
         "the workflow has " + std::to_string(steps_it->size()) + " steps; at most " +
             std::to_string(limits.max_steps) + " are accepted (split it into several runs)");
     return result;
@@ -200,7 +197,7 @@ ValidationResult parse_workflow_unbounded(std::string_view text,
             .first->second;
     const size_t params_bytes = step.spec.params.dump().size();
     if (params_bytes > limits.max_params_bytes) {
-      add(errors, "params_too_large", json_pointer_append("/steps", name) + "/params",
+      add_error(errors, "params_too_large", json_pointer_append("/steps", name) + "/params",
           "the params of step \"" + truncate_utf8(name, 80, "...") + "\" take " +
               std::to_string(params_bytes) + " bytes as JSON; at most " +
               std::to_string(limits.max_params_bytes) +
@@ -216,7 +213,7 @@ ValidationResult parse_workflow_unbounded(std::string_view text,
   for (const auto& cycle : find_step_cycles(downstream)) {
     std::string chain;
     for (const auto& name : cycle) chain += (chain.empty() ? "" : " -> ") + name;
-    add(errors, "cycle", json_pointer_append("/steps", cycle.front()),
+    add_error(errors, "cycle", json_pointer_append("/steps", cycle.front()),
         "steps form a cycle: " + chain);
   }
   if (!errors->empty()) return result;
@@ -274,7 +271,7 @@ ValidationResult parse_workflow(std::string_view text,
   if (errors.size() > limits.max_errors) {
     const size_t hidden = errors.size() - limits.max_errors;
     errors.resize(limits.max_errors);
-    add(&errors, "too_many_errors", "",
+    add_error(&errors, "too_many_errors", "",
         std::to_string(hidden) + " more error(s) not shown; the first " +
             std::to_string(limits.max_errors) + " are above");
   }

@@ -22,9 +22,21 @@ const line = (seed, lr) => ({
   },
 });
 
+test("the URL radflowd prints (no hash) shows the runs list", async (t) => {
+  const { daemon, page, pageErrors } = await setup(t);
+  const run = await runToEnd(daemon, chain);
+  await page.goto(`${daemon.base}/`);
+  await page.waitForSelector(`[data-testid=runs-table] tr[data-run="${run.id}"]`);
+  assert.equal(await page.locator("nav a.active").getAttribute("data-nav"), "runs");
+  assert.deepEqual(pageErrors, []);
+});
+
 test("a workflow submitted through the page turns green live", async (t) => {
   const { daemon, page, pageErrors } = await setup(t);
-  await page.goto(`${daemon.base}/#/submit`);
+  // As a user: the printed URL, then the Submit tab.
+  await page.goto(`${daemon.base}/`);
+  await page.waitForSelector("[data-testid=runs-table]");
+  await page.click("nav a[data-nav=submit]");
   await page.fill("[data-testid=workflow-text]", JSON.stringify(chain, null, 2));
   await page.click("[data-testid=submit]");
   await page.waitForURL(/#\/runs\/1/);

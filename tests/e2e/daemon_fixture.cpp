@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -108,6 +110,14 @@ std::pair<int, nlohmann::json> Daemon::post(const std::string& path, const std::
   if (!res) throw std::runtime_error("POST " + path + " failed: " + httplib::to_string(res.error()));
   return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
 }
+
+int64_t submit_text(Daemon& daemon, const std::string& workflow_text) {
+  auto [status, body] = daemon.post("/api/v1/runs", workflow_text);
+  EXPECT_EQ(status, 201) << body.dump();
+  return body.value("id", int64_t{0});
+}
+
+int64_t submit(Daemon& daemon, const nlohmann::json& workflow) { return submit_text(daemon, workflow.dump()); }
 
 nlohmann::json Daemon::wait_for_run(int64_t run_id, std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

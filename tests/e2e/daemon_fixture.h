@@ -27,6 +27,7 @@ class Daemon {
   void kill_hard();  // SIGKILL, as a crash would
   void stop();       // SIGTERM and wait
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   httplib::Client& http() { return *client_; }
 
   nlohmann::json get(const std::string& path);
@@ -42,6 +43,11 @@ class Daemon {
   int port_ = 0;
   std::unique_ptr<httplib::Client> client_;
 };
+
+// POSTs the workflow to /api/v1/runs and returns the run id; a reply other than 201
+// fails the test (and gives 0).
+int64_t submit(Daemon& daemon, const nlohmann::json& workflow);
+int64_t submit_text(Daemon& daemon, const std::string& workflow_text);
 
 // A temp folder with data/ and plugins/ (copies of every built plugin).
 class DaemonFixtureDirs {

@@ -53,12 +53,6 @@ std::string log_tail(const DaemonFixtureDirs& dirs, size_t max_bytes = 3000) {
          (log.size() > max_bytes ? log.substr(log.size() - max_bytes) : log);
 }
 
-int64_t submit(Daemon& daemon, const nlohmann::json& workflow) {
-  auto [status, body] = daemon.post("/api/v1/runs", workflow.dump());
-  EXPECT_EQ(status, 201) << body.dump();
-  return body.value("id", int64_t{0});
-}
-
 bool healthy(Daemon& daemon) {
   auto res = daemon.http().Get("/healthz");
   return res && res->status == 200;

@@ -42,12 +42,6 @@ std::string file_sha256(const std::string& path) {
   return digest.ok() ? *digest : "";
 }
 
-int64_t submit(Daemon& daemon, const std::string& text) {
-  auto [status, body] = daemon.post("/api/v1/runs", text);
-  EXPECT_EQ(status, 201) << body.dump();
-  return body.value("id", int64_t{0});
-}
-
 const json& step_in(const json& manifest_part, const std::string& name) {
   for (const auto& step : manifest_part["steps"]) {
     if (step["name"] == name) return step;
@@ -67,7 +61,7 @@ const std::string kTwoSteps = R"({"name": "replayable", "params": {"v": 3},
 TEST(Replay, ManifestRecordsWhatReplayNeeds) {
   DaemonFixtureDirs dirs;
   Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
-  const int64_t run = submit(daemon, kTwoSteps);
+  const int64_t run = submit_text(daemon, kTwoSteps);
   ASSERT_EQ(daemon.wait_for_run(run, std::chrono::seconds(60))["status"], "succeeded");
 
   const json m = daemon.get("/api/v1/runs/" + std::to_string(run) + "/manifest");
@@ -103,7 +97,7 @@ TEST(Replay, ManifestRecordsWhatReplayNeeds) {
 TEST(Replay, CliReplaysWithoutCacheAndDiffsEveryMetricAndOutput) {
   DaemonFixtureDirs dirs;
   Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
-  const int64_t run = submit(daemon, kTwoSteps);
+  const int64_t run = submit_text(daemon, kTwoSteps);
   ASSERT_EQ(daemon.wait_for_run(run, std::chrono::seconds(60))["status"], "succeeded");
 
   const Cli replay = radflow_cli(dirs, daemon.port(), "reproduce 1 --wait");
@@ -130,7 +124,7 @@ TEST(Replay, CliReplaysWithoutCacheAndDiffsEveryMetricAndOutput) {
 TEST(Replay, RefusedAfterAPluginRebuildNamingThePluginAndBothDigests) {
   DaemonFixtureDirs dirs;
   Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
-  const int64_t run = submit(daemon, kTwoSteps);
+  const int64_t run = submit_text(daemon, kTwoSteps);
   ASSERT_EQ(daemon.wait_for_run(run, std::chrono::seconds(60))["status"], "succeeded");
   const std::string library = dirs.plugin_dir() + "/test-ok.so";
   const std::string recorded = file_sha256(library);
@@ -173,7 +167,7 @@ TEST(Replay, RefusedAfterAPluginRebuildNamingThePluginAndBothDigests) {
 TEST(Replay, RefusedWhenARecordedInputArtifactIsGone) {
   DaemonFixtureDirs dirs;
   Daemon daemon(dirs.data_dir(), dirs.plugin_dir());
-  const int64_t run = submit(daemon, kTwoSteps);
+  const int64_t run = submit_text(daemon, kTwoSteps);
   ASSERT_EQ(daemon.wait_for_run(run, std::chrono::seconds(60))["status"], "succeeded");
   const json m = daemon.get("/api/v1/runs/1/manifest");
   const std::string digest = step_in(m["execution"], "b")["inputs"]["in"];
@@ -211,7 +205,7 @@ TEST(Replay, PretrainFeaturesProbeOnCpuIsBitExact) {
                                                     "dataset": "dataset.dataset"}},
       "probe": {"plugin": "probe", "inputs": {"features": "features.features"},
                 "params": {"bootstrap": 50}}}})";
-  const int64_t run = submit(daemon, workflow);
+  const int64_t run = submit_text(daemon, workflow);
   const json first = daemon.wait_for_run(run, std::chrono::seconds(170));
   ASSERT_EQ(first["status"], "succeeded") << first.dump(1);
 

@@ -18,12 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int64_t submit(Daemon& daemon, const nlohmann::json& workflow) {
-  auto [status, body] = daemon.post("/api/v1/runs", workflow.dump());
-  EXPECT_EQ(status, 201) << body.dump();
-  return body.value("id", int64_t{0});
-}
-
 // Polls until the named step of the run is running (its attempt started).
 void wait_until_running(Daemon& daemon, int64_t run_id, const std::string& step) {
   for (int i = 0; i < 400; ++i) {

@@ -44,12 +44,6 @@ int max_concurrency(const std::vector<Interval>& intervals) {
   return best;
 }
 
-int64_t submit(Daemon& daemon, const nlohmann::json& workflow) {
-  auto [status, body] = daemon.post("/api/v1/runs", workflow.dump());
-  EXPECT_EQ(status, 201) << body.dump();
-  return body.value("id", int64_t{0});
-}
-
 bool process_alive(int64_t pid) { return kill(static_cast<pid_t>(pid), 0) == 0; }
 
 TEST(Scheduler, WideFanOutNeverRunsMoreAttemptsThanSlots) {

@@ -9,18 +9,14 @@
 #include <set>
 
 #include "orchestrator/daemon/daemon_options.h"
+#include "tests/orchestrator/daemon_args.h"
 
 namespace radflow {
 namespace {
 
 using nlohmann::json;
 
-Result<DaemonOptions> parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "radflowd");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return parse_daemon_options(static_cast<int>(argv.size()), argv.data());
-}
+using testing_daemon::parse;
 
 Result<DaemonOptions> from_config(const std::string& text) {
   DaemonOptions options;

@@ -1,17 +1,13 @@
 #include "orchestrator/daemon/daemon_options.h"
 #include "orchestrator/daemon/slurm_wiring.h"
+#include "tests/orchestrator/daemon_args.h"
 
 #include <gtest/gtest.h>
 
 namespace radflow {
 namespace {
 
-Result<DaemonOptions> parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "radflowd");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return parse_daemon_options(static_cast<int>(argv.size()), argv.data());
-}
+using testing_daemon::parse;
 
 TEST(DaemonOptions, Defaults) {
   auto options = parse({});

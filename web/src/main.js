@@ -11,7 +11,9 @@ import { compareView } from "./compare_view.js";
 import { reportView } from "./report_view.js";
 
 let dispose = () => {};
-let current = "";
+// The path on screen; null = nothing rendered yet, so the first route() always renders
+// (the URL radflowd prints has no hash: its path is "", which must show the runs list).
+let current = null;
 
 function route() {
   const { parts, query } = parseHash();
@@ -39,7 +41,7 @@ window.addEventListener("radflow:signin", () => {
   current = "signin";
   dispose();
   dispose = signInView(document.getElementById("view"), () => {
-    current = "";
+    current = null;
     reconnectEvents();
     route();
     showSession();

@@ -14,8 +14,8 @@
 namespace radflow::ml {
 namespace {
 
-void png_error_fn(png_structp png, png_const_charp) { png_longjmp(png, 1); }
-void png_warning_fn(png_structp, png_const_charp) {}
+void png_write_error_fn(png_structp png, png_const_charp) { png_longjmp(png, 1); }
+void png_write_warning_fn(png_structp, png_const_charp) {}
 
 }  // namespace
 
@@ -34,7 +34,7 @@ Status write_png16(const std::string& path, const std::vector<float>& values, in
 
   FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr) return image_error(path, std::string("cannot create file: ") + std::strerror(errno));
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, png_error_fn, png_warning_fn);
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, png_write_error_fn, png_write_warning_fn);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (info == nullptr || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);

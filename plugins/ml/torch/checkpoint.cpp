@@ -14,12 +14,6 @@ namespace {
 namespace st = radflow::ml::safetensors;
 namespace fs = std::filesystem;
 
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 std::string join_first(const std::vector<std::string>& names, size_t limit = 5) {
   std::string out;
   for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];

@@ -8,12 +8,6 @@ namespace {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 // Native names with a one-to-one HF counterpart; block-level names are handled with
 // their "blocks.{i}." prefix stripped.
 const std::vector<std::pair<std::string, std::string>>& top_level_map() {
@@ -40,6 +34,12 @@ const std::vector<std::pair<std::string, std::string>>& block_map() {
 }
 
 }  // namespace
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
 
 const char* to_string(CheckpointLayout layout) {
   return layout == CheckpointLayout::kHuggingFace ? "huggingface" : "dinov2";

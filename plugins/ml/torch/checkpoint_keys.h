@@ -27,6 +27,9 @@ enum class CheckpointLayout {
 
 const char* to_string(CheckpointLayout layout);
 
+// "[256, 64]": a tensor shape as error messages show it.
+std::string shape_string(const std::vector<int64_t>& shape);
+
 using TensorShapes = std::map<std::string, std::vector<int64_t>>;
 
 // HF if any key starts with "embeddings." or "encoder.layer." (after dropping a

@@ -13,7 +13,7 @@
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/ml/metrics/auroc.h"
 #include "plugins/ml/metrics/regression.h"
-#include "tests/worker/worker_process.h"
+#include "tests/data/plugin_runner.h"
 
 namespace radflow::ml::eval {
 namespace {
@@ -55,24 +55,11 @@ FeatureSet random_set(const FeatureSet& good) {
   return set;
 }
 
-struct PluginRun {
-  json end;
-  std::vector<json> events;
-};
+using test::PluginRun;
 
+// One demographic-correlation attempt in DIR (spec.json, out/).
 PluginRun run_plugin(const std::string& dir, const json& inputs, const json& params) {
-  json spec = {{"plugin_path", std::string(RADFLOW_PLUGIN_DIR) + "/demographic-correlation.so"},
-               {"plugin_dir", RADFLOW_PLUGIN_DIR},
-               {"plugin_name", "demographic-correlation"},
-               {"params", params},
-               {"inputs", inputs},
-               {"output_dir", dir + "/out"}};
-  const std::string spec_path = dir + "/spec.json";
-  std::ofstream(spec_path) << spec.dump();
-  test::WorkerProcess worker({"--attempt", spec_path});
-  worker.read_all();
-  worker.wait();
-  return {worker.end_event(), worker.events()};
+  return test::run_plugin("demographic-correlation", params, inputs, dir + "/out", dir + "/spec.json");
 }
 
 bool has_log(const PluginRun& run, const std::string& level, const std::string& text) {

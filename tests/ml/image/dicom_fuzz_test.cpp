@@ -30,11 +30,7 @@ namespace {
 
 using testing::Syntax;
 using testing::TestImage;
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::read_bytes;
 
 // A fixed UID makes the seed files, and so the corruptions, the same on every run.
 constexpr const char* kSeedUid = "2.25.20240604";

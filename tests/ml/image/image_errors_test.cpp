@@ -14,11 +14,8 @@ namespace {
 
 using testing::Syntax;
 using testing::TestImage;
+using testing::read_bytes;
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }

@@ -1,5 +1,6 @@
 #include "tests/ml/image/test_dicom.h"
 
+#include <fstream>
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -249,6 +250,11 @@ std::string temp_dir() {
   std::lock_guard<std::mutex> lock(temp_dirs().mutex);
   temp_dirs().made.push_back(pattern_path);
   return pattern_path;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace radflow::ml::testing

@@ -46,4 +46,7 @@ std::string write_dicom(const TestImage& image, Syntax syntax, const std::string
 // A fresh folder under the temp dir, removed when the test binary exits.
 std::string temp_dir();
 
+// The whole file as bytes (empty when it cannot be read).
+std::string read_bytes(const std::string& path);
+
 }  // namespace radflow::ml::testing

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "plugins/ml/ssl/ssl_rng.h"
+#include "tests/ml/ssl/parameter_snapshot.h"
 
 namespace radflow::ml::ssl {
 namespace {
@@ -77,11 +78,7 @@ torch::Tensor synthetic_images(int64_t n, int64_t size, uint64_t seed) {
   return torch::stack(images);  // [n, 1, size, size]
 }
 
-std::vector<torch::Tensor> snapshot(const torch::nn::Module& m) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
-  return out;
-}
+using testing::snapshot;
 
 bool all_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
   if (a.size() != b.size()) return false;

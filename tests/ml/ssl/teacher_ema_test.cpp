@@ -3,11 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "plugins/ml/ssl/dino_head.h"
+#include "tests/ml/ssl/parameter_snapshot.h"
 
 namespace radflow::ml::ssl {
 namespace {
 
-DinoHeadOptions tiny() {
+DinoHeadOptions tiny_ema_head() {
   DinoHeadOptions o;
   o.in_dim = 6;
   o.hidden_dim = 8;
@@ -16,15 +17,11 @@ DinoHeadOptions tiny() {
   return o;
 }
 
-std::vector<torch::Tensor> snapshot(const torch::nn::Module& m) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
-  return out;
-}
+using testing::snapshot;
 
 TEST(TeacherEma, MomentumZeroCopiesOneKeepsHalfAverages) {
   torch::manual_seed(0);
-  DinoHead student(tiny()), teacher(tiny());
+  DinoHead student(tiny_ema_head()), teacher(tiny_ema_head());
   const auto s = snapshot(*student), t = snapshot(*teacher);
 
   ema_update(*teacher, *student, 1.0);
@@ -42,7 +39,7 @@ TEST(TeacherEma, MomentumZeroCopiesOneKeepsHalfAverages) {
 
 TEST(TeacherEma, InitCopiesFreezesAndEvals) {
   torch::manual_seed(1);
-  DinoHead student(tiny()), teacher(tiny());
+  DinoHead student(tiny_ema_head()), teacher(tiny_ema_head());
   init_teacher_from_student(*teacher, *student);
   const auto s = snapshot(*student), t = snapshot(*teacher);
   for (size_t i = 0; i < s.size(); ++i) EXPECT_TRUE(torch::equal(s[i], t[i]));
