@@ -77,11 +77,6 @@ Scheduler::Scheduler(SchedulerOptions options, storage::Store* store,
       artifacts_(artifacts),
       registry_(registry),
       bus_(bus),
-      has_executor_resources_(std::any_of(
-          executors_.begin(), executors_.end(),
-          [](const auto& named) {
-            return named.second->limits().resources == ResourceOwner::kExecutor;
-          })),
       pool_(options_.cpus, options_.gpus, options_.memory_gb),
       capacity_([this] {
         Capacity capacity = pool_.capacity();
@@ -525,10 +520,11 @@ void Scheduler::set_ready(RunState& run, StepState& step, bool ready) {
   if (step.ready == ready) return;
   step.ready = ready;
   const ReadyKey key{step.spec.priority, run.id, step.position, &run, &step};
+  std::set<ReadyKey>& queue = on_daemon_pool(step.spec) ? ready_ : ready_elsewhere_;
   if (ready) {
-    ready_.insert(key);
+    queue.insert(key);
   } else {
-    ready_.erase(key);
+    queue.erase(key);
   }
 }
 
@@ -627,18 +623,23 @@ void Scheduler::examine(RunState& run, StepState& step, Clock::time_point now) {
 }
 
 void Scheduler::start_ready_steps() {
-  auto it = ready_.begin();
-  while (it != ready_.end() && !stopping_) {
+  start_ready_from(ready_elsewhere_, false);
+  start_ready_from(ready_, true);
+}
+
+void Scheduler::start_ready_from(std::set<ReadyKey>& queue, bool on_pool) {
+  auto it = queue.begin();
+  while (it != queue.end() && !stopping_) {
     // Every attempt on the pool is charged at least kMinCpusPerRank slots: with
-    // less free, only steps on executors with resources of their own can start
-    // (publish_snapshot says why the others wait).
-    if (pool_.free_cpus() < kMinCpusPerRank - 1e-9 && !has_executor_resources_) break;
+    // less free, none of the pool's steps can start (publish_snapshot says why
+    // they wait).
+    if (on_pool && pool_.free_cpus() < kMinCpusPerRank - 1e-9) break;
     const ReadyKey key = *it;
     RunState& run = *key.run;
     StepState& step = *key.step;
     if (step.status != StepStatus::kQueued || run.cancel_requested) {
       set_ready(run, step, false);  // failed by a guard meanwhile
-      it = ready_.upper_bound(key);
+      it = queue.upper_bound(key);
       continue;
     }
     if (run.max_parallel > 0 && run.running_steps() >= run.max_parallel) {
@@ -663,9 +664,9 @@ void Scheduler::start_ready_steps() {
         throw;
       }
     });
-    // A guard may have cancelled other steps of the run (erasing them from ready_):
+    // A guard may have cancelled other steps of the run (erasing them from the queue):
     // go on from this key's place, not from an iterator.
-    it = ready_.upper_bound(key);
+    it = queue.upper_bound(key);
   }
 }
 

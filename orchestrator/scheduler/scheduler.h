@@ -174,6 +174,9 @@ class Scheduler {
   // ready_ until the CPU slots run out. Its cost follows what happened, not the
   // size of the runs.
   void schedule_pass();
+  // Starts what it can from `queue` (ready_ or ready_elsewhere_); with `on_pool`,
+  // stops once the pool cannot hold even the smallest attempt.
+  void start_ready_from(std::set<ReadyKey>& queue, bool on_pool);
   // The attempt of `step_name` in run `run_id` ended (attempt_ended).
   void take_in_ended(int64_t run_id, const std::string& step_name);
   // A timer is due: a retry's backoff ran out, a refused write is tried again.
@@ -271,12 +274,14 @@ class Scheduler {
   // the scheduling thread): a run cannot be retried and deleted at once.
   std::mutex control_mutex_;
 
-  // Some executor has resources of its own: a spent pool stops no pass early.
-  const bool has_executor_resources_;
   // Owned by the scheduling thread (and by start() before it runs).
   ResourcePool pool_;
   std::map<int64_t, std::unique_ptr<RunState>> runs_;  // active runs by id
-  std::set<ReadyKey> ready_;  // queued steps whose inputs are there, in start order
+  // Queued steps whose inputs are there, in start order: those charged to the daemon's
+  // pool, and those on executors with resources of their own (Slurm), which a spent
+  // pool does not hold back. Two sets, so that a full pool ends a pass at once.
+  std::set<ReadyKey> ready_;
+  std::set<ReadyKey> ready_elsewhere_;
   // Attempts recover_attempt adopted, by step id, until load_run attaches them.
   std::map<int64_t, std::unique_ptr<Adopted>> adopted_;
   // Backoffs and write retries: (when, run id, step name); "" names the run itself.
