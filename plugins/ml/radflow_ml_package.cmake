@@ -50,6 +50,8 @@ add_library(radflow_ml STATIC
   $<TARGET_OBJECTS:radflow_ml_safetensors>
   $<TARGET_OBJECTS:radflow_ml_data>
   $<TARGET_OBJECTS:radflow_ml_torch>
+  # encoder_features.cpp is kept out of unity batches (plugins/ml/eval/CMakeLists.txt)
+  # so that its object can be left out here.
   "$<FILTER:$<TARGET_OBJECTS:radflow_ml_eval>,EXCLUDE,/encoder_features[.]>"
   ${PROJECT_SOURCE_DIR}/common/check.cpp)
 add_dependencies(radflow_ml radflow_ml_headers)
