@@ -60,6 +60,10 @@ struct AttemptLaunch {
   // keeps across attempts); TMPDIR is then attempt_dir/tmp. Unset: not confined.
   bool confine = false;
   std::vector<std::string> confine_read;
+  // Set by executors whose workers write on another machine (Slurm): each worker
+  // hashes its outputs where it ran (AttemptOutcome::output_digests), and the daemon
+  // takes an output in only if what it reads has the same digest.
+  bool hash_outputs = false;
   // Who the attempt is, for executors that name or report it elsewhere (a Slurm
   // job's name, a worker's HTTP reports); the local executor needs none of them.
   int64_t run_id = 0;
@@ -103,6 +107,9 @@ struct AttemptOutcome {
   int exit_code = -1;  // of the rank that decided the outcome
   int signal = 0;
   std::map<std::string, std::string> outputs;  // rank 0's registered outputs
+  // Rank 0's outputs hashed by the worker where it ran (AttemptLaunch::hash_outputs;
+  // read from its result file): name -> sha256. Empty otherwise.
+  std::map<std::string, std::string> output_digests;
 };
 
 class RunningAttempt {

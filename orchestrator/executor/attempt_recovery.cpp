@@ -72,6 +72,13 @@ std::optional<AttemptOutcome> read_attempt_result(const std::string& attempt_dir
         outcome.outputs[output.name] = output.path;
       }
     }
+    if (rank == 0 && result.contains("output_digests") && result["output_digests"].is_object()) {
+      for (const auto& [name, digest] : result["output_digests"].items()) {
+        if (digest.is_string() && outcome.outputs.count(name) > 0) {
+          outcome.output_digests[name] = digest.get<std::string>();
+        }
+      }
+    }
     if (outcome.status != "succeeded" && !first_failure) first_failure = outcome;
     if (rank == 0) success = outcome;
   }

@@ -46,6 +46,7 @@ nlohmann::json rank_spec_json(const AttemptLaunch& l, int rank) {
       {"result_path", result_path(dir, rank)},
   };
   if (l.confine) spec["confine"] = confinement_json(l);
+  if (l.hash_outputs) spec["hash_outputs"] = true;
   return spec;
 }
 

@@ -125,6 +125,9 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::start(AttemptLaunch launch
                          "the Slurm executor has no URL for its workers' events: start radflowd "
                          "with --slurm-report-url URL");
   }
+  // The job writes its outputs on another machine; the daemon reads them through
+  // the shared filesystem and checks them against the worker's digests.
+  launch.hash_outputs = true;
   make_launch_paths_absolute(&launch);
   const fs::path dir(launch.attempt_dir);
   std::error_code ec;

@@ -46,7 +46,8 @@ bool plan_is_valid(const nlohmann::json& plan, const fs::path& output_dir) {
 
 Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
     storage::ArtifactStore& store, const std::string& attempt_dir,
-    const std::map<std::string, std::string>& outputs) {
+    const std::map<std::string, std::string>& outputs,
+    const std::map<std::string, std::string>& expected_digests) {
   const fs::path plan_path = fs::path(attempt_dir) / "ingest.json";
   const fs::path output_dir = fs::path(attempt_dir) / "outputs";
   nlohmann::json plan;
@@ -74,6 +75,22 @@ Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
     std::error_code ec;
     fs::rename(temp, plan_path, ec);
     if (ec) return Status::error("output_failed", "cannot write " + plan_path.string());
+  }
+
+  for (const auto& [name, expected] : expected_digests) {
+    auto entry = plan.find(name);
+    if (entry == plan.end()) continue;
+    const std::string here = (*entry)["digest"].get<std::string>();
+    if (here != expected) {
+      // Made again next time: the copy may still be arriving.
+      std::error_code ec;
+      fs::remove(plan_path, ec);
+      return Status::error("output_digest_mismatch",
+                           "output " + name + " differs from what the worker wrote: sha256 " +
+                               expected + " where it ran, " + here +
+                               " as read here (an incomplete or stale copy on the shared "
+                               "filesystem: check that it is the same mount, and its caching)");
+    }
   }
 
   std::map<std::string, storage::StoredArtifact> stored;

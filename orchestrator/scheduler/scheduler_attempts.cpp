@@ -209,7 +209,8 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
   if (outcome.status == "succeeded") {
     // Hashing and moving outputs (a checkpoint is hundreds of MB) takes seconds, on
     // this thread, which holds no lock: the API answers meanwhile.
-    auto ingested = ingest_outputs(*artifacts_, active->dir.string(), outcome.outputs);
+    auto ingested = ingest_outputs(*artifacts_, active->dir.string(), outcome.outputs,
+                                   outcome.output_digests);
     if (ingested.ok()) {
       stored = std::move(ingested).value();
     } else {

@@ -215,7 +215,7 @@ bool Scheduler::recover_attempt(int64_t attempt_id) {
   }
   // It finished while the daemon was down: take its outputs in, and end the
   // attempt and the step with them in one transaction.
-  auto stored = ingest_outputs(*artifacts_, dir, result.outputs);
+  auto stored = ingest_outputs(*artifacts_, dir, result.outputs, result.output_digests);
   Status recorded = stored.status();
   if (stored.ok()) {
     storage::AttemptEnd end{to_string(AttemptStatus::kSucceeded), "recovered",

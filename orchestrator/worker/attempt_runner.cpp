@@ -85,7 +85,9 @@ nlohmann::json AttemptOutcome::to_end_event() const {
 }
 
 nlohmann::json AttemptOutcome::to_result() const {
-  return {{"end", to_end_event()}, {"outputs", outputs}};
+  nlohmann::json result = {{"end", to_end_event()}, {"outputs", outputs}};
+  if (!output_digests.empty()) result["output_digests"] = output_digests;
+  return result;
 }
 
 AttemptOutcome failed_outcome(const std::string& reason, const std::string& message) {

@@ -28,6 +28,8 @@ struct AttemptOutcome {
   std::string reason;
   std::string message;
   std::map<std::string, std::string> outputs;  // registered outputs, when succeeded
+  // sha256 of each output as the worker saw it (AttemptSpec::hash_outputs only).
+  std::map<std::string, std::string> output_digests;
 
   // "succeeded", "failed" or "cancelled".
   std::string status_name() const;
@@ -35,7 +37,8 @@ struct AttemptOutcome {
   int exit_code() const;
   nlohmann::json to_end_event() const;
   // What the worker leaves on disk for a daemon that may have died meanwhile:
-  // {"end": <end event>, "outputs": {name: path}}.
+  // {"end": <end event>, "outputs": {name: path}}, plus "output_digests":
+  // {name: sha256} when the outputs were hashed.
   nlohmann::json to_result() const;
 };
 

@@ -60,6 +60,10 @@ Result<AttemptSpec> parse_attempt_spec(const nlohmann::json& json) {
   RF_RETURN_IF_ERROR(read_string(json, "device", false, &spec.device));
   RF_RETURN_IF_ERROR(read_string(json, "result_path", false, &spec.result_path));
   if (spec.device.empty()) spec.device = "cpu";
+  if (auto it = json.find("hash_outputs"); it != json.end() && !it->is_null()) {
+    if (!it->is_boolean()) return invalid("hash_outputs", "must be true or false");
+    spec.hash_outputs = it->get<bool>();
+  }
   RF_RETURN_IF_ERROR(read_int(json, "rank", &spec.rank));
   RF_RETURN_IF_ERROR(read_int(json, "world_size", &spec.world_size));
   RF_RETURN_IF_ERROR(read_int(json, "local_rank", &spec.local_rank));

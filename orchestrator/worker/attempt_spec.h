@@ -3,7 +3,7 @@
 //
 //   {"plugin_path", "plugin_dir", "plugin_name", "params": {...},
 //    "inputs": {"name": "/abs/path"}, "output_dir", "rank", "world_size",
-//    "local_rank", "device", "events_fd": 3, "result_path",
+//    "local_rank", "device", "events_fd": 3, "result_path", "hash_outputs",
 //    "confine": {"read": [...], "read_exec": [...], "read_write": [...]}}
 //
 // plugin_path, plugin_dir and output_dir are required; the rest default as below.
@@ -35,6 +35,10 @@ struct AttemptSpec {
   // Where the outcome is also written (atomically), so a restarted daemon can take in
   // an attempt that ended while it was down. Empty: not written.
   std::string result_path;
+  // Set (by executors whose workers run on other machines): the worker hashes its
+  // outputs where it ran and puts the digests in the result file, so the daemon can
+  // check what reached it through the shared filesystem.
+  bool hash_outputs = false;
   // Set: the worker confines itself with Landlock to these paths (plus the system's)
   // after loading the plugin and before running it.
   std::optional<Confinement> confine;

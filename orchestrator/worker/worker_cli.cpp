@@ -25,6 +25,7 @@
 #include "orchestrator/worker/plugin_loader.h"
 #include "orchestrator/worker/remote_event_writer.h"
 #include "radflow/plugin.h"
+#include "storage/artifact_store.h"
 
 namespace radflow {
 namespace {
@@ -140,6 +141,22 @@ void shorten_openmp_spin_waits() {
   if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("GOMP_SPINCOUNT", "10000", /*overwrite=*/0);
 }
 
+// The digest of each output as written on this machine, with the algorithm the
+// daemon's artifact store uses, so that the daemon can tell whether the shared
+// filesystem handed it the same bytes. An output that cannot be read fails the attempt.
+void hash_outputs(AttemptOutcome* result) {
+  if (result->status != AttemptStatus::kSucceeded) return;
+  for (const auto& [name, path] : result->outputs) {
+    auto digest = storage::digest_of(path);
+    if (!digest.ok()) {
+      *result = failed_outcome("output_failed",
+                               "cannot hash output " + name + ": " + digest.status().message());
+      return;
+    }
+    result->output_digests[name] = digest->digest;
+  }
+}
+
 int attempt(const std::string& spec_file) {
   install_signal_handlers();
   shorten_openmp_spin_waits();
@@ -160,6 +177,7 @@ int attempt(const std::string& spec_file) {
   EventSink sink(fd, std::move(remote));
   AttemptOutcome result = spec.ok() ? run_attempt(spec.value(), &sink, &g_cancelled)
                                     : failed_outcome(spec.status().code(), spec.status().message());
+  if (spec.ok() && spec->hash_outputs) hash_outputs(&result);
   // The result first: from here a daemon that dies takes the attempt in on restart
   // instead of running the plugin again, so the window in which a crash repeats
   // finished work is as short as it can be.

@@ -34,6 +34,16 @@ TEST_F(AttemptRecoveryTest, NoResultWhileARankIsMissing) {
   EXPECT_EQ(one->outputs.at("out"), "/x");
 }
 
+TEST_F(AttemptRecoveryTest, ReadsRankZerosOutputDigestsForItsOutputsOnly) {
+  const std::string digest(64, 'a');
+  write_result(0, {{"end", {{"status", "succeeded"}, {"reason", "ok"}}},
+                   {"outputs", {{"out", "/x"}}},
+                   {"output_digests", {{"out", digest}, {"not_an_output", digest}}}});
+  auto result = read_attempt_result(dir_, 1);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->output_digests, (std::map<std::string, std::string>{{"out", digest}}));
+}
+
 TEST_F(AttemptRecoveryTest, AnyFailedRankFailsTheAttempt) {
   write_result(0, {{"end", {{"status", "succeeded"}, {"reason", "ok"}}}, {"outputs", {{"out", "/x"}}}});
   write_result(1, {{"end", {{"status", "failed"}, {"reason", "plugin_failed"}, {"message", "bad"}}}});

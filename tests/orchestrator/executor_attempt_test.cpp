@@ -14,8 +14,10 @@
 
 #include "common/utf8.h"
 #include "orchestrator/executor/attempt.h"
+#include "orchestrator/executor/attempt_recovery.h"
 #include "orchestrator/executor/fork_servers.h"
 #include "orchestrator/executor/process_tree.h"
+#include "storage/artifact_store.h"
 
 namespace radflow {
 namespace {
@@ -252,6 +254,40 @@ TEST_P(ExecutorAttempt, AWorkerSeesFdsZeroToThreeItsFolderUmask077AndTheAllowlis
     EXPECT_NE(report["ppid"].get<int>(), static_cast<int>(::getpid()))
         << "the fork server, not this process, forked the worker";
   }
+}
+
+// Executors whose workers write elsewhere (Slurm) ask for hash_outputs: the worker
+// hashes each output where it ran, with the artifact store's algorithm, and leaves the
+// digests in its result file for the daemon to check what reaches it.
+TEST_P(ExecutorAttempt, HashOutputsPutsTheWorkersDigestsInTheResultFile) {
+  AttemptLaunch l;
+  l.worker_path = RADFLOW_WORKER_BIN;
+  l.plugin_dir = RADFLOW_TEST_PLUGIN_DIR;
+  l.plugin_path = l.plugin_dir + "/test-ok.so";
+  l.plugin_name = "test-ok";
+  l.params = {{"value", 7}};
+  l.attempt_dir = root_ + "/attempt-hashed";
+  l.hash_outputs = true;
+  CollectingSink sink;
+  const AttemptOutcome outcome = run(l, &sink);
+  ASSERT_EQ(outcome.status, "succeeded") << outcome.message;
+  ASSERT_EQ(outcome.outputs.count("out"), 1u);
+
+  const auto result = read_attempt_result(l.attempt_dir, 1);
+  ASSERT_TRUE(result);
+  auto expected = storage::digest_of(outcome.outputs.at("out"));
+  ASSERT_TRUE(expected.ok()) << expected.status().to_string();
+  ASSERT_EQ(result->output_digests.count("out"), 1u);
+  EXPECT_EQ(result->output_digests.at("out"), expected->digest);
+
+  // Without it (the local executor), nothing is hashed twice.
+  l.hash_outputs = false;
+  l.attempt_dir = root_ + "/attempt-plain";
+  CollectingSink plain_sink;
+  ASSERT_EQ(run(l, &plain_sink).status, "succeeded");
+  const auto plain = read_attempt_result(l.attempt_dir, 1);
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->output_digests.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(StartedBy, ExecutorAttempt, ::testing::Values(false, true),

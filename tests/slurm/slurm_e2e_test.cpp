@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "tests/slurm/slurm_daemon_fixture.h"
@@ -13,6 +15,7 @@
 namespace radflow::test {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 
 class SlurmEndToEnd : public SlurmDaemonTest {
@@ -61,6 +64,15 @@ TEST_F(SlurmEndToEnd, StepSucceedsWithMetricsAndOutputsOverTheApi) {
           .c_str());
   ASSERT_TRUE(content);
   EXPECT_EQ(content->body, "4\n");
+  // The worker hashed its output on the node; the daemon took it in only because its
+  // own digest of what it read equals that one.
+  std::string worker_digest;
+  for (const auto& entry : fs::recursive_directory_iterator(dirs_.data_dir())) {
+    if (entry.path().filename() != "rank-0.result.json") continue;
+    const json result = json::parse(std::ifstream(entry.path()), nullptr, false);
+    worker_digest = result.value("output_digests", json::object()).value("out", "");
+  }
+  EXPECT_EQ(worker_digest, outputs[0]["digest"].get<std::string>());
 
   // Log lines reach the database through the store's writer, a moment after the run's
   // end may already be visible.
