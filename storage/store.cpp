@@ -451,11 +451,15 @@ Result<std::vector<int64_t>> Store::mark_lost_attempts(const std::set<int64_t> &
   return std::move(*lost);
 }
 
-Result<std::vector<int64_t>> Store::finish_attempt_with_outputs(
-    int64_t attempt_id, const AttemptEnd &end, int64_t step_id, const StepStatusChange &step,
-    const std::vector<ArtifactRecord> &outputs) {
-  auto ids = std::make_shared<std::vector<int64_t>>();
-  Result<int64_t> done = writer_->run([=](Database &db) -> Result<int64_t> {
+namespace {
+
+// finish_attempt_with_outputs's rows, as one writer job that leaves the artifact
+// ids in `ids`.
+StoreWriter::Job finish_attempt_job(int64_t attempt_id, const AttemptEnd &end, int64_t step_id,
+                                    const StepStatusChange &step,
+                                    const std::vector<ArtifactRecord> &outputs,
+                                    std::shared_ptr<std::vector<int64_t>> ids) {
+  return [=](Database &db) -> Result<int64_t> {
     ids->clear();
     RF_RETURN_IF_ERROR(write_attempt_end(db, attempt_id, end).status());
     for (ArtifactRecord artifact : outputs) {
@@ -466,9 +470,34 @@ Result<std::vector<int64_t>> Store::finish_attempt_with_outputs(
     }
     RF_RETURN_IF_ERROR(write_step_status(db, step_id, step).status());
     return int64_t{0};
-  });
+  };
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> Store::finish_attempt_with_outputs(
+    int64_t attempt_id, const AttemptEnd &end, int64_t step_id, const StepStatusChange &step,
+    const std::vector<ArtifactRecord> &outputs) {
+  auto ids = std::make_shared<std::vector<int64_t>>();
+  Result<int64_t> done =
+      writer_->run(finish_attempt_job(attempt_id, end, step_id, step, outputs, ids));
   RF_RETURN_IF_ERROR(done.status());
   return std::move(*ids);
+}
+
+void Store::finish_attempt_with_outputs_then(
+    int64_t attempt_id, const AttemptEnd &end, int64_t step_id, const StepStatusChange &step,
+    const std::vector<ArtifactRecord> &outputs,
+    std::function<void(Result<std::vector<int64_t>>)> then) {
+  auto ids = std::make_shared<std::vector<int64_t>>();
+  writer_->submit_then(finish_attempt_job(attempt_id, end, step_id, step, outputs, ids),
+                       [ids, then = std::move(then)](Result<int64_t> done) {
+                         if (!done.ok()) {
+                           then(done.status());
+                         } else {
+                           then(std::move(*ids));
+                         }
+                       });
 }
 
 Result<int64_t> Store::begin_attempt(const AttemptStart &start) {
@@ -494,9 +523,12 @@ Result<int64_t> Store::begin_attempt(const AttemptStart &start) {
   });
 }
 
-Status Store::attempt_running(const AttemptRunning &running) {
+namespace {
+
+// attempt_running's rows, as one writer job.
+StoreWriter::Job attempt_running_job(const Store::AttemptRunning &running) {
   const std::string pids_json = nlohmann::json(running.pids).dump();
-  return as_status(writer_->run([=](Database &db) -> Result<int64_t> {
+  return [=](Database &db) -> Result<int64_t> {
     RF_ASSIGN_OR_RETURN(Statement pids, db.prepare("UPDATE attempts SET pids = ? WHERE id = ?",
                                                    "set attempt pids"));
     Status ran = pids.bind(1, pids_json).bind(2, running.attempt_id).run();
@@ -510,7 +542,19 @@ Status Store::attempt_running(const AttemptRunning &running) {
       RF_RETURN_IF_ERROR(updated_or_not_found(db, ran, "run", running.run_id).status());
     }
     return write_step_status(db, running.step_id, {"running", "", ""});
-  }));
+  };
+}
+
+}  // namespace
+
+Status Store::attempt_running(const AttemptRunning &running) {
+  return as_status(writer_->run(attempt_running_job(running)));
+}
+
+void Store::attempt_running_then(const AttemptRunning &running,
+                                 std::function<void(Status)> then) {
+  writer_->submit_then(attempt_running_job(running),
+                       [then = std::move(then)](Result<int64_t> done) { then(as_status(done)); });
 }
 
 Status Store::requeue_steps(int64_t run_id, const std::vector<int64_t> &step_ids,

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -152,6 +153,9 @@ class Store {
   };
   // The workers' pids, the step's status "running" and, when start_run, the run's.
   Status attempt_running(const AttemptRunning &running);
+  // The same without waiting: `then` gets the result on the writer's thread once
+  // committed (StoreWriter::submit_then), so the caller's thread goes on at once.
+  void attempt_running_then(const AttemptRunning &running, std::function<void(Status)> then);
   // Ends an attempt (as finish_attempt), registers its outputs (as
   // add_artifact; a record's producer_attempt_id and step_id default to
   // attempt_id and step_id when 0) and sets its step's status (as
@@ -160,6 +164,12 @@ class Store {
                                                            const AttemptEnd &end, int64_t step_id,
                                                            const StepStatusChange &step,
                                                            const std::vector<ArtifactRecord> &outputs);
+  // The same without waiting: `then` gets the artifact ids (or the error) on the
+  // writer's thread once committed (StoreWriter::submit_then).
+  void finish_attempt_with_outputs_then(
+      int64_t attempt_id, const AttemptEnd &end, int64_t step_id, const StepStatusChange &step,
+      const std::vector<ArtifactRecord> &outputs,
+      std::function<void(Result<std::vector<int64_t>>)> then);
   // Retry / resume: every step in `step_ids` (all of run `run_id`, else
   // not_found and nothing changes) becomes "queued" with `reason` and
   // `message`, its finished_ms and progress cleared; the run becomes

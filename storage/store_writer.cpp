@@ -53,10 +53,18 @@ std::future<Result<int64_t>> StoreWriter::submit(Job job) {
   std::future<Result<int64_t>> future = done->get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    enqueue_locked(Pending{std::move(job), std::move(done), {}, 1});
+    enqueue_locked(Pending{std::move(job), std::move(done), {}, {}, 1});
   }
   wake_.notify_one();
   return future;
+}
+
+void StoreWriter::submit_then(Job job, std::function<void(Result<int64_t>)> then) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    enqueue_locked(Pending{std::move(job), nullptr, std::move(then), {}, 1});
+  }
+  wake_.notify_one();
 }
 
 void StoreWriter::submit_detached(Job job, std::string purpose, size_t rows) {
@@ -72,7 +80,7 @@ void StoreWriter::submit_detached(Job job, std::string purpose, size_t rows) {
       wake_.notify_one();
       room_.wait(lock, has_room);
     }
-    enqueue_locked(Pending{std::move(job), nullptr, std::move(purpose), rows});
+    enqueue_locked(Pending{std::move(job), nullptr, {}, std::move(purpose), rows});
   }
   wake_.notify_one();
 }
@@ -147,6 +155,8 @@ void StoreWriter::run_batch(std::vector<Pending> &batch) {
     Result<int64_t> result = txn.ok() ? std::move(*results[i]) : Result<int64_t>(txn);
     if (batch[i].done) {
       batch[i].done->set_value(std::move(result));
+    } else if (batch[i].then) {
+      batch[i].then(std::move(result));
     } else if (!result.ok()) {
       failed_writes_.fetch_add(1);
       spdlog::error("storage: {} failed: {}", batch[i].purpose, result.status().to_string());

@@ -73,6 +73,10 @@ class StoreWriter {
   // waits for the commit. `rows` is the job's weight against the row cap.
   // Blocks while the queue is full.
   void submit_detached(Job job, std::string purpose, size_t rows = 1);
+  // Runs `job` without waiting for it: `then` gets its result on the writer's
+  // thread once its batch committed (or failed), before any later job's result
+  // is handed out. `then` must be quick and must not wait for the writer.
+  void submit_then(Job job, std::function<void(Result<int64_t>)> then);
   // Blocks until everything submitted before the call has committed.
   void flush();
   // Transactions committed so far: how tests and metrics see the batching.
@@ -85,6 +89,7 @@ class StoreWriter {
   struct Pending {
     Job job;
     std::shared_ptr<std::promise<Result<int64_t>>> done;  // null when detached
+    std::function<void(Result<int64_t>)> then;            // submit_then's
     std::string purpose;
     size_t rows = 1;
   };

@@ -356,11 +356,11 @@ void RunningAttempt::monitor() {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    outcome_ = std::move(outcome);
+    outcome_ = outcome;
     done_ = true;
   }
   done_cv_.notify_all();
-  if (sink_ != nullptr) sink_->on_finished();
+  if (sink_ != nullptr) sink_->on_finished(outcome);
 }
 
 }  // namespace radflow

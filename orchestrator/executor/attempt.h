@@ -89,16 +89,6 @@ struct AttemptMetric {
   double value = 0;
 };
 
-// Receives what the workers report while they run. Called from the monitor thread.
-class AttemptSink {
- public:
-  virtual ~AttemptSink() = default;
-  virtual void on_logs(std::vector<AttemptLogLine> lines) {}
-  virtual void on_metrics(std::vector<AttemptMetric> points) {}
-  virtual void on_progress(double fraction, const std::string& message) {}
-  // The attempt has ended: wait() returns at once from now on.
-  virtual void on_finished() {}
-};
 
 struct AttemptOutcome {
   std::string status;  // succeeded, failed, cancelled
@@ -110,6 +100,20 @@ struct AttemptOutcome {
   // Rank 0's outputs hashed by the worker where it ran (AttemptLaunch::hash_outputs;
   // read from its result file): name -> sha256. Empty otherwise.
   std::map<std::string, std::string> output_digests;
+};
+
+// Receives what the workers report while they run. Called from the monitor thread.
+class AttemptSink {
+ public:
+  virtual ~AttemptSink() = default;
+  virtual void on_logs(std::vector<AttemptLogLine> lines) {}
+  virtual void on_metrics(std::vector<AttemptMetric> points) {}
+  virtual void on_progress(double fraction, const std::string& message) {}
+  // The attempt has ended with `outcome`, which wait() returns, at once, from now
+  // on. The last call; it may take its time (the scheduler takes the outputs into
+  // the artifact store here, off its own thread) and the handle is not released
+  // before it returns.
+  virtual void on_finished(const AttemptOutcome& outcome) { (void)outcome; }
 };
 
 class RunningAttempt {

@@ -257,12 +257,12 @@ void SlurmAttempt::end(const SlurmJobState* job, const std::string& forced_reaso
   // destructor waits for ended_, so the sink outlives this call.
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    outcome_ = std::move(outcome);
+    outcome_ = outcome;
     done_ = true;
   }
   done_cv_.notify_all();
   sink_closed_ = true;
-  if (sink_ != nullptr) sink_->on_finished();
+  if (sink_ != nullptr) sink_->on_finished(outcome);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ended_ = true;

@@ -8,7 +8,8 @@ constexpr auto kProgressEventInterval = std::chrono::milliseconds(250);
 
 AttemptRecorder::AttemptRecorder(storage::Store* store, EventBus* bus, int64_t run_id,
                                  std::string step_name, int64_t step_id, int64_t attempt_id,
-                                 std::function<void()> on_finished, size_t max_log_bytes)
+                                 std::function<void(const AttemptOutcome&)> on_finished,
+                                 size_t max_log_bytes)
     : store_(store),
       bus_(bus),
       run_id_(run_id),
@@ -33,7 +34,7 @@ storage::LogRecord radflow_line(int64_t step_id, int64_t attempt_id, const std::
 
 }  // namespace
 
-void AttemptRecorder::on_finished() {
+void AttemptRecorder::on_finished(const AttemptOutcome& outcome) {
   if (dropped_lines_ > 0) {
     store_->append_logs({radflow_line(
         step_id_, attempt_id_,
@@ -41,7 +42,7 @@ void AttemptRecorder::on_finished() {
             std::to_string(dropped_bytes_) + " bytes) were dropped after the first " +
             std::to_string(max_log_bytes_) + " bytes of this attempt's log")});
   }
-  on_finished_();
+  on_finished_(outcome);
 }
 
 void AttemptRecorder::on_logs(std::vector<AttemptLogLine> lines) {

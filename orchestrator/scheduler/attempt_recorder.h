@@ -22,16 +22,17 @@ namespace radflow {
 
 class AttemptRecorder : public AttemptSink {
  public:
-  // `on_finished` runs on the monitor thread when the attempt ends (the scheduler
-  // uses it to wake up at once instead of at its next tick).
+  // `on_finished` runs on the monitor thread when the attempt ends, with its
+  // outcome (the scheduler takes the outputs in there, then wakes up at once).
   AttemptRecorder(storage::Store* store, EventBus* bus, int64_t run_id, std::string step_name,
-                  int64_t step_id, int64_t attempt_id, std::function<void()> on_finished,
+                  int64_t step_id, int64_t attempt_id,
+                  std::function<void(const AttemptOutcome&)> on_finished,
                   size_t max_log_bytes = 64u << 20);
 
   void on_logs(std::vector<AttemptLogLine> lines) override;
   void on_metrics(std::vector<AttemptMetric> points) override;
   void on_progress(double fraction, const std::string& message) override;
-  void on_finished() override;
+  void on_finished(const AttemptOutcome& outcome) override;
 
  private:
   storage::Store* store_;
@@ -40,7 +41,7 @@ class AttemptRecorder : public AttemptSink {
   const std::string step_name_;
   const int64_t step_id_;
   const int64_t attempt_id_;
-  const std::function<void()> on_finished_;
+  const std::function<void(const AttemptOutcome&)> on_finished_;
   std::chrono::steady_clock::time_point last_progress_event_{};
   const size_t max_log_bytes_;
   size_t logged_bytes_ = 0;

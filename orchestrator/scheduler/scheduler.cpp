@@ -167,6 +167,11 @@ Result<bool> Scheduler::is_active(const storage::RunRecord& record) const {
 }
 
 void Scheduler::apply_command(const Command& command) {
+  if (!command.fail_message.empty()) {
+    auto run = runs_.find(command.run_id);
+    if (run != runs_.end()) fail_run(*run->second, "internal_error", command.fail_message);
+    return;
+  }
   if (command.load) {
     if (runs_.count(command.run_id) != 0) {
       spdlog::warn("run {} is already active; not loaded again", command.run_id);
@@ -433,24 +438,33 @@ void Scheduler::loop() {
   while (true) {
     std::deque<Command> commands;
     std::vector<std::pair<int64_t, std::string>> ended;
+    std::vector<std::pair<int64_t, std::string>> recorded;
     {
       // No tick: the thread sleeps until a command, an ended attempt or the
       // earliest timer (a backoff, a write retry, the next waiting-text copy).
       std::unique_lock<std::mutex> lock(mutex_);
       auto has_work = [this] {
-        return stopping_ || wake_requested_ || !commands_.empty() || !ended_.empty();
+        return stopping_ || wake_requested_ || !commands_.empty() || !ended_.empty() ||
+               !recorded_.empty();
       };
       std::optional<Clock::time_point> next;
       if (!timers_.empty()) next = timers_.begin()->first;
       if (snapshot_stale_ && (!next || snapshot_due_ < *next)) next = snapshot_due_;
-      clock_->wait_until(lock, wake_, next, has_work);
+      if (writes_in_flight_ > 0) {
+        // An answer is on its way (milliseconds); timers wait that long at most.
+        wake_.wait_for(lock, std::chrono::milliseconds(20), has_work);
+      } else {
+        clock_->wait_until(lock, wake_, next, has_work);
+      }
       if (stopping_) break;
       wake_requested_ = false;
       commands.swap(commands_);
       ended.swap(ended_);
+      recorded.swap(recorded_);
     }
     try {
       for (const auto& command : commands) apply_command(command);
+      for (const auto& [run_id, step] : recorded) take_in_recorded(run_id, step);
       for (const auto& [run_id, step] : ended) take_in_ended(run_id, step);
       schedule_pass();
     } catch (const std::exception& e) {
@@ -540,6 +554,21 @@ void Scheduler::take_in_ended(int64_t run_id, const std::string& step_name) {
   StepState& s = step->second;
   if (!s.active || !s.active->running->done()) return;
   guard_run(*run->second, [&] { finish_attempt(*run->second, s); });
+}
+
+void Scheduler::take_in_recorded(int64_t run_id, const std::string& step_name) {
+  auto run = runs_.find(run_id);
+  if (run == runs_.end()) return;
+  auto step = run->second->steps.find(step_name);
+  if (step == run->second->steps.end()) return;
+  StepState& s = step->second;
+  if (!s.pending_finish || !s.pending_finish->in_flight) return;
+  guard_run(*run->second, [&] { finish_recorded(*run->second, s); });
+}
+
+void Scheduler::write_submitted() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++writes_in_flight_;
 }
 
 void Scheduler::on_timer(int64_t run_id, const std::string& step_name) {
@@ -761,7 +790,15 @@ void Scheduler::set_step_status(RunState& run, StepState& step, StepStatus statu
 }
 
 void Scheduler::apply_step_status(RunState& run, StepState& step, StepStatus status,
-                                         const std::string& reason, const std::string& message) {
+                                  const std::string& reason, const std::string& message,
+                                  std::vector<nlohmann::json>* deferred) {
+  auto announce = [&](nlohmann::json event) {
+    if (deferred != nullptr) {
+      deferred->push_back(std::move(event));
+    } else {
+      bus_->publish(event);
+    }
+  };
   if (!is_allowed(step.status, status)) {
     throw std::logic_error(std::string("step ") + step.spec.name + " cannot go from " +
                            to_string(step.status) + " to " + to_string(status));
@@ -769,7 +806,7 @@ void Scheduler::apply_step_status(RunState& run, StepState& step, StepStatus sta
   if (run.status == RunStatus::kQueued &&
       (status == StepStatus::kRunning || status == StepStatus::kCached)) {
     run.status = RunStatus::kRunning;
-    bus_->publish({{"type", "run"}, {"run_id", run.id}, {"status", to_string(run.status)}});
+    announce({{"type", "run"}, {"run_id", run.id}, {"status", to_string(run.status)}});
   }
   const bool was_terminal = is_terminal(step.status);
   step.status = status;
@@ -786,12 +823,12 @@ void Scheduler::apply_step_status(RunState& run, StepState& step, StepStatus sta
   } else if (was_terminal && !is_terminal(status)) {
     ++run.unfinished_steps;
   }
-  bus_->publish({{"type", "step"},
-                 {"run_id", run.id},
-                 {"step", step.spec.name},
-                 {"status", to_string(status)},
-                 {"reason", reason},
-                 {"message", message}});
+  announce({{"type", "step"},
+            {"run_id", run.id},
+            {"step", step.spec.name},
+            {"status", to_string(status)},
+            {"reason", reason},
+            {"message", message}});
 }
 
 void Scheduler::finish_run_if_done(RunState& run) {

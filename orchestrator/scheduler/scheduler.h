@@ -24,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -143,6 +144,7 @@ class Scheduler {
   struct RunState;
   struct ReadyKey;
   struct Adopted;
+  struct TakenIn;
 
   // What another thread asks of the scheduling thread.
   struct Command {
@@ -151,6 +153,9 @@ class Scheduler {
     bool cancel = false;  // the cancel request is already in the database
     std::set<std::string> fresh_steps;  // requeued: earlier failures do not count
     std::string bypass_cache_step;      // re-run: never served from the cache
+    // A write the scheduling thread did not wait for was refused: the run fails
+    // with this message (reason internal_error), as when a write it waits for is.
+    std::string fail_message;
   };
   void post(Command command);
   void apply_command(const Command& command);
@@ -159,6 +164,15 @@ class Scheduler {
   // From an attempt's monitor thread: the attempt of `step` in run `run_id` has
   // ended; the scheduling thread takes it in at its next pass (at once).
   void attempt_ended(int64_t run_id, const std::string& step);
+  // The end callback of an attempt of `step` working in `dir` (its recorder calls it
+  // on the executor's thread): a succeeded attempt's outputs are taken into the
+  // artifact store there, into `taken_in`, and then attempt_ended(). Hashing and
+  // moving outputs (seconds for a checkpoint) so never holds up the scheduling
+  // thread, and attempts that end together are taken in side by side.
+  std::function<void(const AttemptOutcome&)> on_attempt_end(int64_t run_id,
+                                                            const std::string& step,
+                                                            const std::string& dir,
+                                                            std::shared_ptr<TakenIn> taken_in);
   // Queued or running, by the last pass's view or the database's: what retry,
   // re-run and delete refuse to touch.
   Result<bool> is_active(const storage::RunRecord& record) const;
@@ -179,6 +193,8 @@ class Scheduler {
   void start_ready_from(std::set<ReadyKey>& queue, bool on_pool);
   // The attempt of `step_name` in run `run_id` ended (attempt_ended).
   void take_in_ended(int64_t run_id, const std::string& step_name);
+  // commit_finish's write for `step_name` in run `run_id` was answered.
+  void take_in_recorded(int64_t run_id, const std::string& step_name);
   // A timer is due: a retry's backoff ran out, a refused write is tried again.
   void on_timer(int64_t run_id, const std::string& step_name);
   void add_timer(Clock::time_point at, int64_t run_id, const std::string& step_name);
@@ -214,19 +230,29 @@ class Scheduler {
   void fail_unloadable_run(const storage::RunRecord& record, const std::string& message);
   void start_attempt(RunState& run, StepState& step, const Allocation& allocation);
   void finish_attempt(RunState& run, StepState& step);
-  // Records step.pending_finish (attempt end, outputs, step status in one
-  // transaction) and applies it; when the database refuses, keeps it for a
-  // later pass (at most once a second).
+  // Submits step.pending_finish (attempt end, outputs, step status in one
+  // transaction) to the database without waiting: the writer commits it with
+  // whatever else is queued (other attempts' starts and ends), and its answer comes
+  // back through recorded_ (finish_recorded).
   void commit_finish(RunState& run, StepState& step);
+  // The database answered step.pending_finish: applies it, or, refused, keeps it
+  // for a later pass (at most once a second).
+  void finish_recorded(RunState& run, StepState& step);
+  // The scheduling thread waits for writes it submitted without waiting
+  // (attempt_running_then, commit_finish): each is counted until its answer comes.
+  void write_submitted();
   // Records the step's new status, then applies it (apply_step_status).
   void set_step_status(RunState& run, StepState& step, StepStatus status,
                               const std::string& reason, const std::string& message);
   // Moves the step (and a queued run) to `status` in memory and announces it,
   // after the caller recorded it. The one place a status changes: a transition
   // the lifecycle table (common/lifecycle.h) forbids throws std::logic_error,
-  // which fails the run through guard_run.
+  // which fails the run through guard_run. With `deferred`, the announcements go
+  // there instead of to the bus, for a caller that publishes them once its write
+  // has committed.
   void apply_step_status(RunState& run, StepState& step, StepStatus status,
-                                const std::string& reason, const std::string& message);
+                         const std::string& reason, const std::string& message,
+                         std::vector<nlohmann::json>* deferred = nullptr);
   void finish_run_if_done(RunState& run);
   Status load_run(const storage::RunRecord& record);
   // Serves a ready step from the step cache when an earlier step with the same key
@@ -270,6 +296,11 @@ class Scheduler {
   bool wake_requested_ = false;
   std::deque<Command> commands_;
   std::vector<std::pair<int64_t, std::string>> ended_;  // attempt_ended, not yet taken in
+  std::vector<std::pair<int64_t, std::string>> recorded_;  // answered commit_finish writes
+  // Writes submitted without waiting and not yet answered. While there are any, the
+  // thread does not wait on the clock (so a test's fake clock never finds it idle
+  // with a write out).
+  int writes_in_flight_ = 0;
   // Serializes submit, retry, re-run and delete against each other (not against
   // the scheduling thread): a run cannot be retried and deleted at once.
   std::mutex control_mutex_;

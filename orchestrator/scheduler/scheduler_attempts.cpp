@@ -59,7 +59,30 @@ AttemptOutcome failed_outcome(const std::string& reason, const std::string& mess
   return outcome;
 }
 
+// ingest_outputs for a succeeded attempt; an exception (the filesystem library's)
+// becomes an error, as this may run on an executor's thread.
+Result<std::map<std::string, storage::StoredArtifact>> take_in_outputs(
+    storage::ArtifactStore& artifacts, const std::string& dir, const AttemptOutcome& outcome) {
+  try {
+    return ingest_outputs(artifacts, dir, outcome.outputs, outcome.output_digests);
+  } catch (const std::exception& e) {
+    return Status::error("output_failed", std::string("cannot take the outputs in: ") + e.what(),
+                         dir);
+  }
+}
+
 }  // namespace
+
+std::function<void(const AttemptOutcome&)> Scheduler::on_attempt_end(
+    int64_t run_id, const std::string& step, const std::string& dir,
+    std::shared_ptr<TakenIn> taken_in) {
+  return [this, run_id, step, dir, taken_in = std::move(taken_in)](const AttemptOutcome& outcome) {
+    if (outcome.status == to_string(AttemptStatus::kSucceeded)) {
+      taken_in->outputs = take_in_outputs(*artifacts_, dir, outcome);
+    }
+    attempt_ended(run_id, step);
+  };
+}
 
 void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& allocation) {
   auto fail_now = [&](const std::string& reason, const std::string& message) {
@@ -159,7 +182,7 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
 
   active->recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,
-      [this, run_id = run.id, name = step.spec.name] { attempt_ended(run_id, name); },
+      on_attempt_end(run.id, step.spec.name, active->dir.string(), active->taken_in),
       options_.max_log_bytes_per_attempt);
   // Recovery after a restart asks this executor about the attempt.
   Status recorded_executor = record_attempt_executor(launch.attempt_dir, executor_name);
@@ -174,14 +197,12 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
     return;
   }
   active->running = std::move(running).value();
-  // The pids, the step and a queued run turning running: the second commit.
   storage::Store::AttemptRunning running_rows;
   running_rows.run_id = run.id;
   running_rows.start_run = run.status == RunStatus::kQueued;
   running_rows.step_id = step.id;
   running_rows.attempt_id = active->attempt_id;
   running_rows.pids = active->running->pids();
-  Status recorded = store_->attempt_running(running_rows);
   log_to_step(step.id, active->attempt_id, "info",
               "attempt " + std::to_string(active->number) + " started on " +
                   devices + " (" + plugin->name + " " + plugin->version +
@@ -191,12 +212,33 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
                                      allocation.gpus.size(), allocation.cpus);
   step.active = std::move(active);
   ++run.active_steps;
-  if (!recorded.ok()) {
-    // Memory follows the database (guard_run fails the run and stops the attempt).
-    throw std::runtime_error("cannot record step " + step.spec.name +
-                             " as running: " + recorded.to_string());
-  }
-  apply_step_status(run, step, StepStatus::kRunning, "", "");
+  std::vector<nlohmann::json> announcements;
+  apply_step_status(run, step, StepStatus::kRunning, "", "", &announcements);
+  // The pids, the step and a queued run turning running: the second commit, which
+  // this thread does not wait for; the writer commits it with whatever else is
+  // queued (an end's commit comes after it). Its announcements go out once it is
+  // committed, so a client that hears "running" reads it; a refused write fails
+  // the run and stops the attempt, as when this thread waited.
+  write_submitted();
+  store_->attempt_running_then(
+      running_rows, [this, run_id = run.id, name = step.spec.name,
+                     announcements = std::move(announcements)](Status recorded) {
+        if (recorded.ok()) {
+          for (const auto& event : announcements) bus_->publish(event);
+        }
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          --writes_in_flight_;
+          if (!recorded.ok()) {
+            Command fail;
+            fail.run_id = run_id;
+            fail.fail_message =
+                "cannot record step " + name + " as running: " + recorded.to_string();
+            commands_.push_back(std::move(fail));
+          }
+        }
+        wake_.notify_all();
+      });
 }
 
 void Scheduler::finish_attempt(RunState& run, StepState& step) {
@@ -207,10 +249,11 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
 
   std::map<std::string, storage::StoredArtifact> stored;
   if (outcome.status == "succeeded") {
-    // Hashing and moving outputs (a checkpoint is hundreds of MB) takes seconds, on
-    // this thread, which holds no lock: the API answers meanwhile.
-    auto ingested = ingest_outputs(*artifacts_, active->dir.string(), outcome.outputs,
-                                   outcome.output_digests);
+    // The end callback took them in (on_attempt_end); an executor that ended the
+    // attempt without calling it leaves that to this thread.
+    auto ingested = active->taken_in->outputs
+                        ? std::move(*active->taken_in->outputs)
+                        : take_in_outputs(*artifacts_, active->dir.string(), outcome);
     if (ingested.ok()) {
       stored = std::move(ingested).value();
     } else {
@@ -283,11 +326,31 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
 
 void Scheduler::commit_finish(RunState& run, StepState& step) {
   PendingFinish& pending = *step.pending_finish;
-  if (clock_->now() < pending.retry_at) return;
+  if (pending.in_flight || clock_->now() < pending.retry_at) return;
   // The attempt's end, its outputs and the step's status: one transaction.
-  auto ids = store_->finish_attempt_with_outputs(
+  pending.in_flight = true;
+  pending.answer = std::make_shared<std::optional<Result<std::vector<int64_t>>>>();
+  write_submitted();
+  store_->finish_attempt_with_outputs_then(
       pending.attempt_id, pending.end, step.id,
-      {to_string(pending.next), pending.reason, pending.message}, artifact_records(pending.stored));
+      {to_string(pending.next), pending.reason, pending.message}, artifact_records(pending.stored),
+      [this, run_id = run.id, name = step.spec.name,
+       answer = pending.answer](Result<std::vector<int64_t>> ids) {
+        *answer = std::move(ids);
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          --writes_in_flight_;
+          recorded_.emplace_back(run_id, name);
+        }
+        wake_.notify_all();
+      });
+}
+
+void Scheduler::finish_recorded(RunState& run, StepState& step) {
+  PendingFinish& pending = *step.pending_finish;
+  pending.in_flight = false;
+  Result<std::vector<int64_t>> ids = std::move(**pending.answer);
+  pending.answer.reset();
   if (!ids.ok()) {
     if (!pending.reported) {
       spdlog::error("step {} attempt {}: cannot record its end yet ({}); retrying until the "

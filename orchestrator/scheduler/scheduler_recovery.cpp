@@ -187,10 +187,10 @@ bool Scheduler::recover_attempt(int64_t attempt_id) {
   launch.step_name = step->name;
   launch.attempt_id = attempt_id;
   launch.executor_options = spec.executor_options;
+  auto taken_in = std::make_shared<TakenIn>();
   auto recorder = std::make_unique<AttemptRecorder>(
       store_, bus_, step->run_id, step->name, step->id, attempt_id,
-      [this, run_id = step->run_id, name = step->name] { attempt_ended(run_id, name); },
-      options_.max_log_bytes_per_attempt);
+      on_attempt_end(step->run_id, step->name, dir, taken_in), options_.max_log_bytes_per_attempt);
   RecoveredAttempt recovered = executor->second->recover(launch, recorder.get());
 
   if (recovered.state == RecoveredAttempt::State::kAdopted && recovered.handle) {
@@ -201,6 +201,7 @@ bool Scheduler::recover_attempt(int64_t attempt_id) {
     adopted->number = attempt->number;
     adopted->dir = dir;
     adopted->executor = executor_name;
+    adopted->taken_in = std::move(taken_in);
     adopted->recorder = std::move(recorder);
     adopted->handle = std::move(recovered.handle);
     adopted_[step->id] = std::move(adopted);
@@ -243,6 +244,7 @@ void Scheduler::attach_adopted(RunState& run, StepState& step, std::unique_ptr<A
   active->number = adopted->number;
   active->dir = adopted->dir;
   active->executor = adopted->executor;
+  active->taken_in = std::move(adopted->taken_in);
   active->recorder = std::move(adopted->recorder);
   active->running = std::move(adopted->handle);
   active->started_at = clock_->now();

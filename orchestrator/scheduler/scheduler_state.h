@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,20 @@
 
 namespace radflow {
 
+// What a succeeded attempt's end callback (on_attempt_end) took into the artifact
+// store. Written once, on the executor's thread, before attempt_ended(); read by
+// the scheduling thread only after it took that end from ended_ (mutex_ orders the
+// two).
+struct Scheduler::TakenIn {
+  std::optional<Result<std::map<std::string, storage::StoredArtifact>>> outputs;
+};
+
 struct Scheduler::ActiveAttempt {
   int64_t attempt_id = 0;
   int number = 0;
   Allocation allocation;
   std::filesystem::path dir;
+  std::shared_ptr<TakenIn> taken_in = std::make_shared<TakenIn>();  // shared with the recorder
   std::unique_ptr<AttemptRecorder> recorder;
   std::unique_ptr<AttemptHandle> running;  // from the executor named below
   std::string executor;
@@ -33,6 +43,7 @@ struct Scheduler::Adopted {
   int number = 0;
   std::filesystem::path dir;
   std::string executor;
+  std::shared_ptr<TakenIn> taken_in;          // shared with the recorder
   std::unique_ptr<AttemptRecorder> recorder;  // the sink the handle reports to
   std::unique_ptr<AttemptHandle> handle;
 };
@@ -52,6 +63,10 @@ struct Scheduler::PendingFinish {
   bool counts_as_failure = false;
   Clock::time_point retry_at{};
   bool reported = false;  // the first refused write was logged
+  // Submitted and not yet answered; the answer is written by the writer's thread
+  // before it posts to recorded_, and read after (mutex_ orders the two).
+  bool in_flight = false;
+  std::shared_ptr<std::optional<Result<std::vector<int64_t>>>> answer;
 };
 
 // One output of a finished step, as later steps read it.

@@ -259,12 +259,12 @@ void FakeExecutor::deliver(const std::shared_ptr<Attempt>& attempt, const FakeBe
   AttemptOutcome outcome = outcome_of(attempt->launch, behavior);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    attempt->outcome = std::move(outcome);
+    attempt->outcome = outcome;
     attempt->done = true;
     live_.erase(std::find(live_.begin(), live_.end(), attempt));
   }
   ended_.notify_all();
-  attempt->sink->on_finished();  // the last call: the handle is done before it
+  attempt->sink->on_finished(outcome);  // the last call: the handle is done before it
 }
 
 void FakeExecutor::loop() {

@@ -276,6 +276,57 @@ TEST_F(SchedulerOnFake, StepsOnAnExecutorWithItsOwnResourcesLeaveTheLocalPoolAlo
   EXPECT_EQ(run_status(run), "succeeded");
 }
 
+// The scheduling thread does not wait for the "running" rows: they are committed
+// with whatever else is queued, and only then announced, so a client that hears
+// "running" reads it.
+TEST_F(SchedulerOnFake, RunningIsAnnouncedOnlyOnceItsRowsAreCommitted) {
+  fake_->script("a", {FakeBehavior::hang()});
+  auto events = bus_.subscribe();
+  start();
+  const int64_t run = submit({{"a", step()}});
+  std::string status_when_announced;
+  std::string run_status_when_announced;
+  for (int i = 0; i < 100 && status_when_announced.empty(); ++i) {
+    auto event = events->next(std::chrono::milliseconds(100));
+    if (event && (*event)["type"] == "step" && (*event)["status"] == "running") {
+      status_when_announced = step_status(run, "a");
+      run_status_when_announced = run_status(run);
+    }
+  }
+  EXPECT_EQ(status_when_announced, "running");
+  EXPECT_EQ(run_status_when_announced, "running");
+  settle();
+  ASSERT_TRUE(fake_->finish("a", FakeBehavior::succeed()));
+  settle();
+  EXPECT_EQ(run_status(run), "succeeded");
+}
+
+// A refused "running" write (which the scheduling thread no longer waits for)
+// still fails the run and stops its attempt, naming the step and the cause.
+TEST_F(SchedulerOnFake, ARefusedRunningWriteFailsTheRunAndStopsTheAttempt) {
+  {
+    auto db = storage::Database::open((dir_ / "data" / "radflow.db").string(),
+                                      storage::Database::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok()) << db.status().to_string();
+    ASSERT_TRUE((*db)->exec("CREATE TRIGGER refuse_pids BEFORE UPDATE OF pids ON attempts "
+                            "BEGIN SELECT RAISE(ABORT, 'the disk said no'); END",
+                            "create trigger")
+                    .ok());
+  }
+  fake_->script("a", {FakeBehavior::hang()});
+  start();
+  const int64_t run = submit({{"a", step()}, {"b", step({{"inputs", {{"in", "a.out"}}}})}});
+  settle();
+  EXPECT_EQ(run_status(run), "failed");
+  EXPECT_TRUE(fake_->live_steps().empty());
+  const auto record = store_->get_run(run);
+  ASSERT_TRUE(record.ok());
+  EXPECT_NE(record->message.find("cannot record step a as running"), std::string::npos)
+      << record->message;
+  EXPECT_NE(record->message.find("the disk said no"), std::string::npos) << record->message;
+  EXPECT_EQ(step_status(run, "b"), "cancelled");
+}
+
 // A graceful stop lets an attempt that can outlive the daemon (a Slurm job) run
 // on, recorded as running, and stops the local ones (lost, requeued); the next
 // start adopts the detached attempt, which ends through the normal path.

@@ -27,7 +27,7 @@ class RecordingSink : public AttemptSink {
     std::lock_guard<std::mutex> lock(mutex_);
     progress_.push_back(message);
   }
-  void on_finished() override {
+  void on_finished(const AttemptOutcome&) override {
     std::lock_guard<std::mutex> lock(mutex_);
     ++finished_;
     changed_.notify_all();

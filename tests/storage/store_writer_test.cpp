@@ -5,6 +5,9 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <future>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -103,6 +106,69 @@ TEST(StoreWriter, FailedJobRollsBackAloneInItsBatch) {
   EXPECT_EQ(*count, 3);  // 1, 2 and 4; not 3
   auto sum = (*db)->query_int64("SELECT SUM(v) FROM t", "sum");
   EXPECT_EQ(*sum, 7);
+}
+
+// submit_then's answers come on the writer's thread after the commit (a second
+// connection already sees the row), in submission order, a refused job's included,
+// and before any later blocking submit() returns.
+TEST(StoreWriter, SubmitThenAnswersOnceCommittedInSubmissionOrder) {
+  TempDir dir;
+  const std::string path = dir.sub("w.db");
+  auto db = Database::open(path, Database::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->exec("CREATE TABLE t (v INTEGER UNIQUE)", "create").ok());
+  auto reader = Database::open(path, Database::Mode::kReadOnly);
+  ASSERT_TRUE(reader.ok());
+  auto insert = [](int v) {
+    return [v](Database &d) -> Result<int64_t> {
+      RF_ASSIGN_OR_RETURN(Statement s, d.prepare("INSERT INTO t (v) VALUES (?)", "insert v"));
+      RF_RETURN_IF_ERROR(s.bind(1, v).run());
+      return int64_t{v};
+    };
+  };
+  std::mutex mutex;
+  std::vector<std::string> heard;
+  auto answer = [&](const std::string &name) {
+    return [&, name](Result<int64_t> result) {
+      std::string what = name + ":";
+      if (result.ok()) {
+        auto seen = (*reader)->query_int64(
+            "SELECT COUNT(*) FROM t WHERE v = " + std::to_string(*result), "count");
+        what += seen.ok() && *seen == 1 ? "committed" : "not visible";
+      } else {
+        what += result.status().code();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      heard.push_back(what);
+    };
+  };
+  {
+    StoreWriter writer(db->get());
+    // Hold the writer inside a first job so that the rest land in one batch.
+    std::promise<void> gate;
+    std::shared_future<void> opened = gate.get_future().share();
+    writer.submit_detached(
+        [opened](Database &) -> Result<int64_t> {
+          opened.wait();
+          return int64_t{0};
+        },
+        "gate");
+    writer.submit_then(insert(1), answer("one"));
+    writer.submit_then(insert(1), answer("duplicate"));
+    auto two = writer.submit(insert(2));
+    writer.submit_then(insert(3), answer("three"));
+    gate.set_value();
+    ASSERT_TRUE(two.get().ok());
+    {
+      // The answers of the jobs before it came first (three's may follow at once).
+      std::lock_guard<std::mutex> lock(mutex);
+      ASSERT_GE(heard.size(), 2u);
+      EXPECT_EQ(std::vector<std::string>(heard.begin(), heard.begin() + 2),
+                (std::vector<std::string>{"one:committed", "duplicate:storage_error"}));
+    }
+  }
+  EXPECT_EQ(heard, (std::vector<std::string>{"one:committed", "duplicate:storage_error",
+                                             "three:committed"}));
 }
 
 TEST(StoreWriter, BatchesEverythingQueuedIntoOneTransaction) {
