@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "common/utf8.h"
 #include "orchestrator/executor/event_line.h"
@@ -56,16 +58,49 @@ EventSink::~EventSink() {
   if (flusher_.joinable()) flusher_.join();
 }
 
-void EventSink::emit(const nlohmann::json& event) {
-  std::string line = to_line(event);
+void EventSink::emit(const nlohmann::json& event) { append_line(to_line(event)); }
+
+void EventSink::emit_metric(std::string_view name, int64_t iteration, double value) {
+  // metric() is called in training loops, by the million: no JSON document and no
+  // allocation on the plugin's thread when the name is plain.
+  char line[kMetricLineBufferBytes];
+  const size_t size = metric_line(name, iteration, value, now_epoch_ms(), line);
+  if (size == 0) {
+    emit(metric_event(std::string(name), iteration, value));
+    return;
+  }
+  append_line(std::string_view(line, size));
+}
+
+void EventSink::append_line(std::string_view line) {
   bool flush_now = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_ || broken_) return;
-    buffer_ += line;
+    if (chunks_.empty() ||
+        (!chunks_.back().empty() && chunks_.back().size() + line.size() > kChunkBytes)) {
+      if (spare_.empty()) {
+        chunks_.emplace_back().reserve(kChunkBytes);
+      } else {
+        chunks_.push_back(std::move(spare_.back()));
+        spare_.pop_back();
+      }
+    }
+    chunks_.back() += line;  // a line longer than kChunkBytes gets a chunk of its own
     flush_now = ++buffered_events_ >= kFlushThresholdEvents;
   }
   if (flush_now) wake_.notify_one();
+}
+
+void EventSink::recycle_locked(std::vector<std::string>* written) {
+  // Enough for the chunks one flush takes in steady state; a burst's extra ones go.
+  constexpr size_t kMaxSpareChunks = 16;
+  for (std::string& chunk : *written) {
+    if (spare_.size() >= kMaxSpareChunks) break;
+    if (chunk.capacity() > 2 * kChunkBytes) continue;  // grown by one long line
+    chunk.clear();
+    spare_.push_back(std::move(chunk));
+  }
 }
 
 void EventSink::close(const nlohmann::json& end) {
@@ -82,18 +117,22 @@ void EventSink::close(const nlohmann::json& end) {
 
 void EventSink::flusher_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
+  std::vector<std::string> written;  // the last round's chunks
   for (;;) {
+    recycle_locked(&written);
     wake_.wait_for(lock, kFlushInterval,
                    [this] { return stopping_ || buffered_events_ >= kFlushThresholdEvents; });
-    std::string batch;
-    batch.swap(buffer_);
+    std::vector<std::string> batch;
+    batch.swap(chunks_);
     buffered_events_ = 0;
     const bool stop = stopping_;
     lock.unlock();
+    written.clear();  // what recycling did not keep is freed without holding up emit()
     // Only this thread writes until close() has joined it, so batches stay in order.
-    if (!batch.empty()) write_all(batch);
+    for (const std::string& chunk : batch) write_all(chunk);
+    written = std::move(batch);
     lock.lock();
-    if (stop && buffer_.empty()) return;
+    if (stop && chunks_.empty()) return;
   }
 }
 
@@ -130,6 +169,50 @@ nlohmann::json metric_event(const std::string& name, int64_t iteration, double v
   else json_value = value;
   return {{"type", "metric"}, {"name", field_text(name)}, {"iteration", iteration},
           {"value", json_value},  {"ts_ms", now_epoch_ms()}};
+}
+
+namespace {
+
+// Appends `text` at `*cursor`; the caller sized the buffer for the longest line.
+void put_text(char** cursor, std::string_view text) {
+  std::memcpy(*cursor, text.data(), text.size());
+  *cursor += text.size();
+}
+
+bool is_plain_metric_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxMetricLineNameBytes) return false;
+  for (const char c : name) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t metric_line(std::string_view name, int64_t iteration, double value, int64_t ts_ms,
+                   char (&out)[kMetricLineBufferBytes]) {
+  if (!is_plain_metric_name(name)) return 0;
+  char* cursor = out;
+  char* const end = out + kMetricLineBufferBytes;
+  put_text(&cursor, R"({"type":"metric","name":")");
+  put_text(&cursor, name);
+  put_text(&cursor, R"(","iteration":)");
+  cursor = std::to_chars(cursor, end, iteration).ptr;
+  put_text(&cursor, R"(,"value":)");
+  if (std::isnan(value)) {
+    put_text(&cursor, R"("nan")");
+  } else if (std::isinf(value)) {
+    put_text(&cursor, value > 0 ? R"("inf")" : R"("-inf")");
+  } else if (value == 0 && std::signbit(value)) {
+    put_text(&cursor, "-0.0");  // "-0" would read back as the integer 0
+  } else {
+    // Shortest text that reads back as the same double, as the JSON dump's is.
+    cursor = std::to_chars(cursor, end, value).ptr;
+  }
+  put_text(&cursor, R"(,"ts_ms":)");
+  cursor = std::to_chars(cursor, end, ts_ms).ptr;
+  put_text(&cursor, "}\n");
+  return static_cast<size_t>(cursor - out);
 }
 
 nlohmann::json progress_event(double fraction, const std::string& message) {

@@ -3,8 +3,11 @@
 //
 // emit() appends one event to an in-memory buffer; a background flusher thread
 // writes the buffer to the events fd every kFlushInterval, or at once when it holds
-// kFlushThresholdEvents. close() flushes everything, writes the "end" event last and
-// stops the thread; events emitted after that are dropped. If the daemon is gone
+// kFlushThresholdEvents. The buffer is a list of chunks of about kChunkBytes, so a
+// plugin far ahead of the daemon grows the list instead of copying one ever larger
+// string inside emit(), and written chunks are reused. close() flushes everything,
+// writes the "end" event last and stops the thread; events emitted after that are
+// dropped. If the daemon is gone
 // (EPIPE, EBADF, ...) the sink marks itself broken and drops events from then on:
 // the plugin keeps running. SIGPIPE must be ignored by the process.
 //
@@ -18,7 +21,9 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +35,7 @@ class EventSink {
  public:
   static constexpr size_t kFlushThresholdEvents = 256;
   static constexpr std::chrono::milliseconds kFlushInterval{100};
+  static constexpr size_t kChunkBytes = 64 * 1024;
 
   // fd < 0 means "no daemon": every event is dropped.
   explicit EventSink(int fd);
@@ -41,20 +47,28 @@ class EventSink {
   EventSink& operator=(const EventSink&) = delete;
 
   void emit(const nlohmann::json& event);
+  // emit(metric_event(name, iteration, value)) without building a JSON document when
+  // the name is plain printable ASCII (metric_line below); the same event either way.
+  void emit_metric(std::string_view name, int64_t iteration, double value);
   // Flushes, writes `end_event` as the last line and stops the flusher.
   void close(const nlohmann::json& end_event);
   bool broken() const { return broken_.load(); }
 
  private:
+  void append_line(std::string_view line);
   void flusher_loop();
   void write_all(const std::string& text);
+  // Moves a few written chunks (emptied, capacity kept) to spare_ for reuse; the
+  // flusher frees the rest once it has unlocked.
+  void recycle_locked(std::vector<std::string>* written);
 
   const int fd_;
   const EventBatchWriter remote_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::string buffer_;         // guarded by mutex_
-  size_t buffered_events_ = 0;  // guarded by mutex_
+  std::vector<std::string> chunks_;  // guarded by mutex_; each holds whole lines
+  std::vector<std::string> spare_;   // guarded by mutex_; empty, for reuse
+  size_t buffered_events_ = 0;       // guarded by mutex_
   bool stopping_ = false;       // guarded by mutex_
   bool closed_ = false;         // guarded by mutex_
   std::atomic<bool> broken_{false};
@@ -74,5 +88,16 @@ nlohmann::json progress_event(double fraction, const std::string& message);
 nlohmann::json output_event(const std::string& name, const std::string& path);
 nlohmann::json end_event(const std::string& status, const std::string& reason,
                          const std::string& message);
+
+// The line (with its newline) of metric_event(name, iteration, value) stamped ts_ms,
+// written
+// straight into `out` when `name` is printable ASCII without quotes or backslashes and
+// at most kMaxMetricLineNameBytes long: the daemon reads such lines without a JSON
+// document (orchestrator/executor/metric_line.h). Returns the line's length, or 0
+// when the name needs the JSON path (escaping, UTF-8 repair, truncation).
+constexpr size_t kMaxMetricLineNameBytes = 256;
+constexpr size_t kMetricLineBufferBytes = kMaxMetricLineNameBytes + 160;
+size_t metric_line(std::string_view name, int64_t iteration, double value, int64_t ts_ms,
+                   char (&out)[kMetricLineBufferBytes]);
 
 }  // namespace radflow
