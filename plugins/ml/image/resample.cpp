@@ -57,27 +57,24 @@ void weighted_row_sum(const float* const* rows, const float* weights, int count,
 
 // One row along its columns: out[(x - begin) * channels + c] for the outputs of `taps`;
 // `in` starts at input column taps.input_begin(). Grey outputs whose `stride` taps lie
-// inside the row run a fixed-length loop (the zero weights past their count cost less
-// than a variable trip count); the last few, near the row's end, run their count.
+// inside the row run a fixed-length vector loop (the zero weights past their count
+// cost less than a variable trip count); the last few, near the row's end, and colour
+// run their count.
 RF_RESAMPLE_KERNEL
 void resample_row(const float* in, int channels, const ResampleTaps& taps, float* __restrict out) {
   const int base = taps.input_begin(), end = taps.input_end(), stride = taps.stride;
   const int outputs = taps.end - taps.begin;
   int o = 0;
   if (channels == 1) {
+    // stride is a multiple of 8 (bicubic_taps): eight partial sums, one vector register.
     for (; o < outputs && taps.first[o] + stride <= end; ++o) {
       const float* w = taps.weights.data() + static_cast<size_t>(o) * stride;
       const float* s = in + (taps.first[o] - base);
-      float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      int k = 0;
-      for (; k + 4 <= stride; k += 4) {
-        a0 += w[k] * s[k];
-        a1 += w[k + 1] * s[k + 1];
-        a2 += w[k + 2] * s[k + 2];
-        a3 += w[k + 3] * s[k + 3];
+      float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int k = 0; k < stride; k += 8) {
+        for (int j = 0; j < 8; ++j) a[j] += w[k + j] * s[k + j];
       }
-      for (; k < stride; ++k) a0 += w[k] * s[k];
-      out[o] = (a0 + a1) + (a2 + a3);
+      out[o] = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
     }
   }
   for (; o < outputs; ++o) {
@@ -144,10 +141,16 @@ ResampleTaps bicubic_taps(int in_size, int out_size, int begin, int end) {
     return t;
   }
   BicubicCoefficients c = pil_bicubic_coefficients(in_size, out_size, begin, end);
-  t.stride = c.stride;
+  // A multiple of 8, zero padded, so that resample_row's loop fills whole vectors.
+  t.stride = (c.stride + 7) / 8 * 8;
   t.first = std::move(c.first);
   t.count = std::move(c.count);
-  t.weights.assign(c.weights.begin(), c.weights.end());
+  t.weights.assign(static_cast<size_t>(end - begin) * t.stride, 0.0f);
+  for (int o = 0; o < end - begin; ++o) {
+    for (int k = 0; k < t.count[o]; ++k) {
+      t.weights[static_cast<size_t>(o) * t.stride + k] = static_cast<float>(c.weights[static_cast<size_t>(o) * c.stride + k]);
+    }
+  }
   return t;
 }
 

@@ -33,8 +33,9 @@ struct BicubicCoefficients {
 };
 BicubicCoefficients pil_bicubic_coefficients(int in_size, int out_size, int begin, int end);
 
-// The same weights in float for the float passes below; the identity when in_size ==
-// out_size (as PIL, which skips the pass).
+// The same weights in float for the float passes below, stride rounded up to a
+// multiple of 8; the identity (stride 1) when in_size == out_size (as PIL, which skips
+// the pass).
 struct ResampleTaps {
   int in_size = 0, out_size = 0;
   int begin = 0, end = 0;
