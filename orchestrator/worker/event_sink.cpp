@@ -1,11 +1,15 @@
 #include "orchestrator/worker/event_sink.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <ctime>
+#include <utility>
 
 #include "common/utf8.h"
 #include "orchestrator/executor/event_line.h"
@@ -13,6 +17,10 @@
 
 namespace radflow {
 namespace {
+
+// The futex syscall works on the atomic's 32-bit word itself.
+static_assert(std::atomic<uint32_t>::is_always_lock_free &&
+              sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
 
 // The daemon drops event lines past a bound (rank_output.h) and would lose the
 // event; cut text to the length it keeps anyway, so that even with every byte
@@ -51,11 +59,19 @@ EventSink::EventSink(int fd, EventBatchWriter remote) : fd_(fd), remote_(std::mo
 EventSink::~EventSink() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-    closed_ = true;
+    if (!closed_) {
+      closed_ = true;
+      seal_locked();
+    }
   }
-  wake_.notify_all();
-  if (flusher_.joinable()) flusher_.join();
+  stop_flusher();  // it writes what is left before it exits
+  auto free_list = [](Chunk* chunk) {
+    while (chunk != nullptr) delete std::exchange(chunk, chunk->next);
+  };
+  free_list(current_);
+  free_list(ready_.exchange(nullptr));
+  free_list(spare_.exchange(nullptr));
+  free_list(spare_taken_);
 }
 
 void EventSink::emit(const nlohmann::json& event) { append_line(to_line(event)); }
@@ -73,34 +89,73 @@ void EventSink::emit_metric(std::string_view name, int64_t iteration, double val
 }
 
 void EventSink::append_line(std::string_view line) {
-  bool flush_now = false;
+  bool sealed = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_ || broken_) return;
-    if (chunks_.empty() ||
-        (!chunks_.back().empty() && chunks_.back().size() + line.size() > kChunkBytes)) {
-      if (spare_.empty()) {
-        chunks_.emplace_back().reserve(kChunkBytes);
+    if (current_ != nullptr && current_->text.size() + line.size() > kChunkBytes) {
+      sealed = seal_locked();  // a line longer than kChunkBytes gets a chunk of its own
+    }
+    if (current_ == nullptr) {
+      if (spare_taken_ == nullptr) {
+        spare_taken_ = spare_.exchange(nullptr, std::memory_order_acquire);
+      }
+      if (spare_taken_ != nullptr) {
+        current_ = std::exchange(spare_taken_, spare_taken_->next);
+        current_->next = nullptr;
+        spare_count_.fetch_sub(1, std::memory_order_relaxed);
       } else {
-        chunks_.push_back(std::move(spare_.back()));
-        spare_.pop_back();
+        current_ = new Chunk;
       }
     }
-    chunks_.back() += line;  // a line longer than kChunkBytes gets a chunk of its own
-    flush_now = ++buffered_events_ >= kFlushThresholdEvents;
+    current_->text += line;
+    if (++current_->events >= kFlushThresholdEvents) sealed |= seal_locked();
   }
-  if (flush_now) wake_.notify_one();
+  if (sealed) wake_flusher();
 }
 
-void EventSink::recycle_locked(std::vector<std::string>* written) {
-  // Enough for the chunks one flush takes in steady state; a burst's extra ones go.
-  constexpr size_t kMaxSpareChunks = 16;
-  for (std::string& chunk : *written) {
-    if (spare_.size() >= kMaxSpareChunks) break;
-    if (chunk.capacity() > 2 * kChunkBytes) continue;  // grown by one long line
-    chunk.clear();
-    spare_.push_back(std::move(chunk));
+bool EventSink::seal_locked() {
+  Chunk* chunk = current_;
+  if (chunk == nullptr || chunk->events == 0) return false;
+  current_ = nullptr;
+  chunk->next = ready_.load(std::memory_order_relaxed);
+  while (!ready_.compare_exchange_weak(chunk->next, chunk, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
   }
+  return true;
+}
+
+void EventSink::wake_flusher() {
+  // Dekker-style with wait_for_chunks(): either the flusher sees the new count (and
+  // the chunk pushed before it) and does not sleep, or this sees it waiting and wakes
+  // it. FUTEX_WAKE never blocks the caller.
+  wake_seq_.fetch_add(1);
+  if (flusher_waiting_.load()) {
+    ::syscall(SYS_futex, &wake_seq_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+}
+
+bool EventSink::wait_for_chunks() {
+  flusher_waiting_.store(true);
+  const uint32_t seen = wake_seq_.load();
+  bool interval_passed = false;
+  if (ready_.load() == nullptr && !stopping_.load()) {
+    timespec timeout{};
+    timeout.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(kFlushInterval).count();
+    // Returns at once if wake_seq_ is no longer `seen`: no wake-up is lost.
+    const long rc =
+        ::syscall(SYS_futex, &wake_seq_, FUTEX_WAIT_PRIVATE, seen, &timeout, nullptr, 0);
+    interval_passed = rc != 0 && errno == ETIMEDOUT;
+  }
+  flusher_waiting_.store(false);
+  return interval_passed;
+}
+
+void EventSink::stop_flusher() {
+  if (!flusher_.joinable()) return;
+  stopping_ = true;
+  wake_flusher();
+  flusher_.join();
 }
 
 void EventSink::close(const nlohmann::json& end) {
@@ -108,31 +163,54 @@ void EventSink::close(const nlohmann::json& end) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return;
     closed_ = true;
-    stopping_ = true;
+    seal_locked();
   }
-  wake_.notify_all();
-  flusher_.join();  // the flusher writes what is left before it exits
+  stop_flusher();  // the flusher writes what is left before it exits
   write_all(to_line(end));
 }
 
 void EventSink::flusher_loop() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  std::vector<std::string> written;  // the last round's chunks
   for (;;) {
-    recycle_locked(&written);
-    wake_.wait_for(lock, kFlushInterval,
-                   [this] { return stopping_ || buffered_events_ >= kFlushThresholdEvents; });
-    std::vector<std::string> batch;
-    batch.swap(chunks_);
-    buffered_events_ = 0;
-    const bool stop = stopping_;
-    lock.unlock();
-    written.clear();  // what recycling did not keep is freed without holding up emit()
-    // Only this thread writes until close() has joined it, so batches stay in order.
-    for (const std::string& chunk : batch) write_all(chunk);
-    written = std::move(batch);
-    lock.lock();
-    if (stop && chunks_.empty()) return;
+    // Read before the last drain: every chunk sealed before stop was set is written.
+    const bool stop = stopping_.load();
+    if (!stop && wait_for_chunks()) {
+      // Nothing sealed for a whole interval: take the partly filled chunk, unless a
+      // plugin thread is in emit() right now (it seals soon, or the next round takes it).
+      std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+      if (lock.owns_lock()) seal_locked();
+    }
+    write_ready();
+    if (stop) return;
+  }
+}
+
+void EventSink::write_ready() {
+  // Enough for the chunks a plugin in a hot loop cycles through; a burst's extra go.
+  constexpr size_t kMaxSpareChunks = 16;
+  Chunk* newest = ready_.exchange(nullptr, std::memory_order_acquire);
+  Chunk* oldest = nullptr;
+  while (newest != nullptr) {
+    Chunk* next = newest->next;
+    newest->next = oldest;
+    oldest = newest;
+    newest = next;
+  }
+  // Only this thread writes until close() has joined it, so chunks stay in order.
+  while (oldest != nullptr) {
+    Chunk* chunk = std::exchange(oldest, oldest->next);
+    write_all(chunk->text);
+    if (spare_count_.load(std::memory_order_relaxed) >= kMaxSpareChunks ||
+        chunk->text.capacity() > 2 * kChunkBytes) {
+      delete chunk;
+      continue;
+    }
+    chunk->text.clear();
+    chunk->events = 0;
+    chunk->next = spare_.load(std::memory_order_relaxed);
+    while (!spare_.compare_exchange_weak(chunk->next, chunk, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+    }
+    spare_count_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -1,29 +1,31 @@
 // EventSink: the worker's batched channel of JSON-line events to the daemon (the
 // events fd, or HTTP posts for a remote worker: remote_event_writer.h).
 //
-// emit() appends one event to an in-memory buffer; a background flusher thread
-// writes the buffer to the events fd every kFlushInterval, or at once when it holds
-// kFlushThresholdEvents. The buffer is a list of chunks of about kChunkBytes, so a
-// plugin far ahead of the daemon grows the list instead of copying one ever larger
-// string inside emit(), and written chunks are reused. close() flushes everything,
-// writes the "end" event last and stops the thread; events emitted after that are
-// dropped. If the daemon is gone
-// (EPIPE, EBADF, ...) the sink marks itself broken and drops events from then on:
-// the plugin keeps running. SIGPIPE must be ignored by the process.
+// emit() appends one event to the current chunk of an in-memory buffer; a chunk is
+// sealed when it holds kFlushThresholdEvents events or about kChunkBytes, and a
+// background flusher thread writes sealed chunks to the events fd as they come, and
+// a partly filled one every kFlushInterval. The flusher never takes the lock emit()
+// takes while the plugin is busy: sealed chunks reach it through a lock-free list and
+// a futex word, so a flusher that loses its core (or waits on a full pipe, a slow
+// daemon, a slow database) never holds up a plugin thread, and the sink opens no
+// file descriptor (a worker's plugin sees fds 0-3 only). A plugin far ahead of the
+// daemon grows the list of chunks; written chunks are reused. close() flushes
+// everything, writes the "end" event last and stops the thread; events emitted after
+// that are dropped. If the daemon is gone (EPIPE, EBADF, ...) the sink marks itself
+// broken and drops events from then on: the plugin keeps running. SIGPIPE must be
+// ignored by the process.
 //
-// Owns its thread, not the fd. emit() is thread-safe and may be called from any
-// plugin thread; close() is called once, by the owner.
+// Owns its thread, not the fd. Linux only (futex). emit() is thread-safe and may be
+// called from any plugin thread; close() is called once, by the owner.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -55,23 +57,37 @@ class EventSink {
   bool broken() const { return broken_.load(); }
 
  private:
+  struct Chunk {
+    std::string text;  // whole lines
+    size_t events = 0;
+    Chunk* next = nullptr;
+  };
+
   void append_line(std::string_view line);
+  // Hands current_ to the flusher (caller holds mutex_); false when it was empty.
+  bool seal_locked();
+  void wake_flusher();
+  // Sleeps until wake_flusher() or kFlushInterval; true when the interval passed.
+  bool wait_for_chunks();
+  void stop_flusher();
   void flusher_loop();
+  // Takes every sealed chunk, oldest first, and writes it.
+  void write_ready();
   void write_all(const std::string& text);
-  // Moves a few written chunks (emptied, capacity kept) to spare_ for reuse; the
-  // flusher frees the rest once it has unlocked.
-  void recycle_locked(std::vector<std::string>* written);
 
   const int fd_;
   const EventBatchWriter remote_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<std::string> chunks_;  // guarded by mutex_; each holds whole lines
-  std::vector<std::string> spare_;   // guarded by mutex_; empty, for reuse
-  size_t buffered_events_ = 0;       // guarded by mutex_
-  bool stopping_ = false;       // guarded by mutex_
+  std::mutex mutex_;            // emit() and close(); the flusher only try_locks it
+  Chunk* current_ = nullptr;    // guarded by mutex_
+  Chunk* spare_taken_ = nullptr;  // guarded by mutex_: chunks taken from spare_
   bool closed_ = false;         // guarded by mutex_
+  std::atomic<Chunk*> ready_{nullptr};  // sealed, newest first: pushed under mutex_
+  std::atomic<Chunk*> spare_{nullptr};  // written, for reuse: pushed by the flusher
+  std::atomic<size_t> spare_count_{0};
+  std::atomic<bool> stopping_{false};
   std::atomic<bool> broken_{false};
+  std::atomic<uint32_t> wake_seq_{0};  // futex word: bumped when a chunk is sealed, or stop
+  std::atomic<bool> flusher_waiting_{false};
   std::thread flusher_;
 };
 

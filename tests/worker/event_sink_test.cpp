@@ -3,8 +3,11 @@
 #include "orchestrator/worker/event_sink.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -170,6 +173,32 @@ TEST(EventSink, EveryEventArrivesWholeAndInOrderAcrossChunks) {
   const WorkerEvent end = parse_event_line(lines.back());
   EXPECT_EQ(end.type, WorkerEventType::kEnd);
   EXPECT_EQ(end.status, "succeeded");
+}
+
+// A few events, far from a chunk's worth, still reach the daemon within about
+// kFlushInterval while the plugin runs on (nothing else seals their chunk).
+TEST(EventSink, APartlyFilledChunkGoesOutWithinTheFlushInterval) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  EventSink sink(fds[1]);
+  sink.emit_metric("loss", 1, 0.5);
+  sink.emit(log_event(RF_LOG_INFO, "hello"));
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::count(text.begin(), text.end(), '\n') < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd readable{fds[0], POLLIN, 0};
+    if (::poll(&readable, 1, 100) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = ::read(fds[0], buffer, sizeof(buffer));
+    ASSERT_GT(n, 0);
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
+  EXPECT_EQ(parse_event_line(text.substr(0, text.find('\n'))).iteration, 1);
+  sink.close(end_event("succeeded", "ok", ""));
+  ::close(fds[1]);
+  ::close(fds[0]);
 }
 
 TEST(EventSink, EventsAfterCloseAreDropped) {
