@@ -72,6 +72,14 @@ Statement &Statement::bind(int index, const std::string &value) {
   return *this;
 }
 
+Statement &Statement::bind_borrowed(int index, std::string_view value) {
+  // A null pointer would bind NULL, not the empty text.
+  const char *text = value.data() != nullptr ? value.data() : "";
+  int rc = sqlite3_bind_text(stmt_, index, text, static_cast<int>(value.size()), SQLITE_STATIC);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
 Statement &Statement::bind_null(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
@@ -99,6 +107,13 @@ Status Statement::run() {
     RF_ASSIGN_OR_RETURN(bool row, step());
     if (!row) return Status();
   }
+}
+
+Statement &Statement::reset() {
+  // sqlite3_reset repeats the last step's error, which run() already reported.
+  sqlite3_reset(stmt_);
+  bind_rc_ = SQLITE_OK;
+  return *this;
 }
 
 int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -38,6 +39,9 @@ class Statement {
   Statement &bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
   Statement &bind(int index, double value);  // NaN binds as NULL
   Statement &bind(int index, const std::string &value);
+  // Binds `value` without copying it: it must stay valid until the parameter is
+  // bound again or the Statement is destroyed (for rows of a batch the caller owns).
+  Statement &bind_borrowed(int index, std::string_view value);
   Statement &bind_null(int index);
   // 0 binds as NULL: ids and times use 0 for "none".
   Statement &bind_id(int index, int64_t id);
@@ -47,6 +51,9 @@ class Statement {
   Result<bool> step();
   // Runs a statement that returns no rows (or ignores them).
   Status run();
+  // Makes the statement ready to run again, as for the next row of a batch: the
+  // bindings stay until they are bound again.
+  Statement &reset();
 
   int64_t column_int64(int index) const;
   double column_double(int index) const;     // NULL reads as NaN

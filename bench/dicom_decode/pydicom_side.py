@@ -10,7 +10,7 @@ the first frame, modality LUT (slope, intercept) in float32, the VOI window of t
 file (linear, PS3.3 C.11.2.1.2.1) or else min-max, MONOCHROME1 inverted; then
 torch.nn.functional.interpolate(mode="bicubic", antialias=True) to a 518 shortest
 edge (the same kernel as radflow's: a = -0.5 widened by the scale when shrinking, as
-PIL; torch in float32, radflow in double), clamp to [0, 1], centre crop 518, zero pad
+PIL; both in float32), clamp to [0, 1], centre crop 518, zero pad
 if smaller, normalise (x - 0.5307) / 0.2583, grey copied to 3 channels. K passes over
 the files on P processes (a multiprocessing pool, the way a Python loader goes
 parallel; each with torch.set_num_threads(1)). Prints one JSON line like radflow's

@@ -51,7 +51,9 @@ def main():
     diff = side([PY, os.path.join(HERE, "pydicom_side.py"), "--compare", dump, explicit, rle, *small])
     max_diff = max(diff["max_abs_diff"].values())
 
-    cases = {"explicit": ([explicit], 4), "rle": ([rle], 4), "small": (small, 5)}
+    # Passes per run: enough that radflow's side of a run lasts ~0.1 s (the small files
+    # take ~0.3 ms each), so one preemption on the shared 2-core machine does not decide it.
+    cases = {"explicit": ([explicit], 8), "rle": ([rle], 8), "small": (small, 20)}
     rf = {(c, t): [] for c in cases for t in (1, cores)}
     py = {(c, t): [] for c in cases for t in (1, cores)}
     for _ in range(a.repeat):

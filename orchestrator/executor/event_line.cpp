@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common/utf8.h"
+#include "orchestrator/executor/metric_line.h"
 
 namespace radflow {
 namespace {
@@ -100,6 +101,8 @@ WorkerEvent parse_event(const nlohmann::json& json) {
 }
 
 WorkerEvent parse_event_line(std::string_view line) {
+  // Metric lines come by the million; the plain ones need no JSON document.
+  if (std::optional<WorkerEvent> metric = parse_metric_line_fast(line)) return std::move(*metric);
   // A plugin can write to fd 3 itself: repair its bytes rather than lose the event.
   const nlohmann::json json = nlohmann::json::parse(to_valid_utf8(line), nullptr, false);
   if (json.is_discarded()) return unparseable("unparseable worker event", line);

@@ -13,6 +13,10 @@
 // parsed) no longer than the limits below. Fields of the wrong JSON type get their
 // defaults; anything that is not an object with a known "type" is kUnparseable.
 //
+// Plain metric lines, as the worker writes them, take a fast path that reads them
+// without a JSON document (metric_line.h) and gives the same event; every other
+// line goes through the JSON parser.
+//
 // Pure functions, no I/O and no clock; safe from any thread. A libFuzzer target can
 // call parse_event_line() on its raw input directly.
 #pragma once

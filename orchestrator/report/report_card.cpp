@@ -106,27 +106,36 @@ json column(const std::string& metric, const std::string& label) {
   return {{"metric", metric}, {"label", label}, {"higher_is_better", higher_is_better(metric)}};
 }
 
+// A per-item metric: recorded as "<metric>.<item>", its interval in report.json's
+// item entry under `ci_key`.
+struct ItemMetric {
+  std::string metric;
+  std::string label;
+  std::string ci_key;
+};
+
 struct SectionSpec {
   const char* kind;
   const char* title;
   const char* item_label;  // per-item tables: "finding", "structure"; "" none
   const char* report_list;  // where report.json lists the items, each with item_label's
-                            // name and per metric m its value and "<m>_ci" interval
+                            // name and its metrics' intervals
+  // Headline metrics; report.json may give each one's interval as "<metric>_ci".
   std::vector<std::pair<std::string, std::string>> columns;
-  std::vector<std::pair<std::string, std::string>> item_metrics;
+  std::vector<ItemMetric> item_metrics;
 };
 
 const std::vector<SectionSpec>& section_specs() {
   static const std::vector<SectionSpec> specs = {
       {"probe", "Linear probe: findings", "finding", "findings",
        {{"macro_auprc", "macro AUPRC"}, {"macro_auroc", "macro AUROC"}},
-       {{"auprc", "AUPRC"}, {"auroc", "AUROC"}}},
+       {{"auprc", "AUPRC", "auprc_ci"}, {"auroc", "AUROC", "auroc_ci"}}},
       {"segment", "Segmentation", "structure", "structures",
        {{"mean_dice", "mean Dice"}, {"mean_iou", "mean IoU"}},
-       {{"dice", "Dice"}, {"iou", "IoU"}}},
+       {{"dice", "Dice", "dice_ci"}, {"iou", "IoU", "iou_ci"}}},
       {"report", "Report generation", "finding", "findings",
        {{"bleu4", "BLEU-4"}, {"rouge_l", "ROUGE-L"}, {"finding_f1_macro", "finding F1 (macro)"}},
-       {{"finding_f1", "finding F1"}}},
+       {{"finding_f1", "finding F1", "f1_ci"}}},
       {"demographics", "Demographics: what the features tell of the patient", "", "", {}, {}},
   };
   return specs;
@@ -140,12 +149,14 @@ json row_of(const SectionSpec& spec, const EvaluationRecord& r, size_t source, c
     if (std::find(item_names->begin(), item_names->end(), name) == item_names->end()) item_names->push_back(name);
   };
   if (r.kind != "demographics") {
-    for (const auto& [metric, label] : spec.columns) row.add(metric);
+    for (const auto& [metric, label] : spec.columns) {
+      row.add(metric, step_interval(r.report.is_object() ? r.report.value(metric + "_ci", json()) : json()));
+    }
     for (const auto& item : report_items(r, spec.report_list)) {
       const std::string name = item.value(spec.item_label, "");
       note_item(name);
-      for (const auto& [metric, label] : spec.item_metrics) {
-        row.add(metric + "." + name, step_interval(item.value(metric + "_ci", json())));
+      for (const auto& m : spec.item_metrics) {
+        row.add(m.metric + "." + name, step_interval(item.value(m.ci_key, json())));
       }
     }
   } else {  // demographics: every field's metrics, with the plugin's own intervals
@@ -269,7 +280,7 @@ json build_report_card(const ReportInputs& inputs, const ReportOptions& options)
       rows.push_back(row_of(spec, *records[k], sources[k], predictions.back(), &item_names, &columns, options));
     }
     json item_metrics = json::array();
-    for (const auto& [metric, label] : spec.item_metrics) item_metrics.push_back(column(metric, label));
+    for (const auto& m : spec.item_metrics) item_metrics.push_back(column(m.metric, m.label));
     sections.push_back({{"kind", spec.kind},
                         {"title", spec.title},
                         {"columns", columns},

@@ -6,16 +6,18 @@
 // Every figure is {value, low, high, metric, recorded_as, interval, source}: `value` is
 // the final value the step recorded under `recorded_as` (`metric`, or for demographics
 // "<encoder>.<metric>"); low/high its 95% interval, from the step's
-// own report.json where the plugin wrote one (interval "step") or else a percentile
-// bootstrap over its predictions artifact (interval "predictions"); `source` indexes
+// own report.json where the plugin wrote one (interval "step": "<metric>_ci" at the
+// top for a headline metric, the item entry's auprc_ci / auroc_ci / dice_ci / iou_ci /
+// f1_ci for a finding's or structure's, demographics' fields[].metrics.<m>.ci) or else
+// a percentile bootstrap over its predictions artifact (interval "predictions"; probe's
+// macro figures, and a step that predates its plugin's intervals); `source` indexes
 // "provenance" (run, step, plugin version and sha256, checkpoint and dataset digests).
 // Paired differences between encoders (reference - other, the reference being the first
 // encoder of a section), for every headline metric and every finding's and structure's
 // (auprc.<finding>, dice.<structure>, ...; "item" names it), come from the predictions
 // artifacts with the same resamples for both encoders and all metrics
 // (plugins/compare/paired_comparison.h), and say which are significant (the paired
-// interval excludes 0). mean_iou and finding_f1.<finding>, for which no plugin writes
-// an interval, get the "predictions" one. NaN is null throughout.
+// interval excludes 0). NaN is null throughout.
 //
 // Pure function of the store's contents; thread-safe as the stores are.
 #pragma once

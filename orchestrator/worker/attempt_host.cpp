@@ -51,7 +51,7 @@ void AttemptHost::on_metric(void* ctx, const char* name, int64_t iteration, doub
     self(ctx)->sink_->emit(log_event(RF_LOG_ERROR, "metric() called without a name; dropped"));
     return;
   }
-  self(ctx)->sink_->emit(metric_event(name, iteration, value));
+  self(ctx)->sink_->emit_metric(name, iteration, value);
 }
 
 void AttemptHost::on_progress(void* ctx, double fraction, const char* message) {

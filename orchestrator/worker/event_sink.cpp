@@ -1,9 +1,15 @@
 #include "orchestrator/worker/event_sink.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstring>
+#include <ctime>
+#include <utility>
 
 #include "common/utf8.h"
 #include "orchestrator/executor/event_line.h"
@@ -11,6 +17,10 @@
 
 namespace radflow {
 namespace {
+
+// The futex syscall works on the atomic's 32-bit word itself.
+static_assert(std::atomic<uint32_t>::is_always_lock_free &&
+              sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
 
 // The daemon drops event lines past a bound (rank_output.h) and would lose the
 // event; cut text to the length it keeps anyway, so that even with every byte
@@ -49,23 +59,103 @@ EventSink::EventSink(int fd, EventBatchWriter remote) : fd_(fd), remote_(std::mo
 EventSink::~EventSink() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-    closed_ = true;
+    if (!closed_) {
+      closed_ = true;
+      seal_locked();
+    }
   }
-  wake_.notify_all();
-  if (flusher_.joinable()) flusher_.join();
+  stop_flusher();  // it writes what is left before it exits
+  auto free_list = [](Chunk* chunk) {
+    while (chunk != nullptr) delete std::exchange(chunk, chunk->next);
+  };
+  free_list(current_);
+  free_list(ready_.exchange(nullptr));
+  free_list(spare_.exchange(nullptr));
+  free_list(spare_taken_);
 }
 
-void EventSink::emit(const nlohmann::json& event) {
-  std::string line = to_line(event);
-  bool flush_now = false;
+void EventSink::emit(const nlohmann::json& event) { append_line(to_line(event)); }
+
+void EventSink::emit_metric(std::string_view name, int64_t iteration, double value) {
+  // metric() is called in training loops, by the million: no JSON document and no
+  // allocation on the plugin's thread when the name is plain.
+  char line[kMetricLineBufferBytes];
+  const size_t size = metric_line(name, iteration, value, now_epoch_ms(), line);
+  if (size == 0) {
+    emit(metric_event(std::string(name), iteration, value));
+    return;
+  }
+  append_line(std::string_view(line, size));
+}
+
+void EventSink::append_line(std::string_view line) {
+  bool sealed = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_ || broken_) return;
-    buffer_ += line;
-    flush_now = ++buffered_events_ >= kFlushThresholdEvents;
+    if (current_ != nullptr && current_->text.size() + line.size() > kChunkBytes) {
+      sealed = seal_locked();  // a line longer than kChunkBytes gets a chunk of its own
+    }
+    if (current_ == nullptr) {
+      if (spare_taken_ == nullptr) {
+        spare_taken_ = spare_.exchange(nullptr, std::memory_order_acquire);
+      }
+      if (spare_taken_ != nullptr) {
+        current_ = std::exchange(spare_taken_, spare_taken_->next);
+        current_->next = nullptr;
+        spare_count_.fetch_sub(1, std::memory_order_relaxed);
+      } else {
+        current_ = new Chunk;
+      }
+    }
+    current_->text += line;
+    if (++current_->events >= kFlushThresholdEvents) sealed |= seal_locked();
   }
-  if (flush_now) wake_.notify_one();
+  if (sealed) wake_flusher();
+}
+
+bool EventSink::seal_locked() {
+  Chunk* chunk = current_;
+  if (chunk == nullptr || chunk->events == 0) return false;
+  current_ = nullptr;
+  chunk->next = ready_.load(std::memory_order_relaxed);
+  while (!ready_.compare_exchange_weak(chunk->next, chunk, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+  }
+  return true;
+}
+
+void EventSink::wake_flusher() {
+  // Dekker-style with wait_for_chunks(): either the flusher sees the new count (and
+  // the chunk pushed before it) and does not sleep, or this sees it waiting and wakes
+  // it. FUTEX_WAKE never blocks the caller.
+  wake_seq_.fetch_add(1);
+  if (flusher_waiting_.load()) {
+    ::syscall(SYS_futex, &wake_seq_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+}
+
+bool EventSink::wait_for_chunks() {
+  flusher_waiting_.store(true);
+  const uint32_t seen = wake_seq_.load();
+  bool interval_passed = false;
+  if (ready_.load() == nullptr && !stopping_.load()) {
+    timespec timeout{};
+    timeout.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(kFlushInterval).count();
+    // Returns at once if wake_seq_ is no longer `seen`: no wake-up is lost.
+    const long rc =
+        ::syscall(SYS_futex, &wake_seq_, FUTEX_WAIT_PRIVATE, seen, &timeout, nullptr, 0);
+    interval_passed = rc != 0 && errno == ETIMEDOUT;
+  }
+  flusher_waiting_.store(false);
+  return interval_passed;
+}
+
+void EventSink::stop_flusher() {
+  if (!flusher_.joinable()) return;
+  stopping_ = true;
+  wake_flusher();
+  flusher_.join();
 }
 
 void EventSink::close(const nlohmann::json& end) {
@@ -73,27 +163,54 @@ void EventSink::close(const nlohmann::json& end) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return;
     closed_ = true;
-    stopping_ = true;
+    seal_locked();
   }
-  wake_.notify_all();
-  flusher_.join();  // the flusher writes what is left before it exits
+  stop_flusher();  // the flusher writes what is left before it exits
   write_all(to_line(end));
 }
 
 void EventSink::flusher_loop() {
-  std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    wake_.wait_for(lock, kFlushInterval,
-                   [this] { return stopping_ || buffered_events_ >= kFlushThresholdEvents; });
-    std::string batch;
-    batch.swap(buffer_);
-    buffered_events_ = 0;
-    const bool stop = stopping_;
-    lock.unlock();
-    // Only this thread writes until close() has joined it, so batches stay in order.
-    if (!batch.empty()) write_all(batch);
-    lock.lock();
-    if (stop && buffer_.empty()) return;
+    // Read before the last drain: every chunk sealed before stop was set is written.
+    const bool stop = stopping_.load();
+    if (!stop && wait_for_chunks()) {
+      // Nothing sealed for a whole interval: take the partly filled chunk, unless a
+      // plugin thread is in emit() right now (it seals soon, or the next round takes it).
+      std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+      if (lock.owns_lock()) seal_locked();
+    }
+    write_ready();
+    if (stop) return;
+  }
+}
+
+void EventSink::write_ready() {
+  // Enough for the chunks a plugin in a hot loop cycles through; a burst's extra go.
+  constexpr size_t kMaxSpareChunks = 16;
+  Chunk* newest = ready_.exchange(nullptr, std::memory_order_acquire);
+  Chunk* oldest = nullptr;
+  while (newest != nullptr) {
+    Chunk* next = newest->next;
+    newest->next = oldest;
+    oldest = newest;
+    newest = next;
+  }
+  // Only this thread writes until close() has joined it, so chunks stay in order.
+  while (oldest != nullptr) {
+    Chunk* chunk = std::exchange(oldest, oldest->next);
+    write_all(chunk->text);
+    if (spare_count_.load(std::memory_order_relaxed) >= kMaxSpareChunks ||
+        chunk->text.capacity() > 2 * kChunkBytes) {
+      delete chunk;
+      continue;
+    }
+    chunk->text.clear();
+    chunk->events = 0;
+    chunk->next = spare_.load(std::memory_order_relaxed);
+    while (!spare_.compare_exchange_weak(chunk->next, chunk, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+    }
+    spare_count_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -130,6 +247,50 @@ nlohmann::json metric_event(const std::string& name, int64_t iteration, double v
   else json_value = value;
   return {{"type", "metric"}, {"name", field_text(name)}, {"iteration", iteration},
           {"value", json_value},  {"ts_ms", now_epoch_ms()}};
+}
+
+namespace {
+
+// Appends `text` at `*cursor`; the caller sized the buffer for the longest line.
+void put_text(char** cursor, std::string_view text) {
+  std::memcpy(*cursor, text.data(), text.size());
+  *cursor += text.size();
+}
+
+bool is_plain_metric_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxMetricLineNameBytes) return false;
+  for (const char c : name) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t metric_line(std::string_view name, int64_t iteration, double value, int64_t ts_ms,
+                   char (&out)[kMetricLineBufferBytes]) {
+  if (!is_plain_metric_name(name)) return 0;
+  char* cursor = out;
+  char* const end = out + kMetricLineBufferBytes;
+  put_text(&cursor, R"({"type":"metric","name":")");
+  put_text(&cursor, name);
+  put_text(&cursor, R"(","iteration":)");
+  cursor = std::to_chars(cursor, end, iteration).ptr;
+  put_text(&cursor, R"(,"value":)");
+  if (std::isnan(value)) {
+    put_text(&cursor, R"("nan")");
+  } else if (std::isinf(value)) {
+    put_text(&cursor, value > 0 ? R"("inf")" : R"("-inf")");
+  } else if (value == 0 && std::signbit(value)) {
+    put_text(&cursor, "-0.0");  // "-0" would read back as the integer 0
+  } else {
+    // Shortest text that reads back as the same double, as the JSON dump's is.
+    cursor = std::to_chars(cursor, end, value).ptr;
+  }
+  put_text(&cursor, R"(,"ts_ms":)");
+  cursor = std::to_chars(cursor, end, ts_ms).ptr;
+  put_text(&cursor, "}\n");
+  return static_cast<size_t>(cursor - out);
 }
 
 nlohmann::json progress_event(double fraction, const std::string& message) {

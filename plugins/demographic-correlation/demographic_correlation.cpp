@@ -165,7 +165,7 @@ int run(radflow::sdk::Context& ctx) {
         return RF_RUN_FAILED;
       }
       if (!r->warning.empty()) ctx.log_warning(e.name + ": " + r->warning + ": its metrics are NaN");
-      for (const auto& m : r->metrics) ctx.metric(e.name + "." + fields[f].name + "_" + m.name, 0, m.value);
+      for (const auto& m : r->metrics) ctx.final_metric(e.name + "." + fields[f].name + "_" + m.name, m.value, m.low, m.high);
       write_predictions(predictions, e.name, *r, rows);
       encoder_json["fields"].push_back(result_json(*r));
       encoder.fields.push_back(std::move(r).value());

@@ -133,8 +133,8 @@ int run(radflow::sdk::Context& ctx) {
          {"test_count", f.test_count},
          {"warning", f.warning}});
     if (!f.warning.empty()) ctx.log_warning(f.warning + ": its metrics are NaN");
-    ctx.metric("auroc." + f.finding, 0, f.auroc);
-    ctx.metric("auprc." + f.finding, 0, f.auprc);
+    ctx.final_metric("auroc." + f.finding, f.auroc, f.auroc_ci.low, f.auroc_ci.high);
+    ctx.final_metric("auprc." + f.finding, f.auprc, f.auprc_ci.low, f.auprc_ci.high);
   }
   ctx.metric("macro_auroc", 0, result->macro_auroc);
   ctx.metric("macro_auprc", 0, result->macro_auprc);

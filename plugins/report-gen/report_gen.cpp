@@ -3,7 +3,9 @@
 // transformer decoder on the train split's reports (word vocabulary from the train
 // split, val loss picks the epoch), decodes the test split greedily or with beam
 // search, and reports BLEU-4, ROUGE-L and a finding-level F1 from a rule-based
-// labeler (a proxy for CheXbert F1), with every generated report beside its reference.
+// labeler (a proxy for CheXbert F1), each with a bootstrap 95% interval over test
+// reports (metrics NAME, NAME.low, NAME.high), with every generated report beside its
+// reference.
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "plugins/ml/torch/cpu_runtime.h"
 #include "plugins/report-gen/finding_labeler.h"
 #include "plugins/report-gen/report_decoder.h"
+#include "plugins/report-gen/report_intervals.h"
 #include "plugins/report-gen/report_trainer.h"
 #include "plugins/report-gen/report_vocabulary.h"
 #include "radflow/plugin.hpp"
@@ -28,6 +31,9 @@ using namespace radflow::report_gen;
 namespace metrics = radflow::ml::metrics;
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(); }
+
+// report.json's [low, high]; what the report card reads as the step's own interval.
+json ci_json(const metrics::BootstrapInterval& ci) { return {finite_or_null(ci.low), finite_or_null(ci.high)}; }
 
 struct SplitData {
   std::vector<size_t> rows;
@@ -189,29 +195,36 @@ int run(radflow::sdk::Context& ctx) {
       }
     }
   }
-  std::vector<metrics::TokenList> hyp_keep, ref_keep, hyp_drop, ref_drop;
-  std::vector<std::vector<int>> generated_labels, reference_labels;
+  ReportTexts texts;
   for (size_t i = 0; i < test.rows.size(); ++i) {
     references.push_back(set->rows[test.rows[i]].report);
-    hyp_keep.push_back(metrics::tokenize(generated[i]));
-    ref_keep.push_back(metrics::tokenize(references[i]));
-    hyp_drop.push_back(metrics::tokenize(generated[i], metrics::PunctuationMode::kDrop));
-    ref_drop.push_back(metrics::tokenize(references[i], metrics::PunctuationMode::kDrop));
-    generated_labels.push_back(labeler.label(generated[i]));
-    reference_labels.push_back(labeler.label(references[i]));
+    texts.generated_kept.push_back(metrics::tokenize(generated[i]));
+    texts.reference_kept.push_back(metrics::tokenize(references[i]));
+    texts.generated_dropped.push_back(metrics::tokenize(generated[i], metrics::PunctuationMode::kDrop));
+    texts.reference_dropped.push_back(metrics::tokenize(references[i], metrics::PunctuationMode::kDrop));
+    texts.generated_labels.push_back(labeler.label(generated[i]));
+    texts.reference_labels.push_back(labeler.label(references[i]));
   }
-  const auto bleu = metrics::corpus_bleu4_details(hyp_keep, ref_keep);
-  const double rouge = metrics::mean_rouge_l_f(hyp_drop, ref_drop, metrics::kRougeScoreBeta);
-  const double rouge_coco = metrics::mean_rouge_l_f(hyp_drop, ref_drop, metrics::kCocoBeta);
+  const auto& generated_labels = texts.generated_labels;
+  const auto& reference_labels = texts.reference_labels;
+  const auto bleu = metrics::corpus_bleu4_details(texts.generated_kept, texts.reference_kept);
+  const double rouge = metrics::mean_rouge_l_f(texts.generated_dropped, texts.reference_dropped, metrics::kRougeScoreBeta);
+  const double rouge_coco = metrics::mean_rouge_l_f(texts.generated_dropped, texts.reference_dropped, metrics::kCocoBeta);
   const FindingF1 f1 = finding_f1(generated_labels, reference_labels, findings.size());
+  ctx.progress(0.9, "bootstrap intervals over the test reports");
+  const ReportIntervals ci =
+      report_intervals(texts, findings.size(), ctx.param<int>("bootstrap", 1000), train_options.seed);
 
   json report = {
       {"layer", layer},
       {"bleu4", bleu.bleu},
+      {"bleu4_ci", ci_json(ci.bleu4)},
       {"bleu_precisions", {bleu.precisions[0], bleu.precisions[1], bleu.precisions[2], bleu.precisions[3]}},
       {"bleu_brevity_penalty", bleu.brevity_penalty},
       {"rouge_l", finite_or_null(rouge)},
+      {"rouge_l_ci", ci_json(ci.rouge_l)},
       {"rouge_l_coco", finite_or_null(rouge_coco)},
+      {"rouge_l_coco_ci", ci_json(ci.rouge_l_coco)},
       {"metric_definitions",
        {{"bleu4", "nltk corpus_bleu: weights 0.25 x 4, no smoothing (method0), one reference; tokens keep "
                   "punctuation"},
@@ -219,7 +232,9 @@ int run(radflow::sdk::Context& ctx) {
         {"rouge_l_coco", "ROUGE-L F-beta with beta 1.2, pycocoevalcap's Rouge, mean over test reports; "
                          "punctuation dropped"}}},
       {"finding_f1_macro", finite_or_null(f1.macro)},
+      {"finding_f1_macro_ci", ci_json(ci.finding_f1_macro)},
       {"finding_f1_micro", finite_or_null(f1.micro)},
+      {"finding_f1_micro_ci", ci_json(ci.finding_f1_micro)},
       {"finding_f1_macro_findings", f1.macro_count},
       {"finding_f1_note", "proxy for CheXbert F1: a rule-based labeler with negation detection over the "
                           "dataset's label columns, applied to generated and reference reports"},
@@ -233,6 +248,8 @@ int run(radflow::sdk::Context& ctx) {
       {"training", {{"epochs", trained.train_loss.size()}, {"best_epoch", trained.best_epoch},
                     {"train_loss", trained.train_loss}, {"val_loss", trained.val_loss},
                     {"learning_rate", train_options.learning_rate}, {"batch_size", train_options.batch_size}}},
+      {"bootstrap", {{"resamples", ctx.param<int>("bootstrap", 1000)}, {"seed", train_options.seed},
+                     {"over", "test reports"}}},
       {"vocab_size", vocab.size()},
       {"counts", {{"train", train.rows.size()}, {"val", val.rows.size()}, {"test", test.rows.size()},
                   {"without_report", skipped}}}};
@@ -244,6 +261,7 @@ int run(radflow::sdk::Context& ctx) {
       phrases.push_back(text);
     }
     json entry = {{"finding", findings[f]}, {"f1", finite_or_null(f1.per_finding[f])},
+                  {"f1_ci", ci_json(ci.finding_f1[f])},
                   {"tp", f1.tp[f]}, {"fp", f1.fp[f]}, {"fn", f1.fn[f]},
                   {"reference_positives", f1.tp[f] + f1.fn[f]}, {"phrases", phrases}};
     if (!std::isfinite(f1.per_finding[f])) {
@@ -251,14 +269,14 @@ int run(radflow::sdk::Context& ctx) {
       ctx.log_warning("finding " + findings[f] + " is positive in no test report: its F1 is NaN");
     }
     report["findings"].push_back(entry);
-    ctx.metric("finding_f1." + findings[f], 0, f1.per_finding[f]);
+    ctx.final_metric("finding_f1." + findings[f], f1.per_finding[f], ci.finding_f1[f].low, ci.finding_f1[f].high);
   }
   if (findings.empty()) ctx.log_warning("the dataset has no label columns: finding F1 is NaN");
-  ctx.metric("bleu4", 0, bleu.bleu);
-  ctx.metric("rouge_l", 0, rouge);
-  ctx.metric("rouge_l_coco", 0, rouge_coco);
-  ctx.metric("finding_f1_macro", 0, f1.macro);
-  ctx.metric("finding_f1_micro", 0, f1.micro);
+  ctx.final_metric("bleu4", bleu.bleu, ci.bleu4.low, ci.bleu4.high);
+  ctx.final_metric("rouge_l", rouge, ci.rouge_l.low, ci.rouge_l.high);
+  ctx.final_metric("rouge_l_coco", rouge_coco, ci.rouge_l_coco.low, ci.rouge_l_coco.high);
+  ctx.final_metric("finding_f1_macro", f1.macro, ci.finding_f1_macro.low, ci.finding_f1_macro.high);
+  ctx.final_metric("finding_f1_micro", f1.micro, ci.finding_f1_micro.low, ci.finding_f1_micro.high);
 
   const std::string report_path = ctx.output_path("report.json");
   std::ofstream(report_path) << report.dump(2) << "\n";
@@ -323,6 +341,8 @@ constexpr const char* kParamsSchema = R"json({"type":"object","properties":{
                        "description":"tokens between a negation cue and the finding phrase"},
     "decoder":{"type":"string","enum":["trained","most_common_train_report"],"default":"trained",
                "description":"trained: the decoder on patch tokens; most_common_train_report: the constant baseline (no training; the features only supply the rows)"},
+    "bootstrap":{"type":"integer","minimum":0,"maximum":100000,"default":1000,
+                 "description":"bootstrap resamples (over test reports) for the 95% intervals"},
     "seed":{"type":"integer","minimum":0,"default":0}},
   "additionalProperties":false})json";
 
@@ -330,7 +350,7 @@ constexpr const char* kInputs =
     R"json([{"name":"features","description":"a feature set folder with patch tokens (patches.safetensors) and report text"}])json";
 
 constexpr const char* kOutputs = R"json([
-  {"name":"report","description":"report.json: BLEU-4, ROUGE-L, finding F1 (micro, macro, per finding), decoding and training settings"},
+  {"name":"report","description":"report.json: BLEU-4, ROUGE-L, finding F1 (micro, macro, per finding) with bootstrap 95% intervals, decoding and training settings"},
   {"name":"predictions","description":"predictions.jsonl: path, reference, generated, labeler results per finding, per test sample"},
   {"name":"side_by_side","description":"side_by_side.md: reference and generated reports in a table"},
   {"name":"vocabulary","description":"vocabulary.json: the decoder's word vocabulary with train counts"}])json";

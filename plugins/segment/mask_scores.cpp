@@ -71,6 +71,25 @@ MaskScores score_masks(const uint8_t* pred, const uint8_t* truth, int64_t n_imag
   out.mean_dice = mean(dices);
   out.mean_iou = mean(ious);
   out.mean_count = static_cast<int>(dices.size());
+  // Each image's score averaged over the scored structures: every structure is scored
+  // on every image, so the mean of these over images is mean_dice (mean_iou).
+  std::vector<double> image_dice, image_iou;
+  for (int64_t i = 0; i < n_images && out.mean_count > 0; ++i) {
+    double dice_sum = 0.0, iou_sum = 0.0;
+    for (const StructureScore& s : out.structures) {
+      if (!s.warning.empty()) continue;
+      dice_sum += s.image_dice[i];
+      iou_sum += s.image_iou[i];
+    }
+    image_dice.push_back(dice_sum / out.mean_count);
+    image_iou.push_back(iou_sum / out.mean_count);
+  }
+  if (out.mean_count > 0) {
+    out.mean_dice_ci = mean_ci(image_dice, bootstrap_resamples, seed + 2 * n_structures);
+    out.mean_iou_ci = mean_ci(image_iou, bootstrap_resamples, seed + 2 * n_structures + 1);
+  } else {
+    out.mean_dice_ci = out.mean_iou_ci = {NAN, NAN, NAN, 0};
+  }
   return out;
 }
 

@@ -6,7 +6,9 @@
 // them is empty scores 0), averaged over the test images, with a percentile bootstrap
 // 95% interval over images. A structure that is empty in every test truth mask gets
 // NaN and a warning: its score would only measure false positives. mean_dice and
-// mean_iou average the structures with a finite score.
+// mean_iou average the structures with a finite score; their intervals come from the
+// same bootstrap over images, of each image's Dice (IoU) averaged over those
+// structures (whose mean over images is mean_dice, mean_iou).
 // Everything is recomputable from the per-image counts (OverlapCounts) alone.
 // Pure function; thread-safe.
 #pragma once
@@ -39,6 +41,7 @@ struct StructureScore {
 struct MaskScores {
   std::vector<StructureScore> structures;
   double mean_dice = 0.0, mean_iou = 0.0;  // NaN when no structure has a score
+  ml::metrics::BootstrapInterval mean_dice_ci, mean_iou_ci;  // NaN bounds then too
   int mean_count = 0;
 };
 

@@ -2,7 +2,8 @@
 // with patch tokens (the encoder stays frozen: only its saved tokens are read), trains
 // a decoder (BN + 1x1 "linear" or an FPN-lite) over several blocks' tokens with
 // per-structure sigmoid BCE + soft Dice, keeps the epoch with the best val Dice, and
-// reports test Dice and IoU per structure with bootstrap 95% intervals, the per-image
+// reports test Dice and IoU per structure and their means over structures with
+// bootstrap 95% intervals (as metrics NAME, NAME.low, NAME.high), the per-image
 // masks and overlap counts they come from, and a few overlay PNGs.
 #include <cmath>
 #include <cstdlib>
@@ -23,6 +24,11 @@ using nlohmann::json;
 using namespace radflow::segment;
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(); }
+
+// report.json's [low, high]; what the report card reads as the step's own interval.
+json ci_json(const radflow::ml::metrics::BootstrapInterval& ci) {
+  return {finite_or_null(ci.low), finite_or_null(ci.high)};
+}
 
 int fail(radflow::sdk::Context& ctx, const std::string& message) {
   ctx.fail(message);
@@ -145,7 +151,9 @@ int run(radflow::sdk::Context& ctx) {
                  {"val_dice", json::array()},
                  {"counts", {{"train", train->size()}, {"val", val->size()}, {"test", test->size()}}},
                  {"mean_dice", finite_or_null(scores.mean_dice)},
+                 {"mean_dice_ci", ci_json(scores.mean_dice_ci)},
                  {"mean_iou", finite_or_null(scores.mean_iou)},
+                 {"mean_iou_ci", ci_json(scores.mean_iou_ci)},
                  {"mean_structures", scores.mean_count},
                  {"structures", json::array()}};
   for (const auto& e : trained.epochs) {
@@ -155,17 +163,17 @@ int run(radflow::sdk::Context& ctx) {
   for (const auto& s : scores.structures) {
     report["structures"].push_back({{"structure", s.structure},
                                     {"dice", finite_or_null(s.dice)},
-                                    {"dice_ci", {finite_or_null(s.dice_ci.low), finite_or_null(s.dice_ci.high)}},
+                                    {"dice_ci", ci_json(s.dice_ci)},
                                     {"iou", finite_or_null(s.iou)},
-                                    {"iou_ci", {finite_or_null(s.iou_ci.low), finite_or_null(s.iou_ci.high)}},
+                                    {"iou_ci", ci_json(s.iou_ci)},
                                     {"test_images_with_structure", s.images_with_structure},
                                     {"warning", s.warning}});
     if (!s.warning.empty()) ctx.log_warning(s.warning + ": its Dice and IoU are NaN");
-    ctx.metric("dice." + s.structure, 0, s.dice);
-    ctx.metric("iou." + s.structure, 0, s.iou);
+    ctx.final_metric("dice." + s.structure, s.dice, s.dice_ci.low, s.dice_ci.high);
+    ctx.final_metric("iou." + s.structure, s.iou, s.iou_ci.low, s.iou_ci.high);
   }
-  ctx.metric("mean_dice", 0, scores.mean_dice);
-  ctx.metric("mean_iou", 0, scores.mean_iou);
+  ctx.final_metric("mean_dice", scores.mean_dice, scores.mean_dice_ci.low, scores.mean_dice_ci.high);
+  ctx.final_metric("mean_iou", scores.mean_iou, scores.mean_iou_ci.low, scores.mean_iou_ci.high);
 
   ctx.progress(0.95, "writing predictions and overlays");
   const std::string report_path = ctx.output_path("report.json");
@@ -213,7 +221,7 @@ constexpr const char* kInputs =
     R"json([{"name":"features","description":"a feature set folder with patch tokens (patches.safetensors) and mask paths"}])json";
 
 constexpr const char* kOutputs = R"json([
-  {"name":"report","description":"report.json: per-structure and mean test Dice/IoU with intervals, loss curve"},
+  {"name":"report","description":"report.json: per-structure and mean test Dice/IoU with intervals (dice_ci, iou_ci, mean_dice_ci, mean_iou_ci), loss curve"},
   {"name":"predictions","description":"folder: masks.safetensors (predicted and true test masks) and overlap.csv (per image and structure counts, Dice, IoU)"},
   {"name":"overlays","description":"folder of PNGs: test images with predicted masks tinted and true contours"}])json";
 

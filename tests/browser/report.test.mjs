@@ -6,8 +6,9 @@
 // from where the model says), and every significance mark, per finding and per
 // structure too, agrees with the fixture's independent recomputation from the
 // predictions artifacts (tests/report/paired_recomputation.h, which does not use
-// plugins/compare). The step page shows overlays as thumbnails and report-gen's
-// side-by-side table.
+// plugins/compare). The step page shows every final figure with the interval its step
+// recorded (NAME.low, NAME.high), overlays as thumbnails and report-gen's side-by-side
+// table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -23,8 +24,8 @@ const SECTIONS = ["probe", "segment", "report", "demographics"];
 // the plugin's report.json ("step") or a bootstrap over its predictions.
 const FIGURES = {
   probe: { macro_auprc: "predictions", macro_auroc: "predictions", "auprc.effusion": "step", "auroc.effusion": "step", "auprc.nodule": "step", "auroc.nodule": "step" },
-  segment: { mean_dice: "predictions", mean_iou: "predictions", "dice.lungs": "step", "iou.lungs": "step", "dice.heart": "step", "iou.heart": "step" },
-  report: { bleu4: "predictions", rouge_l: "predictions", finding_f1_macro: "predictions", "finding_f1.effusion": "predictions", "finding_f1.nodule": "predictions" },
+  segment: { mean_dice: "step", mean_iou: "step", "dice.lungs": "step", "iou.lungs": "step", "dice.heart": "step", "iou.heart": "step" },
+  report: { bleu4: "step", rouge_l: "step", finding_f1_macro: "step", "finding_f1.effusion": "step", "finding_f1.nodule": "step" },
   demographics: { sex_auroc: "step", age_r2: "step", age_mae: "step" },
 };
 
@@ -117,14 +118,35 @@ test("the report card of a two-encoder run: figures, intervals, significance, ov
   assert.deepEqual(pageErrors, []);
 });
 
-test("the step page shows overlays as thumbnails and report-gen's side by side", async (t) => {
+// The step page's final-metrics table: every figure of the card's section with the
+// interval the step recorded (NAME.low / NAME.high, which the plugins record beside
+// NAME), shown as "[low, high]" to 4 significant digits; the bounds are no rows.
+async function checkFinalMetrics(page, daemon, runId, step, figures) {
+  await page.waitForSelector("[data-testid=final-metrics] tr[data-metric]");
+  const series = (await daemon.api(`/api/v1/runs/${runId}/steps/${step}/metrics`)).body.series;
+  const last = (n) => series[n][series[n].length - 1][1];
+  const fmt = (v) => (Number.isInteger(v) ? String(v) : v.toPrecision(4));
+  for (const metric of Object.keys(figures)) {
+    const row = page.locator(`[data-testid=final-metrics] tr[data-metric="${metric}"]`);
+    assert.equal(await row.count(), 1, `${step} ${metric}: one row`);
+    assert.ok(series[`${metric}.low`] && series[`${metric}.high`], `${step} recorded no interval for ${metric}`);
+    assert.equal((await row.locator(".value").textContent()).trim(), fmt(last(metric)), `${step} ${metric}`);
+    assert.equal((await row.locator(".interval").textContent()).trim(),
+      `[${fmt(last(`${metric}.low`))}, ${fmt(last(`${metric}.high`))}]`, `${step} ${metric} interval`);
+  }
+  assert.equal(await page.locator("[data-testid=final-metrics] tr[data-metric$='.low']").count(), 0);
+}
+
+test("the step page shows final figures with their intervals, overlays as thumbnails and report-gen's side by side", async (t) => {
   const { daemon, page, pageErrors, expected } = await withFixtureRun(t);
   await page.goto(`${daemon.base}/#/runs/${expected.run_id}?step=segment-pretrained`);
+  await checkFinalMetrics(page, daemon, expected.run_id, "segment-pretrained", FIGURES.segment);
   await page.waitForSelector("[data-testid=thumbnails] img");
   await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=thumbnails] img")].every((i) => i.complete && i.naturalWidth > 0));
   assert.match(await page.textContent("[data-testid=thumbnails]"), /overlays\/0_case0\.png/);
   await page.goto(`${daemon.base}/#/runs/${expected.run_id}?step=report-pretrained`);
   await page.reload();
+  await checkFinalMetrics(page, daemon, expected.run_id, "report-pretrained", FIGURES.report);
   await page.waitForSelector("[data-testid=side-by-side] tbody tr");
   assert.equal(await page.locator("[data-testid=side-by-side] tbody tr").count(), 50);  // first 50 of 60
   const first = await page.locator("[data-testid=side-by-side] tbody tr").first().textContent();

@@ -2,7 +2,8 @@
 // (orchestrator/executor/event_line.h). Checks the header's contract for every input:
 // no exception; every string of the result is valid UTF-8 and within its limit;
 // fraction in [0, 1]. A line that parses as a JSON object is also run through
-// parse_event() and must give the same event.
+// parse_event() and must give the same event; a line the metric fast path
+// (metric_line.h) takes must be such a line, and give that same event.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "common/utf8.h"
 #include "orchestrator/executor/event_line.h"
+#include "orchestrator/executor/metric_line.h"
 #include "tests/fuzz/fuzz_input_file.h"
 
 namespace {
@@ -48,6 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto json = nlohmann::json::parse(line, nullptr, false);
   if (json.is_object() && radflow::is_valid_utf8(line)) {
     if (!same(event, radflow::parse_event(json))) fail("parse_event_line != parse_event");
+  }
+  if (const auto fast = radflow::parse_metric_line_fast(line)) {
+    if (!json.is_object()) fail("the metric fast path took a line the JSON parser rejects");
+    if (!same(*fast, radflow::parse_event(json))) fail("parse_metric_line_fast != parse_event");
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "tests/report/paired_recomputation.h"
 #include "tests/report/two_encoder_run.h"
@@ -156,18 +157,26 @@ TEST_F(ReportCardTest, EveryFigureHasAnInterval) {
   const json& effusion = section(c, "probe")["encoders"][0]["figures"]["auroc.effusion"];
   EXPECT_EQ(effusion["interval"], "step");
   EXPECT_NEAR(effusion["low"].get<double>(), effusion["value"].get<double>() - 0.05, 1e-12);
-  EXPECT_EQ(section(c, "probe")["encoders"][0]["figures"]["macro_auprc"]["interval"], "predictions");
-  // No plugin writes one for mean IoU or a finding's report F1: a bootstrap over the
+  // The probe writes no interval for its macro figures: a bootstrap over the
   // predictions, around the recorded value.
-  for (const auto& [kind, metric] : {std::pair{"segment", "mean_iou"}, std::pair{"report", "finding_f1.effusion"}}) {
+  for (const auto& row : section(c, "probe")["encoders"]) {
+    const json& f = row["figures"]["macro_auprc"];
+    EXPECT_EQ(f["interval"], "predictions");
+    EXPECT_LE(f["low"].get<double>(), f["value"].get<double>());
+    EXPECT_GE(f["high"].get<double>(), f["value"].get<double>());
+  }
+  // Headline intervals from report.json's "<metric>_ci" (segment's mean_iou_ci: value
+  // - 0.04, + 0.03) and items' under their own key (report-gen's f1_ci: - 0.07, + 0.06).
+  for (const auto& [kind, metric, below, above] :
+       {std::tuple{"segment", "mean_iou", 0.04, 0.03}, std::tuple{"report", "finding_f1.effusion", 0.07, 0.06},
+        std::tuple{"report", "bleu4", 0.02, 0.01}, std::tuple{"segment", "iou.heart", 0.03, 0.02}}) {
     for (const auto& row : section(c, kind)["encoders"]) {
       const json& f = row["figures"][metric];
-      EXPECT_EQ(f["interval"], "predictions") << metric;
-      EXPECT_LE(f["low"].get<double>(), f["value"].get<double>()) << metric;
-      EXPECT_GE(f["high"].get<double>(), f["value"].get<double>()) << metric;
+      EXPECT_EQ(f["interval"], "step") << metric;
+      EXPECT_NEAR(f["low"].get<double>(), f["value"].get<double>() - below, 1e-12) << metric;
+      EXPECT_NEAR(f["high"].get<double>(), f["value"].get<double>() + above, 1e-12) << metric;
     }
   }
-  EXPECT_EQ(section(c, "segment")["encoders"][0]["figures"]["iou.heart"]["interval"], "step");
 }
 
 TEST_F(ReportCardTest, EveryDifferenceEqualsAnIndependentRecomputationFromThePredictions) {

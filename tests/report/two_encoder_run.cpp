@@ -121,6 +121,16 @@ struct Quality {
   std::vector<int> correct_reports;
 };
 
+// The interval a plugin writes into report.json for `metric` ([value - below, value +
+// above]), also recorded as "<metric>.low" and "<metric>.high" as the plugin's
+// final_metric() does.
+json step_ci(std::map<std::string, double>* metrics, const std::string& metric, double below, double above) {
+  const double value = metrics->at(metric);
+  (*metrics)[metric + ".low"] = value - below;
+  (*metrics)[metric + ".high"] = value + above;
+  return {value - below, value + above};
+}
+
 // A report text saying what it finds, and the labels the labeller would give it.
 std::string report_text(int effusion, int nodule) {
   return std::string(effusion ? "small left effusion." : "no effusion.") + (nodule ? " a small nodule." : " no nodule.");
@@ -203,13 +213,15 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
       }
     }
     const std::string probe_csv = r.write("predictions.csv", csv);
-    const std::map<std::string, double> probe = evaluated("probe", probe_csv);
+    std::map<std::string, double> probe = evaluated("probe", probe_csv);
     json findings = json::array();
     for (size_t f = 0; f < kFindings.size(); ++f) {
       // The plugin's own intervals (value - 0.05, value + 0.04): the card shows these.
-      const double auroc = probe.at("auroc." + kFindings[f]), auprc = probe.at("auprc." + kFindings[f]);
-      findings.push_back({{"finding", kFindings[f]}, {"auroc", auroc}, {"auroc_ci", {auroc - 0.05, auroc + 0.04}},
-                          {"auprc", auprc}, {"auprc_ci", {auprc - 0.06, auprc + 0.05}}});
+      // No macro interval: the probe writes none, so the card bootstraps those.
+      const std::string auroc = "auroc." + kFindings[f], auprc = "auprc." + kFindings[f];
+      findings.push_back({{"finding", kFindings[f]}, {"auroc", probe.at(auroc)},
+                          {"auroc_ci", step_ci(&probe, auroc, 0.05, 0.04)}, {"auprc", probe.at(auprc)},
+                          {"auprc_ci", step_ci(&probe, auprc, 0.06, 0.05)}});
     }
     RF_RETURN_IF_ERROR(r.finish(run_id, "probe-" + e.name, reads,
                                 {{"report", r.write("report.json", json{{"findings", findings}}.dump())},
@@ -227,17 +239,21 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
       }
     }
     overlap.close();
-    const std::map<std::string, double> segment = evaluated("segment", predictions_dir);
+    std::map<std::string, double> segment = evaluated("segment", predictions_dir);
     json structures = json::array();
     for (size_t s = 0; s < kStructures.size(); ++s) {
-      const double dice = segment.at("dice." + kStructures[s]), iou = segment.at("iou." + kStructures[s]);
-      structures.push_back({{"structure", kStructures[s]}, {"dice", dice}, {"dice_ci", {dice - 0.03, dice + 0.02}},
-                            {"iou", iou}, {"iou_ci", {iou - 0.03, iou + 0.02}}});
+      const std::string dice = "dice." + kStructures[s], iou = "iou." + kStructures[s];
+      structures.push_back({{"structure", kStructures[s]}, {"dice", segment.at(dice)},
+                            {"dice_ci", step_ci(&segment, dice, 0.03, 0.02)}, {"iou", segment.at(iou)},
+                            {"iou_ci", step_ci(&segment, iou, 0.03, 0.02)}});
     }
+    const json segment_report = {{"structures", structures},
+                                 {"mean_dice_ci", step_ci(&segment, "mean_dice", 0.03, 0.02)},
+                                 {"mean_iou_ci", step_ci(&segment, "mean_iou", 0.04, 0.03)}};
     const std::string overlays = fs::path(r.scratch("overlays/0_case0.png")).parent_path().string();
     std::ofstream(overlays + "/0_case0.png", std::ios::binary).write(reinterpret_cast<const char*>(kPng), sizeof kPng);
     RF_RETURN_IF_ERROR(r.finish(run_id, "segment-" + e.name, reads,
-                                {{"report", r.write("report.json", json{{"structures", structures}}.dump())},
+                                {{"report", r.write("report.json", segment_report.dump())},
                                  {"predictions", predictions_dir},
                                  {"overlays", overlays}},
                                 segment));
@@ -256,11 +272,18 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
                "\n";
     }
     const std::string report_jsonl = r.write("predictions.jsonl", jsonl);
-    const std::map<std::string, double> report = evaluated("report", report_jsonl);
-    json report_findings = json::array();  // report-gen writes no interval of its own
-    for (const auto& f : kFindings) report_findings.push_back({{"finding", f}, {"f1", report.at("finding_f1." + f)}});
+    std::map<std::string, double> report = evaluated("report", report_jsonl);
+    json report_findings = json::array();
+    for (const auto& f : kFindings) {
+      report_findings.push_back({{"finding", f}, {"f1", report.at("finding_f1." + f)},
+                                 {"f1_ci", step_ci(&report, "finding_f1." + f, 0.07, 0.06)}});
+    }
+    const json report_json = {{"findings", report_findings},
+                              {"bleu4_ci", step_ci(&report, "bleu4", 0.02, 0.01)},
+                              {"rouge_l_ci", step_ci(&report, "rouge_l", 0.02, 0.01)},
+                              {"finding_f1_macro_ci", step_ci(&report, "finding_f1_macro", 0.05, 0.04)}};
     RF_RETURN_IF_ERROR(r.finish(run_id, "report-" + e.name, reads,
-                                {{"report", r.write("report.json", json{{"findings", report_findings}}.dump())},
+                                {{"report", r.write("report.json", report_json.dump())},
                                  {"predictions", report_jsonl}},
                                 report));
     // demographics: this encoder's lines of the step's predictions.jsonl.
@@ -284,6 +307,8 @@ Result<int64_t> record_two_encoder_run(storage::Store& store, storage::ArtifactS
     for (const auto& [metric, value] : values) demographics_metrics[name + "." + metric] = value;
     auto metric = [&](const std::string& m) {
       const double v = values.at(m);
+      demographics_metrics[name + "." + m + ".low"] = v - 0.1;
+      demographics_metrics[name + "." + m + ".high"] = v + 0.1;
       return json{{"value", v}, {"ci", {v - 0.1, v + 0.1}}};
     };
     fields.push_back({{"field", "sex"}, {"metrics", {{"auroc", metric("sex_auroc")}}}});

@@ -7,8 +7,9 @@
 // and writes the reports better (significant differences); on nodule and the heart
 // the two are equally good (no clear difference). Every metric recorded, per finding
 // and per structure too, equals the compare library's evaluation of the predictions;
-// the probe's and segment's report.json carry their own per-item intervals, report-gen's
-// none (as the plugins write them).
+// report.json carries the plugins' own intervals (made-up offsets around the value)
+// where the plugins write them, also recorded as "<metric>.low" / "<metric>.high":
+// every figure but the probe's macro ones, which the card bootstraps.
 // Test-only.
 #pragma once
 

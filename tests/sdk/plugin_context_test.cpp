@@ -3,8 +3,10 @@
 #include "radflow/plugin.hpp"
 
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
 
+#include <cmath>
 #include <cstddef>
 #include <functional>
 #include <filesystem>
@@ -112,6 +114,16 @@ TEST(ContextTest, InputsOutputsAndPlacement) {
   EXPECT_FALSE(ctx.cancelled());
   host.cancelled = 1;
   EXPECT_TRUE(ctx.cancelled());
+}
+
+TEST(ContextTest, FinalMetricRecordsItsIntervalOnlyWhenBothBoundsAreFinite) {
+  FakeHost host("{}");
+  Context ctx(&host.table);
+  ctx.final_metric("dice.lungs", 0.8, 0.7, 0.9);
+  ctx.final_metric("iou.heart", NAN, NAN, NAN);
+  ctx.final_metric("bleu4", 0.5, 0.4, NAN);
+  EXPECT_EQ(host.metrics, (std::vector<std::string>{"dice.lungs", "dice.lungs.low", "dice.lungs.high", "iou.heart",
+                                                    "bleu4"}));
 }
 
 TEST(ContextTest, MalformedParamsJsonIsReported) {

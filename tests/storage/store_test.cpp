@@ -260,6 +260,49 @@ TEST_F(StoreTest, MetricsRoundTripNaNAndOrder) {
   EXPECT_EQ((*metrics)[2].attempt_id, 0);
 }
 
+// One append is one prepared statement run once per point, each name bound without a
+// copy: every row keeps its own name and value, a batch with a bad row rolls back
+// whole, and the statement is ready for the next batch.
+TEST_F(StoreTest, MetricBatchesKeepEveryRowAndRecoverFromAFailedOne) {
+  int64_t data = step_id(new_run(), "data");
+  int64_t attempt = *store_->create_attempt(data, 1, "");
+  std::vector<MetricPoint> points;
+  for (int i = 0; i < 2000; ++i) {
+    // Names past the small-string buffer, so a dangling binding would show.
+    points.push_back({data, attempt, "series/with/a/long/name/" + std::to_string(i % 7), i,
+                      i % 11 == 0 ? std::numeric_limits<double>::quiet_NaN() : i * 0.5});
+  }
+  store_->append_metrics(points);
+  std::vector<MetricPoint> bad = {{data, attempt, "bad", 0, 1.0}, {data + 1000, attempt, "bad", 1, 2.0}};
+  store_->append_metrics(bad);  // no such step: the foreign key fails the second row
+  store_->append_metrics({{data, 0, "after", 0, 3.0}});
+  store_->flush();
+  EXPECT_EQ(store_->failed_writes(), 1u);
+  auto metrics = store_->metrics_of_step(data);
+  ASSERT_TRUE(metrics.ok());
+  ASSERT_EQ(metrics->size(), 2001u);
+  size_t checked = 0;
+  for (const MetricPoint &point : *metrics) {
+    if (point.name == "after") {
+      EXPECT_EQ(point.value, 3.0);
+      EXPECT_EQ(point.attempt_id, 0);
+      continue;
+    }
+    const int i = static_cast<int>(point.iteration);
+    ASSERT_GE(i, 0);
+    ASSERT_LT(i, 2000);
+    EXPECT_EQ(point.name, points[i].name);
+    EXPECT_EQ(point.attempt_id, attempt);
+    if (i % 11 == 0) {
+      EXPECT_TRUE(std::isnan(point.value)) << i;
+    } else {
+      EXPECT_EQ(point.value, i * 0.5) << i;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2000u);
+}
+
 TEST_F(StoreTest, LogsPageByAfterId) {
   int64_t data = step_id(new_run(), "data");
   std::vector<LogRecord> logs;

@@ -5,6 +5,7 @@
 // Pure functions, thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <vector>
 
@@ -25,6 +26,23 @@ struct DisplayOptions {
   std::optional<double> window_center;  // overrides the file's window when both set
   std::optional<double> window_width;
   bool invert_monochrome1 = true;
+};
+
+// The map from modality values to display values that display_frame applies to every
+// sample of one frame, for callers that map as they go instead of copying the frame
+// (rad_dino_input). kMinMax reads the frame once to find its range.
+class DisplayMap {
+ public:
+  DisplayMap(const Image& image, int frame, const DisplayOptions& options);
+
+  // out[i] = the display value of in[i], i < n; in and out may be the same.
+  void apply(const float* in, size_t n, float* out) const;
+
+ private:
+  bool window_ = false;
+  double center_ = 0, width_ = 1;  // window_
+  double low_ = 0, span_ = 1;      // !window_: clamp((v - low_) / span_, 0, 1)
+  bool invert_ = false;
 };
 
 // Returns rows * cols * samples_per_pixel values in [0, 1]. Precondition: valid frame.

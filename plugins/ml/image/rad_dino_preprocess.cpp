@@ -6,49 +6,10 @@
 
 #include "common/check.h"
 #include "plugins/ml/image/display.h"
+#include "plugins/ml/image/resample.h"
 
 namespace radflow::ml {
 namespace {
-
-// PIL's bicubic kernel (a = -0.5), support 2.
-double bicubic(double x) {
-  constexpr double a = -0.5;
-  x = std::fabs(x);
-  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-  if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
-  return 0.0;
-}
-
-// Weights of one output sample along one axis, as PIL's precompute_coeffs.
-struct Taps {
-  int first = 0;
-  std::vector<double> weights;
-};
-
-std::vector<Taps> resample_taps(int in_size, int out_size) {
-  const double scale = static_cast<double>(in_size) / out_size;
-  const double filter_scale = std::max(scale, 1.0);  // widen only when shrinking (antialias)
-  const double support = 2.0 * filter_scale;
-  std::vector<Taps> taps(out_size);
-  for (int i = 0; i < out_size; ++i) {
-    const double center = (i + 0.5) * scale;
-    // PIL truncates toward zero here, then clamps.
-    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);
-    const int xmax = std::min(static_cast<int>(center + support + 0.5), in_size);
-    Taps& t = taps[i];
-    t.first = xmin;
-    double total = 0;
-    for (int x = xmin; x < xmax; ++x) {
-      const double w = bicubic((x - center + 0.5) / filter_scale);
-      t.weights.push_back(w);
-      total += w;
-    }
-    if (total != 0) {
-      for (double& w : t.weights) w /= total;
-    }
-  }
-  return taps;
-}
 
 // PIL's fixed-point 8-bit resampling (Resample.c: normalize_coeffs_8bpc, clip8): the
 // weights become integers with 22 fraction bits, sums start at one half, and every
@@ -61,15 +22,15 @@ struct IntTaps {
 };
 
 std::vector<IntTaps> resample_taps_8bpc(int in_size, int out_size) {
-  std::vector<IntTaps> out;
-  for (const Taps& t : resample_taps(in_size, out_size)) {
-    IntTaps it;
-    it.first = t.first;
-    for (double w : t.weights) {
+  const BicubicCoefficients c = pil_bicubic_coefficients(in_size, out_size, 0, out_size);
+  std::vector<IntTaps> out(out_size);
+  for (int o = 0; o < out_size; ++o) {
+    out[o].first = c.first[o];
+    for (int k = 0; k < c.count[o]; ++k) {
+      const double w = c.weights[static_cast<size_t>(o) * c.stride + k];
       const double scaled = w * (1 << kPrecisionBits);
-      it.weights.push_back(static_cast<int32_t>(w < 0 ? -0.5 + scaled : 0.5 + scaled));
+      out[o].weights.push_back(static_cast<int32_t>(w < 0 ? -0.5 + scaled : 0.5 + scaled));
     }
-    out.push_back(std::move(it));
   }
   return out;
 }
@@ -120,6 +81,47 @@ std::vector<float> crop_and_normalise(const std::vector<T>& resized, int rows, i
   return out;
 }
 
+// The rows of a rows x cols x channels image held in memory, read in place.
+RowSource rows_of(const float* values, int cols, int channels) {
+  const size_t row_width = static_cast<size_t>(cols) * channels;
+  return [values, row_width](int r, size_t begin, size_t, float*) { return values + r * row_width + begin; };
+}
+
+// Resize to the shortest edge (resample.h), clamp to [0, 1] (PIL clips after
+// resampling; bicubic overshoots at edges), centre crop, zero padded, and (v - mean) /
+// std into 3 planes, grey computed once and copied. Only the output rows and columns
+// the crop keeps are resampled.
+std::vector<float> resize_crop_normalise(int rows, int cols, int channels, const RowSource& source,
+                                         const RadDinoPreprocessOptions& options) {
+  const auto [rr, rc] = shortest_edge_size(rows, cols, options.shortest_edge);
+  const int crop = options.crop_size;
+  RF_CHECK(crop > 0, "rad_dino_preprocess: crop_size must be positive");
+  // Negative offsets pad: the image is centred in the larger output.
+  const int top = rr >= crop ? (rr - crop) / 2 : -((crop - rr) / 2);
+  const int left = rc >= crop ? (rc - crop) / 2 : -((crop - rc) / 2);
+  const int y0 = std::max(top, 0), y1 = std::min(top + crop, rr);
+  const int x0 = std::max(left, 0), x1 = std::min(left + crop, rc);
+  const size_t plane = static_cast<size_t>(crop) * crop;
+  const float mean = options.mean, stdev = options.std;
+  std::vector<float> out(3 * plane, (0.0f - mean) / stdev);
+  const int width = x1 - x0;
+  resample_window(bicubic_taps(rows, rr, y0, y1), bicubic_taps(cols, rc, x0, x1), channels, source,
+                  [&](int y, const float* s) {
+                    const size_t at = static_cast<size_t>(y - top) * crop + (x0 - left);
+                    for (int c = 0; c < channels; ++c) {
+                      float* dst = out.data() + c * plane + at;
+                      for (int x = 0; x < width; ++x) {
+                        dst[x] = (std::clamp(s[x * channels + c], 0.0f, 1.0f) - mean) / stdev;
+                      }
+                    }
+                  });
+  if (channels == 1) {
+    std::copy(out.begin(), out.begin() + plane, out.begin() + plane);
+    std::copy(out.begin(), out.begin() + plane, out.begin() + 2 * plane);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::pair<int, int> shortest_edge_size(int rows, int cols, int shortest_edge) {
@@ -134,35 +136,11 @@ std::vector<float> resize_bicubic(const std::vector<float>& in, int rows, int co
                                   int out_rows, int out_cols) {
   RF_CHECK(in.size() == static_cast<size_t>(rows) * cols * channels, "resize_bicubic: size mismatch");
   if (rows == out_rows && cols == out_cols) return in;  // PIL returns a copy
-  // Horizontal pass first, then vertical, as PIL.
-  const std::vector<Taps> htaps = resample_taps(cols, out_cols);
-  std::vector<double> mid(static_cast<size_t>(rows) * out_cols * channels, 0.0);
-  for (int r = 0; r < rows; ++r) {
-    for (int x = 0; x < out_cols; ++x) {
-      const Taps& t = htaps[x];
-      for (int c = 0; c < channels; ++c) {
-        double sum = 0;
-        for (size_t k = 0; k < t.weights.size(); ++k) {
-          sum += t.weights[k] * in[(static_cast<size_t>(r) * cols + t.first + k) * channels + c];
-        }
-        mid[(static_cast<size_t>(r) * out_cols + x) * channels + c] = sum;
-      }
-    }
-  }
-  const std::vector<Taps> vtaps = resample_taps(rows, out_rows);
   std::vector<float> out(static_cast<size_t>(out_rows) * out_cols * channels);
-  for (int y = 0; y < out_rows; ++y) {
-    const Taps& t = vtaps[y];
-    for (int x = 0; x < out_cols; ++x) {
-      for (int c = 0; c < channels; ++c) {
-        double sum = 0;
-        for (size_t k = 0; k < t.weights.size(); ++k) {
-          sum += t.weights[k] * mid[((t.first + k) * out_cols + x) * channels + c];
-        }
-        out[(static_cast<size_t>(y) * out_cols + x) * channels + c] = static_cast<float>(sum);
-      }
-    }
-  }
+  const size_t out_width = static_cast<size_t>(out_cols) * channels;
+  resample_window(bicubic_taps(rows, out_rows, 0, out_rows), bicubic_taps(cols, out_cols, 0, out_cols), channels,
+                  rows_of(in.data(), cols, channels),
+                  [&](int y, const float* s) { std::copy(s, s + out_width, out.begin() + y * out_width); });
   return out;
 }
 
@@ -202,11 +180,8 @@ std::vector<uint8_t> resize_bicubic_8bpc(const std::vector<uint8_t>& in, int row
 std::vector<float> rad_dino_preprocess(const std::vector<float>& values, int rows, int cols,
                                        int channels, const RadDinoPreprocessOptions& options) {
   RF_CHECK(channels == 1 || channels == 3, "rad_dino_preprocess: channels must be 1 or 3");
-  const auto [rr, rc] = shortest_edge_size(rows, cols, options.shortest_edge);
-  std::vector<float> resized = resize_bicubic(values, rows, cols, channels, rr, rc);
-  // PIL clips to the pixel range after resampling; bicubic overshoots at edges.
-  for (float& v : resized) v = std::clamp(v, 0.0f, 1.0f);
-  return crop_and_normalise(resized, rr, rc, channels, options, [](float v) { return v; });
+  RF_CHECK(values.size() == static_cast<size_t>(rows) * cols * channels, "rad_dino_preprocess: size mismatch");
+  return resize_crop_normalise(rows, cols, channels, rows_of(values.data(), cols, channels), options);
 }
 
 std::vector<float> rad_dino_preprocess_8bit(const std::vector<uint8_t>& values, int rows, int cols,
@@ -230,7 +205,19 @@ std::vector<float> rad_dino_input(const Image& image, const RadDinoPreprocessOpt
     for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<uint8_t>(image.pixels[i]);
     return rad_dino_preprocess_8bit(values, image.rows, image.cols, channels, options);
   }
-  return rad_dino_preprocess(display_frame(image, 0), image.rows, image.cols, channels, options);
+  RF_CHECK(channels == 1 || channels == 3, "rad_dino_input: channels must be 1 or 3");
+  // rad_dino_preprocess(display_frame(image)), without the frame's copy: each source row
+  // is windowed as the resize first reads it, and only the rows the crop keeps are read.
+  const DisplayMap map(image, 0, DisplayOptions{});
+  const float* pixels = image.pixels.data();
+  const size_t row_width = static_cast<size_t>(image.cols) * channels;
+  return resize_crop_normalise(
+      image.rows, image.cols, channels,
+      [&](int r, size_t begin, size_t end, float* scratch) {
+        map.apply(pixels + r * row_width + begin, end - begin, scratch);
+        return static_cast<const float*>(scratch);
+      },
+      options);
 }
 
 }  // namespace radflow::ml

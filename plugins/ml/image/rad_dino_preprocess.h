@@ -4,7 +4,8 @@
 // crop_size x crop_size (zero padded if smaller, as transformers' center_crop), then
 // normalise (v - mean) / std, with grayscale copied to 3 channels.
 //
-// rad_dino_preprocess takes display values in [0, 1] (display.h) and resizes in float;
+// rad_dino_preprocess takes display values in [0, 1] (display.h) and resizes in float,
+// only the rows and columns the crop keeps;
 // rad_dino_preprocess_8bit takes 8-bit samples and resizes as PIL does for 8-bit
 // images (rounding to uint8 after each pass), so its output equals the processor's
 // bit for bit. rad_dino_input picks between them. Pure functions, thread-safe. The output is channel-major (CHW) so it can be
@@ -31,7 +32,8 @@ struct RadDinoPreprocessOptions {
 std::pair<int, int> shortest_edge_size(int rows, int cols, int shortest_edge);
 
 // PIL-compatible separable resize of an interleaved rows x cols x channels image.
-// Bicubic (a = -0.5) with the kernel widened by the scale when shrinking.
+// Bicubic (a = -0.5) with the kernel widened by the scale when shrinking, in float32
+// (resample.h; torch's antialiased interpolate is float32 too).
 std::vector<float> resize_bicubic(const std::vector<float>& in, int rows, int cols, int channels,
                                   int out_rows, int out_cols);
 

@@ -94,6 +94,9 @@ for i, line in enumerate([
         '{"type":"output","name":"checkpoint","path":"out/encoder.safetensors"}',
         '{"type":"end","status":"succeeded","reason":"","message":"done"}',
         '{"type":"log","message":"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9"}',
-        '{"type":"bogus"}', '[1,2]', 'not json \xff\xfe']):
+        '{"type":"bogus"}', '[1,2]', 'not json \xff\xfe',
+        # As radflow-worker writes metrics (metric_line in event_sink.h): the fast path's.
+        '{"type":"metric","name":"bench.s0","iteration":12345,"value":6172.5,"ts_ms":1717000000000}',
+        '{"type":"metric","name":"lr","iteration":-1,"value":-0.0,"ts_ms":1e3}']):
     write("event_line", "line_%d.txt" % i, line.encode("utf-8", "surrogateescape")
           if "\xff" not in line else line.encode("latin-1"))

@@ -160,6 +160,11 @@ TEST_F(TwoEncoders, GoodFeaturesReadTheRecordAndTheTableRanksThemFirst) {
     EXPECT_EQ(metrics.count(name), 1u) << name;
   }
   EXPECT_EQ(metrics["good.age_r2"], value("good", "age", "r2"));
+  // Each with its interval, as the dashboard's step page shows it: NAME.low, NAME.high.
+  ASSERT_EQ(metrics.count("good.age_r2.low"), 1u);
+  ASSERT_EQ(metrics.count("good.age_r2.high"), 1u);
+  EXPECT_EQ(metrics["good.age_r2.low"], ci[0].get<double>());
+  EXPECT_EQ(metrics["good.age_r2.high"], ci[1].get<double>());
 }
 
 TEST_F(TwoEncoders, ExtraColumnsAreFoundAndIdentifiersSkippedWithALogLine) {

@@ -61,9 +61,14 @@ class ProbePluginTest : public ::testing::Test {
     test::WorkerProcess worker({"--attempt", spec_path});
     worker.read_all();
     worker.wait();
+    metrics_.clear();
+    for (const auto& e : worker.events()) {
+      if (e.value("type", "") == "metric" && e["value"].is_number()) metrics_[e["name"]] = e["value"];
+    }
     return worker.end_event();
   }
   std::string dir_;
+  std::map<std::string, double> metrics_;  // the last run's recorded metrics (finite ones)
 };
 
 TEST_F(ProbePluginTest, ReportedMetricsAgreeWithThePredictionsArtifact) {
@@ -80,6 +85,19 @@ TEST_F(ProbePluginTest, ReportedMetricsAgreeWithThePredictionsArtifact) {
   EXPECT_NE(by_name["rare"]["warning"].get<std::string>().find("one class in the test split"),
             std::string::npos);
   EXPECT_EQ(report["macro_findings"], 2);
+  // Each finding's figures are recorded with their report.json interval as NAME.low and
+  // NAME.high (what the dashboard's step page shows); a NaN figure gets no bounds.
+  for (const char* name : {"effusion", "nodule"}) {
+    for (const char* metric : {"auroc", "auprc"}) {
+      const std::string key = std::string(metric) + "." + name;
+      const json& ci = by_name[name][std::string(metric) + "_ci"];
+      ASSERT_EQ(metrics_.count(key + ".low"), 1u) << key;
+      EXPECT_EQ(metrics_[key], by_name[name][metric].get<double>()) << key;
+      EXPECT_EQ(metrics_[key + ".low"], ci[0].get<double>()) << key;
+      EXPECT_EQ(metrics_[key + ".high"], ci[1].get<double>()) << key;
+    }
+  }
+  EXPECT_EQ(metrics_.count("auroc.rare.low"), 0u);
 
   // Recompute every finding's AUROC and AUPRC from predictions.csv.
   std::map<std::string, std::pair<std::vector<double>, std::vector<int>>> samples;

@@ -7,7 +7,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "plugins/compare/evaluated_items.h"
+#include "plugins/compare/paired_comparison.h"
 #include "plugins/ml/eval/feature_set.h"
 #include "plugins/ml/metrics/bleu.h"
 #include "plugins/ml/metrics/rouge.h"
@@ -90,6 +93,10 @@ class ReportGenPluginTest : public ::testing::Test {
     test::WorkerProcess worker({"--attempt", spec_path});
     worker.read_all();
     worker.wait();
+    metrics_.clear();
+    for (const auto& e : worker.events()) {
+      if (e.value("type", "") == "metric" && e["value"].is_number()) metrics_[e["name"]] = e["value"];
+    }
     return worker.end_event();
   }
   // report.json of the last run; its headline metrics also go to the test's XML
@@ -106,6 +113,7 @@ class ReportGenPluginTest : public ::testing::Test {
 
   const json kFast = {{"epochs", 12}, {"d_model", 64}, {"heads", 4}, {"seed", 3}};
   std::string dir_;
+  std::map<std::string, double> metrics_;  // the last run's recorded metrics (finite ones)
 };
 
 json with(json base, const json& extra) {
@@ -169,6 +177,56 @@ TEST_F(ReportGenPluginTest, LearnsReportsFromInformativeTokensAndMetricsRecomput
   std::ifstream vocab_file(dir_ + "/out/vocabulary.json");
   EXPECT_EQ(json::parse(vocab_file)["size"], report["vocab_size"]);
   EXPECT_TRUE(fs::exists(dir_ + "/out/side_by_side.md"));
+}
+
+// Every final figure has a bootstrap 95% interval over test reports in report.json,
+// recorded as NAME.low / NAME.high beside NAME (what the dashboard's step page shows);
+// those the report card also bootstraps equal its interval from predictions.jsonl with
+// the same resamples and seed (plugins/compare, which scores the reports its own way).
+TEST_F(ReportGenPluginTest, EveryFigureHasABootstrapIntervalOverTestReports) {
+  ASSERT_TRUE(write_feature_set(dir_ + "/features", synthetic_set(300, true, 1)).ok());
+  json end = run_plugin(dir_ + "/features", with(kFast, {{"epochs", 4}, {"beam_size", 1}, {"bootstrap", 300}}));
+  ASSERT_EQ(end["status"], "succeeded") << end.dump();
+  const json report = read_report();
+  EXPECT_EQ(report["bootstrap"]["resamples"], 300);
+  std::map<std::string, std::pair<double, json>> figures;
+  for (const char* name : {"bleu4", "rouge_l", "rouge_l_coco", "finding_f1_macro", "finding_f1_micro"}) {
+    figures[name] = {report[name].get<double>(), report[std::string(name) + "_ci"]};
+  }
+  for (const auto& f : report["findings"]) {
+    if (f["f1"].is_null()) continue;
+    figures["finding_f1." + f["finding"].get<std::string>()] = {f["f1"].get<double>(), f["f1_ci"]};
+  }
+  ASSERT_GE(figures.size(), 7u) << report.dump();
+  for (const auto& [name, figure] : figures) {
+    const auto& [value, ci] = figure;
+    ASSERT_TRUE(ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) << name << " " << ci;
+    EXPECT_LE(ci[0].get<double>(), ci[1].get<double>()) << name;
+    EXPECT_EQ(metrics_[name], value) << name;
+    ASSERT_EQ(metrics_.count(name + ".low"), 1u) << name;
+    EXPECT_EQ(metrics_[name + ".low"], ci[0].get<double>()) << name;
+    EXPECT_EQ(metrics_[name + ".high"], ci[1].get<double>()) << name;
+  }
+  auto items = compare::read_evaluated_items("report", dir_ + "/out/predictions.jsonl", "",
+                                             compare::MetricSet::kWithItems);
+  ASSERT_TRUE(items.ok()) << items.status().to_string();
+  const auto intervals = compare::intervals_of(*items, {300, 0.05, 3});
+  int compared = 0;
+  for (size_t m = 0; m < items->metrics.size(); ++m) {
+    const std::string& name = items->metrics[m].name;
+    if (!figures.count(name)) continue;
+    const json& ci = figures[name].second;
+    EXPECT_NEAR(intervals[m].low, ci[0].get<double>(), 1e-12) << name;
+    EXPECT_NEAR(intervals[m].high, ci[1].get<double>(), 1e-12) << name;
+    ++compared;
+  }
+  EXPECT_GE(compared, 5);
+  // bootstrap 0: no interval, and no bounds recorded.
+  ASSERT_EQ(run_plugin(dir_ + "/features", with(kFast, {{"epochs", 1}, {"beam_size", 1}, {"bootstrap", 0}}))["status"],
+            "succeeded");
+  EXPECT_EQ(read_report()["bleu4_ci"], json({nullptr, nullptr}));
+  EXPECT_EQ(metrics_.count("bleu4"), 1u);
+  EXPECT_EQ(metrics_.count("bleu4.low"), 0u);
 }
 
 TEST_F(ReportGenPluginTest, TokensUnrelatedToTheReportScoreClearlyLower) {

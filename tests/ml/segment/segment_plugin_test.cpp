@@ -141,6 +141,30 @@ TEST_F(SegmentPluginTest, LearnsMasksTheTokensDetermineAndArtifactsRecomputeTheR
   }
   EXPECT_NEAR(r["mean_dice"].get<double>(),
               (s["lungs"]["dice"].get<double>() + s["heart"]["dice"].get<double>()) / 2, 1e-12);
+  // Every final figure has its 95% interval in report.json, around the value, and is
+  // recorded with it as NAME.low / NAME.high (what the dashboard's step page shows).
+  std::map<std::string, double> metrics;
+  for (const auto& e : events_) {
+    if (e.value("type", "") == "metric" && e["value"].is_number()) metrics[e["name"]] = e["value"];
+  }
+  std::map<std::string, std::pair<double, json>> figures = {
+      {"mean_dice", {r["mean_dice"].get<double>(), r["mean_dice_ci"]}},
+      {"mean_iou", {r["mean_iou"].get<double>(), r["mean_iou_ci"]}}};
+  for (const char* name : {"lungs", "heart"}) {
+    for (const char* m : {"dice", "iou"}) {
+      figures[std::string(m) + "." + name] = {s[name][m].get<double>(), s[name][std::string(m) + "_ci"]};
+    }
+  }
+  for (const auto& [name, figure] : figures) {
+    const auto& [value, ci] = figure;
+    ASSERT_TRUE(ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) << name << r.dump();
+    EXPECT_LE(ci[0].get<double>(), value) << name;
+    EXPECT_GE(ci[1].get<double>(), value) << name;
+    EXPECT_EQ(metrics[name], value) << name;
+    ASSERT_EQ(metrics.count(name + ".low"), 1u) << name;
+    EXPECT_EQ(metrics[name + ".low"], ci[0].get<double>()) << name;
+    EXPECT_EQ(metrics[name + ".high"], ci[1].get<double>()) << name;
+  }
   int overlays = 0;
   for (const auto& entry : fs::directory_iterator(dir_ + "/out/overlays")) overlays += entry.path().extension() == ".png";
   EXPECT_EQ(overlays, 3);
@@ -182,6 +206,17 @@ TEST_F(SegmentPluginTest, AStructureEmptyInEveryTestMaskIsReportedAsNaN) {
   EXPECT_TRUE(logged_warning("empty in every test mask"));
   EXPECT_EQ(r["mean_structures"], 1);
   EXPECT_NEAR(r["mean_dice"].get<double>(), s["lungs"]["dice"].get<double>(), 1e-12);
+  // A NaN figure has a null interval and records no bounds; the means still have theirs.
+  EXPECT_EQ(s["heart"]["dice_ci"], json({nullptr, nullptr}));
+  int heart_bounds = 0, mean_iou_bounds = 0;
+  for (const auto& e : events_) {
+    const std::string name = e.value("type", "") == "metric" ? e.value("name", "") : "";
+    heart_bounds += name == "dice.heart.low" || name == "dice.heart.high";
+    mean_iou_bounds += name == "mean_iou.low" || name == "mean_iou.high";
+  }
+  EXPECT_EQ(heart_bounds, 0);
+  EXPECT_EQ(mean_iou_bounds, 2);
+  EXPECT_TRUE(r["mean_iou_ci"][0].is_number()) << r.dump();
 }
 
 std::string message(const json& end) { return end.value("message", std::string()); }

@@ -112,6 +112,44 @@ TEST(MaskScores, AverageImagesAndReportNaNForAStructureEmptyInEveryTruth) {
   EXPECT_NE(b.warning.find("\"b\" is empty in every test mask"), std::string::npos);
   EXPECT_EQ(scores.mean_count, 1);
   EXPECT_DOUBLE_EQ(scores.mean_dice, a.dice);
+  // The means' intervals cover the scored structure only.
+  EXPECT_LE(scores.mean_iou_ci.low, scores.mean_iou);
+  EXPECT_GE(scores.mean_iou_ci.high, scores.mean_iou);
+  EXPECT_GT(scores.mean_iou_ci.n_valid, 0);
+}
+
+TEST(MaskScores, MeanDiceAndIouIntervalsBootstrapEachImagesMeanOverStructures) {
+  // Four images, two structures of 2 pixels each; every structure present somewhere.
+  const std::vector<uint8_t> pred = {1, 0, 1, 1, /**/ 1, 1, 0, 1, /**/ 0, 1, 1, 0, /**/ 1, 0, 0, 0};
+  const std::vector<uint8_t> truth = {1, 1, 1, 1, /**/ 1, 0, 0, 1, /**/ 0, 1, 1, 1, /**/ 1, 0, 1, 0};
+  const int resamples = 200;
+  const uint64_t seed = 5;
+  const MaskScores scores = score_masks(pred.data(), truth.data(), 4, {"a", "b"}, 2, resamples, seed);
+  ASSERT_EQ(scores.mean_count, 2);
+  std::vector<double> image_dice, image_iou;
+  for (int i = 0; i < 4; ++i) {
+    image_dice.push_back((scores.structures[0].image_dice[i] + scores.structures[1].image_dice[i]) / 2);
+    image_iou.push_back((scores.structures[0].image_iou[i] + scores.structures[1].image_iou[i]) / 2);
+  }
+  auto mean = [](const std::vector<double>& v, const std::vector<int>&) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return sum / static_cast<double>(v.size());
+  };
+  const std::vector<int> unused(4, 0);
+  // The shared bootstrap over images, seeded after the per-structure ones.
+  const auto dice_ci = ml::metrics::bootstrap_ci(mean, image_dice, unused, resamples, 0.05, seed + 4);
+  const auto iou_ci = ml::metrics::bootstrap_ci(mean, image_iou, unused, resamples, 0.05, seed + 5);
+  EXPECT_DOUBLE_EQ(scores.mean_dice_ci.low, dice_ci.low);
+  EXPECT_DOUBLE_EQ(scores.mean_dice_ci.high, dice_ci.high);
+  EXPECT_DOUBLE_EQ(scores.mean_iou_ci.low, iou_ci.low);
+  EXPECT_DOUBLE_EQ(scores.mean_iou_ci.high, iou_ci.high);
+  EXPECT_NEAR(mean(image_iou, unused), scores.mean_iou, 1e-12);  // the interval is around the reported mean
+  EXPECT_LT(scores.mean_iou_ci.low, scores.mean_iou_ci.high);
+  // No scored structure: NaN bounds.
+  const std::vector<uint8_t> empty(16, 0);
+  const MaskScores none = score_masks(empty.data(), empty.data(), 4, {"a", "b"}, 2, resamples, seed);
+  EXPECT_TRUE(std::isnan(none.mean_iou_ci.low) && std::isnan(none.mean_dice_ci.high));
 }
 
 }  // namespace

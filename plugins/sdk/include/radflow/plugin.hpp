@@ -30,6 +30,7 @@
 // at construction and are read-only afterwards.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -193,6 +194,17 @@ class Context {
   void log_error(const std::string& message) const { log(RF_LOG_ERROR, message); }
   void metric(const std::string& name, int64_t iteration, double value) const {
     if (RADFLOW_SDK_HOST_HAS(host_, metric)) host_->metric(host_->ctx, name.c_str(), iteration, value);
+  }
+  // A final figure with its 95% interval: `name` at iteration 0, and `name`.low and
+  // `name`.high when both bounds are finite. The dashboard's step page shows such a
+  // figure as a value with its interval (probe, segment and report-gen record theirs
+  // so; compare records NAME.low/.high itself).
+  void final_metric(const std::string& name, double value, double low, double high) const {
+    metric(name, 0, value);
+    if (std::isfinite(low) && std::isfinite(high)) {
+      metric(name + ".low", 0, low);
+      metric(name + ".high", 0, high);
+    }
   }
   void progress(double fraction, const std::string& message = {}) const {
     if (RADFLOW_SDK_HOST_HAS(host_, progress)) {
