@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 namespace radflow {
 namespace fs = std::filesystem;
@@ -546,24 +547,29 @@ void Scheduler::add_timer(Clock::time_point at, int64_t run_id, const std::strin
   timers_.emplace(at, std::make_pair(run_id, step_name));
 }
 
-void Scheduler::take_in_ended(int64_t run_id, const std::string& step_name) {
+std::pair<Scheduler::RunState*, Scheduler::StepState*> Scheduler::find_active_step(
+    int64_t run_id, const std::string& step_name) {
   auto run = runs_.find(run_id);
-  if (run == runs_.end()) return;
+  if (run == runs_.end()) return {nullptr, nullptr};
   auto step = run->second->steps.find(step_name);
-  if (step == run->second->steps.end()) return;
-  StepState& s = step->second;
-  if (!s.active || !s.active->running->done()) return;
-  guard_run(*run->second, [&] { finish_attempt(*run->second, s); });
+  if (step == run->second->steps.end()) return {nullptr, nullptr};
+  return {run->second.get(), &step->second};
+}
+
+void Scheduler::take_in_ended(int64_t run_id, const std::string& step_name) {
+  RunState* run = nullptr;
+  StepState* step = nullptr;
+  std::tie(run, step) = find_active_step(run_id, step_name);
+  if (step == nullptr || !step->active || !step->active->running->done()) return;
+  guard_run(*run, [&] { finish_attempt(*run, *step); });
 }
 
 void Scheduler::take_in_recorded(int64_t run_id, const std::string& step_name) {
-  auto run = runs_.find(run_id);
-  if (run == runs_.end()) return;
-  auto step = run->second->steps.find(step_name);
-  if (step == run->second->steps.end()) return;
-  StepState& s = step->second;
-  if (!s.pending_finish || !s.pending_finish->in_flight) return;
-  guard_run(*run->second, [&] { finish_recorded(*run->second, s); });
+  RunState* run = nullptr;
+  StepState* step = nullptr;
+  std::tie(run, step) = find_active_step(run_id, step_name);
+  if (step == nullptr || !step->pending_finish || !step->pending_finish->in_flight) return;
+  guard_run(*run, [&] { finish_recorded(*run, *step); });
 }
 
 void Scheduler::write_submitted() {
@@ -571,18 +577,27 @@ void Scheduler::write_submitted() {
   ++writes_in_flight_;
 }
 
+void Scheduler::write_answered(const std::function<void()>& then_locked) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --writes_in_flight_;
+    then_locked();
+  }
+  wake_.notify_all();
+}
+
 void Scheduler::on_timer(int64_t run_id, const std::string& step_name) {
-  auto run = runs_.find(run_id);
   // "" is the run's own end, which every pass tries again (finish_run_if_done).
-  if (run == runs_.end() || step_name.empty()) return;
-  auto step = run->second->steps.find(step_name);
-  if (step == run->second->steps.end()) return;
-  StepState& s = step->second;
-  guard_run(*run->second, [&] {
-    if (s.pending_finish) {
-      commit_finish(*run->second, s);
-    } else if (s.status == StepStatus::kQueued) {
-      examine_later(*run->second, s);
+  if (step_name.empty()) return;
+  RunState* run = nullptr;
+  StepState* step = nullptr;
+  std::tie(run, step) = find_active_step(run_id, step_name);
+  if (step == nullptr) return;
+  guard_run(*run, [&] {
+    if (step->pending_finish) {
+      commit_finish(*run, *step);
+    } else if (step->status == StepStatus::kQueued) {
+      examine_later(*run, *step);
     }
   });
 }

@@ -32,6 +32,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -193,6 +194,8 @@ class Scheduler {
   void start_ready_from(std::set<ReadyKey>& queue, bool on_pool);
   // The attempt of `step_name` in run `run_id` ended (attempt_ended).
   void take_in_ended(int64_t run_id, const std::string& step_name);
+  // The active run `run_id` and its step `step_name`, or nulls when either is gone.
+  std::pair<RunState*, StepState*> find_active_step(int64_t run_id, const std::string& step_name);
   // commit_finish's write for `step_name` in run `run_id` was answered.
   void take_in_recorded(int64_t run_id, const std::string& step_name);
   // A timer is due: a retry's backoff ran out, a refused write is tried again.
@@ -241,6 +244,10 @@ class Scheduler {
   // The scheduling thread waits for writes it submitted without waiting
   // (attempt_running_then, commit_finish): each is counted until its answer comes.
   void write_submitted();
+  // Called by such a write's answer (on the writer's thread): uncounts it, runs
+  // `then_locked` under mutex_ (to hand the scheduling thread what it must do), and
+  // wakes the thread.
+  void write_answered(const std::function<void()>& then_locked);
   // Records the step's new status, then applies it (apply_step_status).
   void set_step_status(RunState& run, StepState& step, StepStatus status,
                               const std::string& reason, const std::string& message);

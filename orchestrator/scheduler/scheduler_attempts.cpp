@@ -226,18 +226,13 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
         if (recorded.ok()) {
           for (const auto& event : announcements) bus_->publish(event);
         }
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          --writes_in_flight_;
-          if (!recorded.ok()) {
-            Command fail;
-            fail.run_id = run_id;
-            fail.fail_message =
-                "cannot record step " + name + " as running: " + recorded.to_string();
-            commands_.push_back(std::move(fail));
-          }
-        }
-        wake_.notify_all();
+        write_answered([&] {
+          if (recorded.ok()) return;
+          Command fail;
+          fail.run_id = run_id;
+          fail.fail_message = "cannot record step " + name + " as running: " + recorded.to_string();
+          commands_.push_back(std::move(fail));
+        });
       });
 }
 
@@ -337,12 +332,7 @@ void Scheduler::commit_finish(RunState& run, StepState& step) {
       [this, run_id = run.id, name = step.spec.name,
        answer = pending.answer](Result<std::vector<int64_t>> ids) {
         *answer = std::move(ids);
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          --writes_in_flight_;
-          recorded_.emplace_back(run_id, name);
-        }
-        wake_.notify_all();
+        write_answered([&] { recorded_.emplace_back(run_id, name); });
       });
 }
 
