@@ -76,15 +76,23 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
     const torch::Tensor& cls_logits = logits[0];
     const torch::Tensor& patch_logits = logits[1];
     watch.lap("teacher heads forward");
-    teacher_cls_probs = dino_center.softmax_centered(cls_logits, v.teacher_temp);
-    teacher_patch_probs = ibot_center.softmax_centered(patch_logits, v.teacher_temp);
-    dino_center.update(cls_logits);
-    ibot_center.update(patch_logits);
-    // The trainer's collapse monitor (entropies over [2B, K]).
+    if (options.teacher_targets == TeacherTargets::kSinkhorn) {
+      teacher_cls_probs = sinkhorn_knopp(cls_logits.to(torch::kFloat), v.teacher_temp, options.sinkhorn_iterations);
+      teacher_patch_probs = sinkhorn_knopp(patch_logits.to(torch::kFloat), v.teacher_temp, options.sinkhorn_iterations);
+    } else {
+      teacher_cls_probs = dino_center.softmax_centered(cls_logits, v.teacher_temp);
+      teacher_patch_probs = ibot_center.softmax_centered(patch_logits, v.teacher_temp);
+      dino_center.update(cls_logits);
+      ibot_center.update(patch_logits);
+    }
+    // The trainer's collapse monitor (entropies over [2B, K], feature std over [2B, D]).
     auto entropy = [](const torch::Tensor& p) { return -(p * torch::log(p.clamp_min(1e-30))).sum(-1); };
+    namespace F = torch::nn::functional;
     (void)entropy(teacher_cls_probs).mean().item<double>();
     (void)entropy(teacher_cls_probs.mean(0)).item<double>();
-    watch.lap("teacher centering + monitor");
+    (void)F::normalize(out.cls, F::NormalizeFuncOptions().dim(-1)).std(0).mean().item<double>();
+    watch.lap(options.teacher_targets == TeacherTargets::kSinkhorn ? "teacher Sinkhorn + monitor"
+                                                                   : "teacher centering + monitor");
   }
 
   const ml::ViTOutput global = student->backbone->forward(crops.global_crops, masks.masks);

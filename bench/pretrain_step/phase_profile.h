@@ -1,6 +1,6 @@
 // PhaseProfile: a per-phase timing of one DINOv2 step for the pretrain_step benchmark.
 // SslTrainer::step() has no timers, so profile_step() replays the same sequence of
-// operations (plugins/ml/ssl/ssl_trainer.cpp, single process, centering) on the
+// operations (plugins/ml/ssl/ssl_trainer.cpp, single process, centering or Sinkhorn) on the
 // trainer's own student, teacher and optimizer, with a stopwatch between phases. It is
 // a measurement aid, not a second trainer: the bench prints its total beside the real
 // step's time so a drift between the two shows.

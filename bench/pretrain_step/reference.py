@@ -1,34 +1,53 @@
 #!/usr/bin/env python3
 """Python PyTorch reference for bench_pretrain_step: the same DINOv2 step, written the
 way dinov2/ (ssl_meta_arch.py, layers/, loss/) writes it, on fixed pre-made crops.
+Two configurations (--config), as bench_pretrain_step's:
 
-Model: ViT-S/14 at 224 (patch conv, CLS, learnable pos embed resized bicubically for
-the 7x7 local grid, mask token, 12 pre-norm blocks with LayerScale 1e-5 and drop path
-0.3 in DINOv2's subset form (drop_add_residual_stochastic_depth: each branch runs on
-floor(0.7 n) of a crop batch's n crops), final LayerNorm), the shared DINO/iBOT head (384 -> 2048 ->
-2048 -> 256, L2-normalise, weight-normalised 256 -> 65536), an EMA teacher.
+vit-s-224 (default). Model: ViT-S/14 at 224 (patch conv, CLS, learnable pos embed
+resized bicubically for the 7x7 local grid, mask token, 12 pre-norm blocks with
+LayerScale 1e-5 and drop path 0.3 in DINOv2's subset form
+(drop_add_residual_stochastic_depth: each branch runs on floor(0.7 n) of a crop
+batch's n crops), final LayerNorm), the shared DINO/iBOT head (384 -> 2048 -> 2048 ->
+256, L2-normalise, weight-normalised 256 -> 65536), an EMA teacher.
 Loss: DINO CLS loss over 2 global + 4 local crops with centering (teacher temp 0.04),
 iBOT masked-patch loss (its own center), KoLeo 0.1 per global crop; backward, clip 3.0
 per submodule, AdamW with DINOv2's param groups (layer-wise lr decay 0.9, patch-embed
 x0.2, no wd on bias/norm/gamma), EMA momentum 0.992.
 
+tiny-demo: the demo workflow's pretrain step as the pretrain plugin resolves it
+(arch tiny, image_size 112, batch_size 16): ViT 96 wide, 4 deep, 4 heads, patch 14,
+LayerScale 1.0, no drop path, head 96 -> 128 -> 128 -> 64 -> 256, 2 global crops (112,
+an 8x8 grid) + 2 local crops (56, 4x4), Sinkhorn-Knopp teacher targets (3 iterations,
+DINOv2's sinkhorn_knopp_teacher, for the CLS and the masked patch targets; no centers),
+teacher temp 0.04, EMA momentum 0.99; losses, clipping and AdamW groups as above.
+
 Includes: everything from the crops on. Excludes: augmentation (the crops are fixed
 random tensors of the right sizes) and mask generation (masks are drawn once per step
 with DINOv2's stratified ratios, as random patch sets, outside the timer).
 
-Prints "RESULT key=value" lines for run.sh. Usage: reference.py --steps N --warmup W --threads T
+Prints "RESULT key=value" lines for run.sh.
+Usage: reference.py [--config vit-s-224|tiny-demo] --steps N --warmup W --threads T
 """
 import argparse
 import math
+import statistics
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-D, DEPTH, HEADS, PATCH, IMG = 384, 12, 6, 14, 224
-K, HIDDEN, BOTTLENECK = 65536, 2048, 256
-B, N_GLOBAL, N_LOCAL, LOCAL = 16, 2, 4, 98
+CONFIGS = {
+    "vit-s-224": dict(D=384, DEPTH=12, HEADS=6, PATCH=14, IMG=224, K=65536, HIDDEN=2048, BOTTLENECK=256,
+                      B=16, N_GLOBAL=2, N_LOCAL=4, LOCAL=98, LS_INIT=1e-5, DROP=0.3, SINKHORN=False,
+                      MOMENTUM=0.992),
+    "tiny-demo": dict(D=96, DEPTH=4, HEADS=4, PATCH=14, IMG=112, K=256, HIDDEN=128, BOTTLENECK=64,
+                      B=16, N_GLOBAL=2, N_LOCAL=2, LOCAL=56, LS_INIT=1.0, DROP=0.0, SINKHORN=True,
+                      MOMENTUM=0.99),
+}
+# The module's globals are the selected configuration's (main() sets them before any
+# module is built); the default is vit-s-224.
+globals().update(CONFIGS["vit-s-224"])
 
 
 def add_residual_on_subset(x, branch, rate):
@@ -59,10 +78,10 @@ class Block(nn.Module):
         super().__init__()
         self.norm1 = nn.LayerNorm(D, eps=1e-6)
         self.attn = Attention()
-        self.ls1 = nn.Parameter(1e-5 * torch.ones(D))
+        self.ls1 = nn.Parameter(LS_INIT * torch.ones(D))
         self.norm2 = nn.LayerNorm(D, eps=1e-6)
         self.mlp = nn.Sequential(nn.Linear(D, 4 * D), nn.GELU(), nn.Linear(4 * D, D))
-        self.ls2 = nn.Parameter(1e-5 * torch.ones(D))
+        self.ls2 = nn.Parameter(LS_INIT * torch.ones(D))
         self.drop = drop
 
     def forward(self, x):
@@ -129,6 +148,22 @@ def softmax_centered(logits, center, temp):
     return F.softmax((logits - center) / temp, dim=-1)
 
 
+@torch.no_grad()
+def sinkhorn_knopp(logits, temp, n_iterations=3):
+    """dinov2/loss/dino_clstoken_loss.py sinkhorn_knopp_teacher (single process), with the
+    max subtracted first as radflow's sinkhorn_knopp does."""
+    q = torch.exp((logits.float() - logits.max()) / temp).t()
+    b, k = q.shape[1], q.shape[0]
+    q /= q.sum()
+    for _ in range(n_iterations):
+        q /= q.sum(dim=1, keepdim=True)
+        q /= k
+        q /= q.sum(dim=0, keepdim=True)
+        q /= b
+    q *= b
+    return q.t()
+
+
 def koleo(x, eps=1e-8):
     x = F.normalize(x, eps=eps, p=2, dim=-1)
     dots = x @ x.t()
@@ -167,17 +202,21 @@ def make_masks(gen):
 
 
 def step(student, teacher, opt, centers, globals_, locals_, masks):
-    t_temp, s_temp, momentum = 0.04, 0.1, 0.992
+    t_temp, s_temp, momentum = 0.04, 0.1, MOMENTUM
     mask_idx = masks.flatten().nonzero().flatten()
     weights = (1 / masks.sum(-1).clamp(min=1)).unsqueeze(-1).expand_as(masks)[masks]
     with torch.no_grad():
         t_cls, t_patch = teacher.backbone(globals_)
         t_cls_logits = teacher.dino_head(t_cls)
         t_patch_logits = teacher.dino_head(t_patch.flatten(0, 1).index_select(0, mask_idx))
-        t_cls_probs = softmax_centered(t_cls_logits, centers[0], t_temp)
-        t_patch_probs = softmax_centered(t_patch_logits, centers[1], t_temp)
-        centers[0].mul_(0.9).add_(t_cls_logits.mean(0, keepdim=True), alpha=0.1)
-        centers[1].mul_(0.9).add_(t_patch_logits.mean(0, keepdim=True), alpha=0.1)
+        if SINKHORN:
+            t_cls_probs = sinkhorn_knopp(t_cls_logits, t_temp)
+            t_patch_probs = sinkhorn_knopp(t_patch_logits, t_temp)
+        else:
+            t_cls_probs = softmax_centered(t_cls_logits, centers[0], t_temp)
+            t_patch_probs = softmax_centered(t_patch_logits, centers[1], t_temp)
+            centers[0].mul_(0.9).add_(t_cls_logits.mean(0, keepdim=True), alpha=0.1)
+            centers[1].mul_(0.9).add_(t_patch_logits.mean(0, keepdim=True), alpha=0.1)
         entropy = lambda p: -(p * torch.log(p.clamp_min(1e-30))).sum(-1)
         entropy(t_cls_probs).mean().item(), entropy(t_cls_probs.mean(0)).item()
 
@@ -213,14 +252,16 @@ def step(student, teacher, opt, centers, globals_, locals_, masks):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--config", choices=sorted(CONFIGS), default="vit-s-224")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    globals().update(CONFIGS[args.config])
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    print(f"python torch {torch.__version__}, threads {torch.get_num_threads()}")
-    student = SslModel(0.3)
+    print(f"python torch {torch.__version__}, threads {torch.get_num_threads()}, config {args.config}")
+    student = SslModel(DROP)
     teacher = SslModel(0.0)
     teacher.load_state_dict(student.state_dict())
     teacher.eval()
@@ -232,19 +273,24 @@ def main():
     globals_ = torch.randn(N_GLOBAL * B, 3, IMG, IMG)
     locals_ = torch.randn(N_LOCAL * B, 3, LOCAL, LOCAL)
     gen = torch.Generator().manual_seed(2)
-    total_s, total_masked = 0.0, 0
+    total_s, total_masked, times = 0.0, 0, []
     for i in range(args.warmup + args.steps):
         masks = make_masks(gen)
         start = time.perf_counter()
         loss, m = step(student, teacher, opt, centers, globals_, locals_, masks)
         s = time.perf_counter() - start
         kind = "warm-up step" if i < args.warmup else "step"
-        print(f"{kind} {i}: {s:.2f} s, {m} masked patches, loss {loss:.4f}", flush=True)
+        print(f"{kind} {i}: {s:.4f} s, {m} masked patches, loss {loss:.4f}", flush=True)
         if i >= args.warmup:
+            times.append(s)
             total_s += s
             total_masked += m
     step_s = total_s / args.steps
-    print(f"RESULT step_s={step_s:.4f}")
+    print(f"RESULT config={args.config}")
+    print(f"RESULT batch={B}")
+    print(f"RESULT steps={args.steps}")
+    print(f"RESULT step_s={step_s:.5f}")
+    print(f"RESULT step_median_s={statistics.median(times):.5f}")
     print(f"RESULT images_per_s={B / step_s:.4f}")
     print(f"RESULT mean_masked={total_masked / args.steps:.1f}")
 
