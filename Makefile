@@ -45,6 +45,7 @@ bench: build
 	bench/api/run.py $(BUILD_DIR)
 	cmake --build $(BUILD_DIR) --target bench_dashboard
 	if [ "$(WITH_TORCH)" = ON ]; then bench/pretrain_step/run.sh $(BUILD_DIR); fi
+	if [ "$(WITH_TORCH)" = ON ]; then bench/embed/run.py $(BUILD_DIR); fi
 
 # Fuzzing (not a test): each target for FUZZ_SECONDS; the corpus grows and crashes
 # land in tests/fuzz/findings/ (git-ignored). Builds only what the fuzzers need.
