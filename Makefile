@@ -3,7 +3,8 @@
 #   make test   install dependencies, build, run every test through ctest
 #   make stop   stop the daemon that `make run` left serving
 #   make fuzz   run each libFuzzer target for FUZZ_SECONDS (needs clang-14; docs/fuzzing.md)
-# Knobs: WITH_TORCH=OFF (skip the LibTorch plugins), BUILD_DIR, JOBS, PORT, FUZZ_SECONDS.
+# Knobs: WITH_TORCH=OFF (skip the LibTorch plugins), BUILD_DIR, JOBS, PORT, FUZZ_SECONDS,
+# PYTHON (make bench).
 
 BUILD_DIR ?= build
 WITH_TORCH ?= ON
@@ -36,16 +37,18 @@ run: configure
 stop:
 	scripts/stop-daemon.sh
 
-# Benchmarks (not tests): figures go to BENCHMARKS.md.
+# Benchmarks (not tests): each script rewrites its section of BENCHMARKS.md.
 # bench/orchestration needs snakemake (apt, bench-only: bench/orchestration/README.md).
+# PYTHON: Debian's interpreter, whose numpy, pydicom and torch the peers use.
+PYTHON ?= /usr/bin/python3
 bench: build
-	bench/orchestration/run.py $(BUILD_DIR)
-	bench/dicom_decode/run.py $(BUILD_DIR)
-	bench/metric_ingestion/run.py $(BUILD_DIR)
-	bench/api/run.py $(BUILD_DIR)
-	cmake --build $(BUILD_DIR) --target bench_dashboard
-	if [ "$(WITH_TORCH)" = ON ]; then bench/pretrain_step/run.sh $(BUILD_DIR); fi
-	if [ "$(WITH_TORCH)" = ON ]; then bench/embed/run.py $(BUILD_DIR); fi
+	$(PYTHON) bench/orchestration/run.py $(BUILD_DIR)
+	$(PYTHON) bench/dicom_decode/run.py $(BUILD_DIR)
+	$(PYTHON) bench/metric_ingestion/run.py $(BUILD_DIR)
+	$(PYTHON) bench/api/run.py $(BUILD_DIR)
+	$(PYTHON) bench/dashboard/run.py $(BUILD_DIR)
+	if [ "$(WITH_TORCH)" = ON ]; then PYTHON=$(PYTHON) bench/pretrain_step/run.sh $(BUILD_DIR); fi
+	if [ "$(WITH_TORCH)" = ON ]; then $(PYTHON) bench/embed/run.py $(BUILD_DIR); fi
 
 # Fuzzing (not a test): each target for FUZZ_SECONDS; the corpus grows and crashes
 # land in tests/fuzz/findings/ (git-ignored). Builds only what the fuzzers need.

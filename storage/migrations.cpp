@@ -216,6 +216,14 @@ CREATE TABLE run_manifests (
       R"sql(
 CREATE INDEX runs_for_search ON runs(status, name, started_ms, finished_ms);
 )sql",
+      // 9: a step's curves by attempt (Store::metric_series): the chosen attempt's
+      // points in series order from the index alone, where metrics_by_step made
+      // every request sort all of the step's rows (bench/api). step_id stays the
+      // first column, for deleting a run's metrics.
+      R"sql(
+DROP INDEX metrics_by_step;
+CREATE INDEX metrics_by_attempt ON metrics(step_id, attempt_id, name, iteration);
+)sql",
   };
   return kMigrations;
 }

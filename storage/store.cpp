@@ -7,8 +7,9 @@
 #include <set>
 
 #include "storage/database.h"
-#include "storage/not_found.h"
 #include "storage/migrations.h"
+#include "storage/not_found.h"
+#include "storage/reader_pool.h"
 #include "storage/store_writer.h"
 
 namespace radflow::storage {
@@ -176,22 +177,31 @@ Result<std::unique_ptr<Store>> Store::open(const std::string &data_dir,
   }
   RF_RETURN_IF_ERROR(migrate(*write_db));
 
-  // The reader opens read-write (WAL readers need the shared-memory index) but
+  // Readers open read-write (WAL readers need the shared-memory index) but
   // query_only, so a bug cannot write behind the writer thread's back.
-  RF_ASSIGN_OR_RETURN(std::unique_ptr<Database> read_db,
-                      Database::open(path, Database::Mode::kReadWrite));
-  RF_RETURN_IF_ERROR(configure(*read_db, options));
-  RF_RETURN_IF_ERROR(read_db->exec("PRAGMA query_only = ON", "make reader query-only"));
-  return std::unique_ptr<Store>(
-      new Store(path, std::move(write_db), std::move(read_db), options.writer_limits));
+  if (options.read_connections < 1) {
+    return Status::error("invalid_argument", "read_connections must be at least 1, not " +
+                                                 std::to_string(options.read_connections));
+  }
+  std::vector<std::unique_ptr<Database>> readers;
+  for (int i = 0; i < options.read_connections; ++i) {
+    RF_ASSIGN_OR_RETURN(std::unique_ptr<Database> read_db,
+                        Database::open(path, Database::Mode::kReadWrite));
+    RF_RETURN_IF_ERROR(configure(*read_db, options));
+    RF_RETURN_IF_ERROR(read_db->exec("PRAGMA query_only = ON", "make reader query-only"));
+    readers.push_back(std::move(read_db));
+  }
+  return std::unique_ptr<Store>(new Store(path, std::move(write_db),
+                                          std::make_unique<ReaderPool>(std::move(readers)),
+                                          options.writer_limits));
 }
 
 Store::Store(std::string database_path, std::unique_ptr<Database> write_db,
-             std::unique_ptr<Database> read_db, const WriterLimits &limits)
+             std::unique_ptr<ReaderPool> readers, const WriterLimits &limits)
     : database_path_(std::move(database_path)),
       write_db_(std::move(write_db)),
       writer_(std::make_unique<StoreWriter>(write_db_.get(), limits)),
-      read_db_(std::move(read_db)) {}
+      readers_(std::move(readers)) {}
 
 Store::~Store() = default;  // writer_ drains and joins before write_db_ closes
 

@@ -8,8 +8,9 @@
 // it. append_logs, append_metrics and set_step_progress return at once (their
 // failures are logged and counted in failed_writes()); flush() waits for them.
 // They block their caller while the writer's queue is full (backpressure, see
-// StoreOptions). Reads use a separate connection guarded by a mutex; WAL mode
-// gives them a consistent snapshot while the writer works.
+// StoreOptions). Reads run on a pool of read connections (reader_pool.h,
+// StoreOptions::read_connections), several at once; WAL mode gives each a
+// consistent snapshot while the writer works.
 //
 // Durability (Durability::kFull, the default): the writer connection runs with
 // synchronous=FULL, so once a blocking write returns OK its transaction is on
@@ -41,6 +42,7 @@
 namespace radflow::storage {
 
 class Database;
+class ReaderPool;
 
 enum class Durability {
   kFull,    // synchronous=FULL: a commit that returned survives power loss
@@ -53,6 +55,9 @@ struct StoreOptions {
   int busy_timeout_ms = 10000;
   Durability durability = Durability::kFull;
   WriterLimits writer_limits;  // the writer queue's cap (backpressure)
+  // Read connections: up to this many reads (API requests) run at once. At
+  // least 1; a slow read (a long metric series) then holds up only its own.
+  int read_connections = 4;
 };
 
 // The dashboard's run search (Store::search_runs): filters, one order, one page.
@@ -254,7 +259,7 @@ class Store {
   Result<std::vector<LogRecord>> logs_of_step(int64_t step_id, int64_t after_log_id, int limit);
   // Ordered by name, then iteration.
   Result<std::vector<MetricPoint>> metrics_of_step(int64_t step_id);
-  // The step's metric curves, downsampled in SQL: per name, ordered by
+  // The step's metric curves, downsampled in the store: per name, ordered by
   // iteration, at most max_points points evenly strided over the series with
   // the first and last kept (index k * (n - 1) / (max_points - 1)); every
   // point when max_points < 2 or the series is short. Ordered by name, then
@@ -276,15 +281,14 @@ class Store {
 
  private:
   Store(std::string database_path, std::unique_ptr<Database> write_db,
-        std::unique_ptr<Database> read_db, const WriterLimits &limits);
+        std::unique_ptr<ReaderPool> readers, const WriterLimits &limits);
   // The distinct digests artifact rows hold.
   Result<std::vector<std::string>> referenced_digests();
 
   std::string database_path_;
   std::unique_ptr<Database> write_db_;  // used only by writer_'s thread
   std::unique_ptr<StoreWriter> writer_;
-  std::mutex read_mu_;  // guards read_db_
-  std::unique_ptr<Database> read_db_;
+  std::unique_ptr<ReaderPool> readers_;
 };
 
 }  // namespace radflow::storage

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "storage/database.h"
+#include "storage/reader_pool.h"
 #include "storage/store.h"
 #include "storage/store_writer.h"
 
@@ -80,17 +81,17 @@ Status Store::revoke_token(const std::string &name) {
 }
 
 Result<std::vector<TokenRecord>> Store::list_tokens() {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  ReaderPool::Lease read_db = readers_->borrow();
   RF_ASSIGN_OR_RETURN(Statement stmt,
-                      read_db_->prepare(std::string(kTokenColumns) + "ORDER BY name",
+                      read_db->prepare(std::string(kTokenColumns) + "ORDER BY name",
                                         "list tokens"));
   return collect<TokenRecord>(stmt, read_token);
 }
 
 Result<std::vector<TokenRecord>> Store::active_tokens() {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  ReaderPool::Lease read_db = readers_->borrow();
   RF_ASSIGN_OR_RETURN(Statement stmt,
-                      read_db_->prepare(std::string(kTokenColumns) +
+                      read_db->prepare(std::string(kTokenColumns) +
                                             "WHERE revoked_ms IS NULL ORDER BY id",
                                         "read active tokens"));
   return collect<TokenRecord>(stmt, read_token);
@@ -116,9 +117,9 @@ Status Store::append_audit(const AuditRecord &record) {
 }
 
 Result<std::vector<AuditRecord>> Store::list_audit(int limit, int64_t before_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  ReaderPool::Lease read_db = readers_->borrow();
   RF_ASSIGN_OR_RETURN(Statement stmt,
-                      read_db_->prepare("SELECT id, ts_ms, actor, role, action, target, "
+                      read_db->prepare("SELECT id, ts_ms, actor, role, action, target, "
                                         "details_json FROM audit_log WHERE (?1 = 0 OR id < ?1) "
                                         "ORDER BY id DESC LIMIT ?2",
                                         "list audit log"));

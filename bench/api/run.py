@@ -32,16 +32,25 @@ STEP = ("SELECT id, run_id, name, plugin, plugin_version, params_json, resources
 INPUTS = "SELECT input_name, source_step_name, source_output FROM step_inputs WHERE step_id = ? ORDER BY input_name"
 ATTEMPTS = ("SELECT id, step_id, number, status, reason, message, exit_code, signal, pids, devices, "
             "started_ms, finished_ms FROM attempts WHERE step_id = ? ORDER BY number")
-# Store::metric_series with the latest attempt, as the route asks for it.
-SERIES_SQL = (
-    "WITH picked AS (SELECT rowid AS r, step_id, attempt_id, name, iteration, value "
-    "  FROM metrics WHERE step_id = ?1 AND IFNULL(attempt_id, 0) = "
-    "    (SELECT IFNULL(MAX(attempt_id), 0) FROM metrics WHERE step_id = ?1)), "
-    "numbered AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY name ORDER BY iteration, r) - 1 AS i, "
-    "  COUNT(*) OVER (PARTITION BY name) AS n FROM picked) "
-    "SELECT step_id, attempt_id, name, iteration, value FROM numbered "
-    "WHERE ?2 < 2 OR n <= ?2 OR ((i * (?2 - 1) + n - 2) / (n - 1)) * (n - 1) / (?2 - 1) = i "
-    "ORDER BY name, i")
+# Store::metric_series with the latest attempt, as the route asks for it: the
+# attempt, one walk over the metrics_by_attempt index for the rowids in series
+# order, then the kept rows (the stride is chosen in C++; here by kept_rowids).
+LATEST_SQL = "SELECT MAX(attempt_id) FROM metrics WHERE step_id = ?"
+WALK_SQL = ("SELECT rowid, name FROM metrics WHERE step_id = ?1 AND attempt_id IS ?2 "
+            "ORDER BY name, iteration, rowid")
+FETCH_SQL = "SELECT step_id, attempt_id, name, iteration, value FROM metrics WHERE rowid IN ({})"
+
+
+def kept_rowids(db, step, attempt, max_points):
+    """The rowids Store::metric_series keeps: per series of n, index k (n-1) / (m-1)."""
+    series = {}
+    for rowid, name in db.execute(WALK_SQL, (step, attempt)):
+        series.setdefault(name, []).append(rowid)
+    kept = []
+    for rows in series.values():
+        n = len(rows)
+        kept += rows if n <= max_points else [rows[k * (n - 1) // (max_points - 1)] for k in range(max_points)]
+    return kept
 
 
 def populate(path):
@@ -93,9 +102,11 @@ def populate(path):
     return heavy
 
 
-def kinds(heavy, n):
+def kinds(heavy, n, db_path):
     """Per kind: the HTTP paths and, for the peer, the statements each request runs."""
     rng = random.Random(7)
+    with sqlite3.connect(db_path) as db:
+        kept = {t: kept_rowids(db, t, t, MAX_POINTS) for t in (3 * (r - 1) + 2 for r in heavy)}
     ids = [rng.randrange(1, RUNS + 1) for _ in range(n)]
     count = "SELECT COUNT(*) FROM runs WHERE (?1 IS NULL OR status = ?1)"
 
@@ -105,9 +116,10 @@ def kinds(heavy, n):
                 + [[INPUTS, [s]] for s in steps] + [[ATTEMPTS, [s]] for s in steps])
 
     def series(r):
-        train = 3 * (r - 1) + 2
+        train = 3 * (r - 1) + 2  # its one attempt has the same id (populate)
         return [[STEP + "WHERE run_id = ? AND name = ?", [r, "train"]], [INPUTS, [train]],
-                [SERIES_SQL, [train, MAX_POINTS]]]
+                [LATEST_SQL, [train]], [WALK_SQL, [train, train]],
+                [FETCH_SQL.format(",".join(map(str, kept[train]))), []]]
 
     # The dashboard's search and sort, as SQL would do them (the daemon does not: README).
     search = [[RUN_SUMMARY + "WHERE instr(lower(name), ?1) OR instr(lower(message), ?1) OR "
@@ -161,7 +173,7 @@ def main():
         populate_s = time.perf_counter() - t0
         with sqlite3.connect(db_path) as db:
             stored = db.execute("SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM metrics)").fetchone()
-        ks = kinds(heavy, a.requests)
+        ks = kinds(heavy, a.requests, db_path)
         host = d.url.split("//", 1)[1]
         http_cfg = {"clients": a.clients, "warmup": a.clients, "http": host,
                     "kinds": [{"name": name, "requests": paths} for name, paths, _ in ks]}

@@ -7,6 +7,8 @@
 // charts are drawn (server-side downsampled to the chart width).
 //
 //   node bench/dashboard/run_page_bench.mjs [--loads N]
+// (or bench/dashboard/run.py BUILD_DIR, which `make bench` runs: the same, and the
+// figures written into BENCHMARKS.md)
 import { startDaemon, launchBrowser, runToEnd, screenshot } from "../../tests/browser/harness.mjs";
 
 const loads = Number(process.argv[process.argv.indexOf("--loads") + 1]) || 7;
@@ -51,6 +53,9 @@ try {
   console.log(`run page (100 steps, ${points} points) load -> rendered: median ${median.toFixed(0)} ms, ` +
               `min ${sorted[0].toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms over ${loads} loads`);
   console.log(median < 1000 ? "PASS: under 1 s" : "FAIL: over 1 s");
+  // For bench/dashboard/run.py, which writes BENCHMARKS.md's section.
+  console.log(`RESULT points=${points}`);
+  console.log(`RESULT load_ms=${times.map((t) => t.toFixed(1)).join(",")}`);
   process.exitCode = median < 1000 ? 0 : 1;
 } finally {
   await browser.close();

@@ -42,6 +42,25 @@ TEST(Migrations, FromEmptyReachLatestVersion) {
   EXPECT_TRUE(migrate(**db).ok());
 }
 
+// A step's curves (Store::metric_series) read the chosen attempt's points in
+// series order from an index alone: no table rows and no sort, however long the
+// series. Before migration 9 every request sorted all of the step's rows.
+TEST(Migrations, MetricSeriesWalkReadsOneIndexWithoutSorting) {
+  TempDir dir;
+  auto db = Database::open(dir.sub("plan.db"), Database::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(migrate(**db).ok());
+  auto plan = (*db)->prepare(
+      "EXPLAIN QUERY PLAN SELECT rowid, name FROM metrics WHERE step_id = 1 AND "
+      "attempt_id IS 2 ORDER BY name, iteration, rowid",
+      "plan");
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  std::string detail;
+  while (*plan->step()) detail += plan->column_text(3) + "\n";
+  EXPECT_NE(detail.find("COVERING INDEX metrics_by_attempt"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find("TEMP B-TREE"), std::string::npos) << detail;
+}
+
 TEST(Migrations, RefusesNewerDatabase) {
   TempDir dir;
   auto db = Database::open(dir.sub("future.db"), Database::Mode::kReadWrite);

@@ -166,9 +166,9 @@ TEST_F(StoreMaintenanceTest, PruneLogsOnlyTouchesOldLogsOfFinishedRuns) {
   EXPECT_EQ(store_->logs_of_step(running, 0, 10)->size(), 1u);
 }
 
-// The SQL downsampling picks exactly the points the in-memory stride picks:
+// The store's downsampling picks exactly the points the in-memory stride picks:
 // index k * (n - 1) / (m - 1), first and last kept.
-TEST_F(StoreMaintenanceTest, MetricSeriesDownsamplesInSqlKeepingFirstAndLast) {
+TEST_F(StoreMaintenanceTest, MetricSeriesDownsamplesKeepingFirstAndLast) {
   const int64_t step = testing::make_step(*store_, "m");
   const int64_t a1 = *store_->create_attempt(step, 1, "");
   const int64_t a2 = *store_->create_attempt(step, 2, "");
