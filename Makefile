@@ -48,6 +48,7 @@ bench: build
 	$(PYTHON) bench/api/run.py $(BUILD_DIR)
 	$(PYTHON) bench/dashboard/run.py $(BUILD_DIR)
 	if [ "$(WITH_TORCH)" = ON ]; then PYTHON=$(PYTHON) bench/pretrain_step/run.sh $(BUILD_DIR); fi
+	if [ "$(WITH_TORCH)" = ON ]; then $(PYTHON) bench/embed/run.py $(BUILD_DIR); fi
 
 # Fuzzing (not a test): each target for FUZZ_SECONDS; the corpus grows and crashes
 # land in tests/fuzz/findings/ (git-ignored). Builds only what the fuzzers need.
