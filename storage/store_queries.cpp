@@ -423,10 +423,11 @@ Result<std::vector<MetricPoint>> Store::metric_series(int64_t step_id,
   ReaderPool::Lease read_db = readers_->borrow();
   ReaderPool::Snapshot snapshot(*read_db);
   RF_RETURN_IF_ERROR(snapshot.status());
-  // Which attempt's points: the latest attempt that logged any (NULL when the
-  // rows carry none), a numbered attempt, or every attempt's.
-  std::optional<int64_t> attempt_id;
-  bool null_attempt = false;
+  // Which attempt's points: every attempt's, a numbered attempt's, or the latest
+  // attempt that logged any. attempt_id 0 binds as NULL: the rows that carry no
+  // attempt, which is what "latest" means when no row carries one.
+  const bool all = attempts.kind == AttemptSelector::Kind::kAll;
+  int64_t attempt_id = 0;
   if (attempts.kind == AttemptSelector::Kind::kNumber) {
     RF_ASSIGN_OR_RETURN(Statement find,
                         read_db->prepare("SELECT id FROM attempts WHERE step_id = ? AND "
@@ -445,14 +446,9 @@ Result<std::vector<MetricPoint>> Store::metric_series(int64_t step_id,
                                          "find latest attempt with metrics"));
     latest.bind(1, step_id);
     RF_ASSIGN_OR_RETURN(bool row, latest.step());
-    if (row && !latest.column_is_null(0)) {
-      attempt_id = latest.column_int64(0);
-    } else {
-      null_attempt = true;
-    }
+    if (row) attempt_id = latest.column_int64(0);  // NULL (no attempt) reads as 0
   }
 
-  const bool all = !attempt_id && !null_attempt;
   RF_ASSIGN_OR_RETURN(
       Statement walk,
       read_db->prepare(all ? "SELECT rowid, name FROM metrics WHERE step_id = ?1 "
@@ -461,7 +457,7 @@ Result<std::vector<MetricPoint>> Store::metric_series(int64_t step_id,
                              "attempt_id IS ?2 ORDER BY name, iteration, rowid",
                        "walk metric series of step"));
   walk.bind(1, step_id);
-  if (!all) walk.bind_id(2, attempt_id.value_or(0));
+  if (!all) walk.bind_id(2, attempt_id);
   std::vector<int64_t> kept;
   std::vector<int64_t> series;
   std::string series_name;

@@ -96,17 +96,13 @@ def init_worker(_=None):
     torch.set_num_threads(1)
 
 
-def make(folder):
-    """A 2500 x 2048 16-bit DX (12 bits stored, smooth body-like content plus noise,
-    seeded) in Explicit VR Little Endian, and its RLE Lossless copy."""
+def dx_dataset(pixels, window_center, window_width):
+    """A DX-for-presentation dataset (Explicit VR Little Endian, 16 bits allocated, 12
+    stored, MONOCHROME2) around `pixels`, a uint16 array of rows x cols; the bench's
+    synthetic images (here and bench/embed) are all this kind."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
-    rows, cols = 2500, 2048
-    rng = np.random.default_rng(16)
-    y, x = np.mgrid[0:rows, 0:cols].astype(np.float32)
-    body = np.exp(-(((x - cols / 2) / (cols / 3)) ** 2 + ((y - rows / 2) / (rows / 2.5)) ** 2))
-    ribs = 0.15 * np.sin(y / 40.0) * body
-    pixels = (300 + 3000 * (body + ribs) + rng.normal(0, 20, (rows, cols))).clip(0, 4095).astype(np.uint16)
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    rows, cols = pixels.shape
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray for presentation
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -119,8 +115,22 @@ def make(folder):
     ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.WindowCenter, ds.WindowWidth = 2000, 3600
+    ds.WindowCenter, ds.WindowWidth = window_center, window_width
     ds.PixelData = pixels.tobytes()
+    return ds
+
+
+def make(folder):
+    """A 2500 x 2048 16-bit DX (12 bits stored, smooth body-like content plus noise,
+    seeded) in Explicit VR Little Endian, and its RLE Lossless copy."""
+    from pydicom.uid import RLELossless
+    rows, cols = 2500, 2048
+    rng = np.random.default_rng(16)
+    y, x = np.mgrid[0:rows, 0:cols].astype(np.float32)
+    body = np.exp(-(((x - cols / 2) / (cols / 3)) ** 2 + ((y - rows / 2) / (rows / 2.5)) ** 2))
+    ribs = 0.15 * np.sin(y / 40.0) * body
+    pixels = (300 + 3000 * (body + ribs) + rng.normal(0, 20, (rows, cols))).clip(0, 4095).astype(np.uint16)
+    ds = dx_dataset(pixels, window_center=2000, window_width=3600)
     big = os.path.join(folder, "dx_2500x2048_explicit.dcm")
     ds.save_as(big, write_like_original=False)
     ds.compress(RLELossless, pixels)

@@ -173,8 +173,6 @@ def make_checkpoint(folder, dim, heads, rng):
 def make_image(path, rows, cols, rng):
     """A DX-like 16-bit DICOM (12 bits stored, windowed): a bright body, two darker
     lungs, ribs, a heart, seeded noise."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
     y, x = np.mgrid[0:rows, 0:cols].astype(np.float32)
     y, x = y / rows - 0.5, x / cols - 0.5
     body = np.exp(-((x / 0.38) ** 2 + (y / 0.55) ** 4))
@@ -183,20 +181,7 @@ def make_image(path, rows, cols, rng):
     heart = np.exp(-(((x - 0.06) / 0.12) ** 2 + ((y - 0.12) / 0.12) ** 2))
     ribs = 0.12 * np.sin(y * rng.uniform(50, 70)) * lungs
     pixels = 400 + 2600 * body - 1500 * lungs + 900 * heart + 300 * ribs + rng.normal(0, 25, (rows, cols))
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray for presentation
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.is_little_endian, ds.is_implicit_VR = True, False
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PatientID = "DX", "BENCH"
-    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.WindowCenter, ds.WindowWidth = 1800, 3200
-    ds.PixelData = pixels.clip(0, 4095).astype(np.uint16).tobytes()
+    ds = pydicom_side.dx_dataset(pixels.clip(0, 4095).astype(np.uint16), window_center=1800, window_width=3200)
     ds.save_as(path, write_like_original=False)
 
 
