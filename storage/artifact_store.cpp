@@ -266,6 +266,11 @@ Status ArtifactStore::copy_in(const std::string &source, const std::string &targ
 
 Result<StoredArtifact> ArtifactStore::put(const std::string &source_path) {
   RF_ASSIGN_OR_RETURN(StoredArtifact artifact, digest_of(source_path));
+  return put_hashed(std::move(artifact));
+}
+
+Result<StoredArtifact> ArtifactStore::put_hashed(StoredArtifact artifact) {
+  const std::string source_path = artifact.path;
   const fs::path source(source_path);
   const fs::path target(path_of(artifact.digest));
   artifact.path = target.string();

@@ -55,6 +55,10 @@ class ArtifactStore {
   // (no source), "bad_artifact" (a symlink or special file, naming its path),
   // "io_error".
   Result<StoredArtifact> put(const std::string &source_path);
+  // put() for a source the caller has just hashed: `hashed` is digest_of(its
+  // path), and nothing has written to the source since. Saves reading it twice
+  // (a second for a checkpoint of a few GB).
+  Result<StoredArtifact> put_hashed(StoredArtifact hashed);
 
   // Where content with this digest lives (whether or not it exists).
   std::string path_of(const std::string &digest) const;

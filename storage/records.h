@@ -148,6 +148,10 @@ struct AttemptEnd {
   std::string message;
   std::optional<int> exit_code;
   std::optional<int> signal;
+  // When the attempt's processes ended (ms since the epoch); 0: when this is
+  // written. Taking the outputs in comes after and is radflow's work, not the
+  // attempt's, so an attempt's interval is its workers' lifetime.
+  int64_t finished_ms = 0;
 };
 
 // A step's new status (the fields set_step_status() takes).

@@ -107,7 +107,7 @@ Result<int64_t> write_attempt_end(Database &db, int64_t attempt_id, const Attemp
                    .bind(3, end.message)
                    .bind(4, end.exit_code)
                    .bind(5, end.signal)
-                   .bind(6, now_ms())
+                   .bind(6, end.finished_ms > 0 ? end.finished_ms : now_ms())
                    .bind(7, attempt_id)
                    .run();
   return updated_or_not_found(db, ran, "attempt", attempt_id);
@@ -515,7 +515,11 @@ void Store::finish_attempt_with_outputs_then(
 }
 
 Result<int64_t> Store::begin_attempt(const AttemptStart &start) {
-  return writer_->run([=](Database &db) -> Result<int64_t> {
+  return begin_attempt_async(start).get();
+}
+
+std::future<Result<int64_t>> Store::begin_attempt_async(const AttemptStart &start) {
+  return writer_->submit([=](Database &db) -> Result<int64_t> {
     RF_ASSIGN_OR_RETURN(Statement insert,
                         db.prepare("INSERT INTO attempts (step_id, number, status, devices, "
                                    "started_ms) VALUES (?, ?, 'running', ?, ?)",

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -149,6 +150,9 @@ class Store {
   // The attempt's row ("running", started now) and the artifacts it reads
   // (lineage). Returns the attempt id.
   Result<int64_t> begin_attempt(const AttemptStart &start);
+  // begin_attempt without waiting: the caller prepares the attempt's folder while
+  // the commit's fsync runs, and waits on the future before any worker starts.
+  std::future<Result<int64_t>> begin_attempt_async(const AttemptStart &start);
   struct AttemptRunning {
     int64_t run_id = 0;
     bool start_run = false;  // the run is still queued: it turns running too
@@ -252,6 +256,9 @@ class Store {
   Result<std::optional<StepRecord>> find_cached_step(const std::string &cache_key);
   // Ordered by attempt number.
   Result<std::vector<AttemptRecord>> attempts_of_step(int64_t step_id);
+  // Every attempt of every step of the run, by step id, then attempt number: one
+  // query where loading a run used to ask once per step.
+  Result<std::vector<AttemptRecord>> attempts_of_run(int64_t run_id);
   Result<AttemptRecord> get_attempt(int64_t attempt_id);
   // Ids of the attempts with status "running", ascending (crash recovery).
   Result<std::vector<int64_t>> running_attempts();

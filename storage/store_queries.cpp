@@ -350,6 +350,18 @@ Result<std::vector<AttemptRecord>> Store::attempts_of_step(int64_t step_id) {
   return collect<AttemptRecord>(stmt, read_attempt);
 }
 
+Result<std::vector<AttemptRecord>> Store::attempts_of_run(int64_t run_id) {
+  ReaderPool::Lease read_db = readers_->borrow();
+  RF_ASSIGN_OR_RETURN(
+      Statement stmt,
+      read_db->prepare(std::string(kAttemptColumns) +
+                           "WHERE step_id IN (SELECT id FROM steps WHERE run_id = ?) "
+                           "ORDER BY step_id, number, id",
+                       "read attempts of run"));
+  stmt.bind(1, run_id);
+  return collect<AttemptRecord>(stmt, read_attempt);
+}
+
 Result<AttemptRecord> Store::get_attempt(int64_t attempt_id) {
   ReaderPool::Lease read_db = readers_->borrow();
   RF_ASSIGN_OR_RETURN(

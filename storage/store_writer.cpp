@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/metrics.h"
+#include "common/thread_name.h"
 
 namespace radflow::storage {
 
@@ -29,7 +30,10 @@ const bool kMetricsDeclared = [] {
 }  // namespace
 
 StoreWriter::StoreWriter(Database *db, WriterLimits limits) : db_(db), limits_(limits) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("rf-db-writer");
+    loop();
+  });
 }
 
 StoreWriter::~StoreWriter() {

@@ -1,5 +1,6 @@
 #include "orchestrator/executor/attempt.h"
 
+#include "common/thread_name.h"
 #include "orchestrator/executor/attempt_recovery.h"
 #include "orchestrator/executor/fork_servers.h"
 #include "orchestrator/executor/process_tree.h"
@@ -145,7 +146,10 @@ Result<std::unique_ptr<RunningAttempt>> RunningAttempt::start(AttemptLaunch laun
     attempt->ranks_.push_back(std::move(child).value());
   }
   record_workers(dir, attempt->pids());
-  attempt->thread_ = std::thread([raw = attempt.get()] { raw->monitor(); });
+  attempt->thread_ = std::thread([raw = attempt.get()] {
+    name_this_thread("rf-attempt");
+    raw->monitor();
+  });
   return attempt;
 }
 

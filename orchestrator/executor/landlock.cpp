@@ -129,35 +129,57 @@ std::string describe_landlock_support() {
 #endif
 }
 
-Confinement system_confinement() {
-  Confinement c;
-  c.read_exec = {"/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc"};
-  c.read = {"/proc", "/sys"};
-  c.read_write = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-                  "/dev/shm"};
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/dev", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("nvidia", 0) == 0) c.read_write.push_back(entry.path().string());
-  }
-  std::set<std::string> folders;
-  std::ifstream maps("/proc/self/maps");
-  for (std::string line; std::getline(maps, line);) {
-    const auto slash = line.find('/');
-    if (slash == std::string::npos) continue;
-    const std::string file = line.substr(slash);
-    if (file.find(".so") == std::string::npos || file.find(" (deleted)") != std::string::npos) {
-      continue;
+namespace {
+
+// The part of system_confinement() that only depends on what this process has
+// loaded and on /dev: computed once per process. A fork server computes it before
+// it forks (warm_system_confinement), so its workers inherit it instead of each
+// reading /proc/self/maps and listing /dev again.
+const Confinement& process_confinement() {
+  static const Confinement cached = [] {
+    Confinement c;
+    c.read_exec = {"/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc"};
+    c.read = {"/proc", "/sys"};
+    c.read_write = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                    "/dev/shm"};
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/dev", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("nvidia", 0) == 0) c.read_write.push_back(entry.path().string());
     }
-    folders.insert(std::filesystem::path(file).parent_path().string());
-  }
+    std::set<std::string> folders;
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);) {
+      const auto slash = line.find('/');
+      if (slash == std::string::npos) continue;
+      const std::string file = line.substr(slash);
+      if (file.find(".so") == std::string::npos || file.find(" (deleted)") != std::string::npos) {
+        continue;
+      }
+      folders.insert(std::filesystem::path(file).parent_path().string());
+    }
+    c.read_exec.insert(c.read_exec.end(), folders.begin(), folders.end());
+    return c;
+  }();
+  return cached;
+}
+
+}  // namespace
+
+void warm_system_confinement() { (void)process_confinement(); }
+
+Confinement system_confinement() {
+  Confinement c = process_confinement();
+  // Per call: a forked worker gets its own environment after the fork.
   if (const char* paths = std::getenv("LD_LIBRARY_PATH")) {
+    std::set<std::string> known(c.read_exec.begin(), c.read_exec.end());
     std::stringstream list(paths);
     for (std::string dir; std::getline(list, dir, ':');) {
-      if (!dir.empty() && dir.front() == '/') folders.insert(dir);
+      if (!dir.empty() && dir.front() == '/' && known.insert(dir).second) {
+        c.read_exec.push_back(dir);
+      }
     }
   }
-  c.read_exec.insert(c.read_exec.end(), folders.begin(), folders.end());
   return c;
 }
 

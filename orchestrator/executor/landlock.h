@@ -39,7 +39,12 @@ std::string describe_landlock_support();
 // /dev/urandom, /dev/nvidia* and /dev/shm read-write, the folders of the shared
 // libraries mapped into this process so far and of $LD_LIBRARY_PATH read and execute
 // (libraries loaded lazily, e.g. CUDA's, live beside those already loaded).
+// The libraries and /dev/nvidia* are looked up once per process, at the first call
+// (or at warm_system_confinement()); $LD_LIBRARY_PATH is read at every call.
 Confinement system_confinement();
+// Looks up what system_confinement() caches now: a fork server calls it after
+// loading its plugin, before it forks any worker.
+void warm_system_confinement();
 
 enum class ConfineResult { kConfined, kUnsupported };
 

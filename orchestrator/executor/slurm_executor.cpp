@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "orchestrator/executor/attempt_recovery.h"
 #include "orchestrator/executor/child_env.h"
 #include "orchestrator/executor/rank_spec.h"
@@ -95,7 +96,10 @@ std::string job_name(const AttemptLaunch& l) {
 SlurmExecutor::SlurmExecutor(SlurmOptions options)
     : options_(std::move(options)),
       commands_(std::make_shared<SlurmCommands>(options_.command_env, options_.command_timeout_s)) {
-  poller_ = std::thread([this] { poll_loop(); });
+  poller_ = std::thread([this] {
+    name_this_thread("rf-slurm-poll");
+    poll_loop();
+  });
 }
 
 SlurmExecutor::~SlurmExecutor() {

@@ -12,6 +12,9 @@ namespace {
 fs::path record_path(const std::string& attempt_dir) {
   return fs::path(attempt_dir) / "executor.json";
 }
+
+// What an attempt folder without a record ran on.
+constexpr const char* kUnrecordedExecutor = "local";
 }  // namespace
 
 Status record_attempt_executor(const std::string& attempt_dir, const std::string& executor) {
@@ -21,6 +24,7 @@ Status record_attempt_executor(const std::string& attempt_dir, const std::string
     return Status::error("io_error", "cannot create the attempt folder " + attempt_dir + ": " +
                                          ec.message());
   }
+  if (executor == kUnrecordedExecutor) return Status();
   std::ofstream out(record_path(attempt_dir), std::ios::trunc);
   out << nlohmann::json{{"executor", executor}}.dump() << "\n";
   out.flush();
@@ -32,7 +36,7 @@ Status record_attempt_executor(const std::string& attempt_dir, const std::string
 
 std::string recorded_attempt_executor(const std::string& attempt_dir) {
   std::error_code ec;
-  if (!fs::exists(record_path(attempt_dir), ec)) return "local";
+  if (!fs::exists(record_path(attempt_dir), ec)) return kUnrecordedExecutor;
   std::ifstream in(record_path(attempt_dir));
   const auto record = nlohmann::json::parse(in, nullptr, false);
   if (!record.is_object()) return "";

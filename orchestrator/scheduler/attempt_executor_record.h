@@ -11,7 +11,8 @@
 
 namespace radflow {
 
-// Writes attempt_dir/executor.json, creating attempt_dir.
+// Creates attempt_dir and writes attempt_dir/executor.json, except for "local",
+// which no record already means (one file fewer for every local attempt).
 Status record_attempt_executor(const std::string& attempt_dir, const std::string& executor);
 
 // The executor recorded for the attempt; "local" when there is no record (attempts

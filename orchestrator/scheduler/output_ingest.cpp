@@ -55,6 +55,9 @@ Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
     std::ifstream file(plan_path);
     if (file) plan = nlohmann::json::parse(file, nullptr, false);
   }
+  // Outputs hashed by this call, by name: stored without reading them again. A
+  // plan found on disk (made before a crash) is checked by hashing again instead.
+  std::map<std::string, storage::StoredArtifact> hashed;
   if (!plan_is_valid(plan, output_dir)) {
     plan = nlohmann::json::object();
     for (const auto& [name, path] : outputs) {
@@ -69,6 +72,7 @@ Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
                              "cannot read output " + name + ": " + digest.status().message());
       }
       plan[name] = {{"path", path}, {"digest", digest->digest}};
+      hashed[name] = *digest;
     }
     const std::string temp = plan_path.string() + ".tmp";
     std::ofstream(temp) << plan.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -99,7 +103,8 @@ Result<std::map<std::string, storage::StoredArtifact>> ingest_outputs(
     const std::string digest = entry["digest"].get<std::string>();
     std::error_code ec;
     if (fs::exists(path, ec)) {
-      auto put = store.put(path);
+      auto fresh = hashed.find(name);
+      auto put = fresh != hashed.end() ? store.put_hashed(fresh->second) : store.put(path);
       if (!put.ok()) {
         return Status::error("output_failed",
                              "cannot store output " + name + ": " + put.status().message());

@@ -1,4 +1,5 @@
 #include "orchestrator/scheduler/scheduler.h"
+#include "common/thread_name.h"
 #include "orchestrator/executor/local_executor.h"
 #include "orchestrator/scheduler/scheduler_metrics.h"
 #include "orchestrator/scheduler/scheduler_state.h"
@@ -141,6 +142,14 @@ void Scheduler::post(Command command) {
   wake_.notify_all();
 }
 
+void Scheduler::workers_exited(int64_t run_id, const std::string& step) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    exited_.emplace_back(run_id, step);
+  }
+  wake_.notify_all();
+}
+
 void Scheduler::attempt_ended(int64_t run_id, const std::string& step) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -246,6 +255,9 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
   const auto workflow = nlohmann::json::parse(record.workflow_json, nullptr, false);
   run->max_parallel = number_or(workflow, "max_parallel", 0);
   RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(record.id));
+  RF_ASSIGN_OR_RETURN(auto all_attempts, store_->attempts_of_run(record.id));
+  std::map<int64_t, std::vector<storage::AttemptRecord>> attempts_by_step;
+  for (auto& attempt : all_attempts) attempts_by_step[attempt.step_id].push_back(std::move(attempt));
   for (const auto& row : steps) {
     StepState step;
     step.id = row.id;
@@ -270,7 +282,7 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
       step.spec.inputs.push_back({input.input_name, input.source_step, input.source_output});
     }
     read_executor_choice(workflow, options_.default_executor, &step.spec);
-    RF_ASSIGN_OR_RETURN(auto attempts, store_->attempts_of_step(row.id));
+    const auto& attempts = attempts_by_step[row.id];
     step.attempts_started = static_cast<int>(attempts.size());
     for (const auto& attempt : attempts) {
       // Lost attempts do not count against the retry budget.
@@ -354,7 +366,10 @@ Status Scheduler::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     wake_requested_ = true;
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("rf-scheduler");
+    loop();
+  });
   return Status();
 }
 
@@ -403,7 +418,7 @@ void Scheduler::stop_attempts() {
       if (step.active->running->detach()) {
         spdlog::info("step {} of run {}: attempt {} left running ({}) for the next start",
                      name, run_id, step.active->number, step.active->running->where());
-        pool_.release(step.active->allocation);
+        release_slots(*step.active);
         step.active.reset();
         continue;
       }
@@ -430,7 +445,7 @@ void Scheduler::stop_attempts() {
       spdlog::error("cannot record the stop of step {}: {} {}", step->spec.name,
                     ended.to_string(), queued.to_string());
     }
-    pool_.release(step->active->allocation);
+    release_slots(*step->active);
     step->active.reset();
   }
 }
@@ -438,6 +453,7 @@ void Scheduler::stop_attempts() {
 void Scheduler::loop() {
   while (true) {
     std::deque<Command> commands;
+    std::vector<std::pair<int64_t, std::string>> exited;
     std::vector<std::pair<int64_t, std::string>> ended;
     std::vector<std::pair<int64_t, std::string>> recorded;
     {
@@ -445,8 +461,8 @@ void Scheduler::loop() {
       // earliest timer (a backoff, a write retry, the next waiting-text copy).
       std::unique_lock<std::mutex> lock(mutex_);
       auto has_work = [this] {
-        return stopping_ || wake_requested_ || !commands_.empty() || !ended_.empty() ||
-               !recorded_.empty();
+        return stopping_ || wake_requested_ || !commands_.empty() || !exited_.empty() ||
+               !ended_.empty() || !recorded_.empty();
       };
       std::optional<Clock::time_point> next;
       if (!timers_.empty()) next = timers_.begin()->first;
@@ -460,11 +476,13 @@ void Scheduler::loop() {
       if (stopping_) break;
       wake_requested_ = false;
       commands.swap(commands_);
+      exited.swap(exited_);
       ended.swap(ended_);
       recorded.swap(recorded_);
     }
     try {
       for (const auto& command : commands) apply_command(command);
+      for (const auto& [run_id, step] : exited) take_in_exited(run_id, step);
       for (const auto& [run_id, step] : recorded) take_in_recorded(run_id, step);
       for (const auto& [run_id, step] : ended) take_in_ended(run_id, step);
       schedule_pass();
@@ -554,6 +572,17 @@ std::pair<Scheduler::RunState*, Scheduler::StepState*> Scheduler::find_active_st
   auto step = run->second->steps.find(step_name);
   if (step == run->second->steps.end()) return {nullptr, nullptr};
   return {run->second.get(), &step->second};
+}
+
+void Scheduler::take_in_exited(int64_t run_id, const std::string& step_name) {
+  StepState* step = find_active_step(run_id, step_name).second;
+  if (step != nullptr && step->active) release_slots(*step->active);
+}
+
+void Scheduler::release_slots(ActiveAttempt& active) {
+  if (active.slots_released) return;
+  active.slots_released = true;
+  pool_.release(active.allocation);
 }
 
 void Scheduler::take_in_ended(int64_t run_id, const std::string& step_name) {

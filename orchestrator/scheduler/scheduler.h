@@ -165,6 +165,10 @@ class Scheduler {
   // From an attempt's monitor thread: the attempt of `step` in run `run_id` has
   // ended; the scheduling thread takes it in at its next pass (at once).
   void attempt_ended(int64_t run_id, const std::string& step);
+  // From an attempt's end callback, before its outputs are taken in: its workers
+  // are gone, so the scheduling thread frees its CPU slots and GPUs at once. A GPU
+  // is never held idle while radflow hashes the checkpoint its step wrote.
+  void workers_exited(int64_t run_id, const std::string& step);
   // The end callback of an attempt of `step` working in `dir` (its recorder calls it
   // on the executor's thread): a succeeded attempt's outputs are taken into the
   // artifact store there, into `taken_in`, and then attempt_ended(). Hashing and
@@ -192,6 +196,11 @@ class Scheduler {
   // Starts what it can from `queue` (ready_ or ready_elsewhere_); with `on_pool`,
   // stops once the pool cannot hold even the smallest attempt.
   void start_ready_from(std::set<ReadyKey>& queue, bool on_pool);
+  // The workers of the attempt of `step_name` in run `run_id` are gone
+  // (workers_exited): its slots go back to the pool.
+  void take_in_exited(int64_t run_id, const std::string& step_name);
+  // Returns the attempt's slots to the pool, once.
+  void release_slots(ActiveAttempt& active);
   // The attempt of `step_name` in run `run_id` ended (attempt_ended).
   void take_in_ended(int64_t run_id, const std::string& step_name);
   // The active run `run_id` and its step `step_name`, or nulls when either is gone.
@@ -302,6 +311,7 @@ class Scheduler {
   bool stopping_ = false;
   bool wake_requested_ = false;
   std::deque<Command> commands_;
+  std::vector<std::pair<int64_t, std::string>> exited_;  // workers_exited, not yet taken in
   std::vector<std::pair<int64_t, std::string>> ended_;  // attempt_ended, not yet taken in
   std::vector<std::pair<int64_t, std::string>> recorded_;  // answered commit_finish writes
   // Writes submitted without waiting and not yet answered. While there are any, the

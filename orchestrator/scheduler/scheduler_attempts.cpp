@@ -77,6 +77,8 @@ std::function<void(const AttemptOutcome&)> Scheduler::on_attempt_end(
     int64_t run_id, const std::string& step, const std::string& dir,
     std::shared_ptr<TakenIn> taken_in) {
   return [this, run_id, step, dir, taken_in = std::move(taken_in)](const AttemptOutcome& outcome) {
+    taken_in->exited_ms = storage::now_ms();
+    workers_exited(run_id, step);
     if (outcome.status == to_string(AttemptStatus::kSucceeded)) {
       taken_in->outputs = take_in_outputs(*artifacts_, dir, outcome);
     }
@@ -129,13 +131,16 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
     return;
   }
   // The attempt's row and its lineage: one commit, before any worker exists, so a
-  // crash from here on finds the attempt.
+  // crash from here on finds the attempt. The attempt's folder (and, for recovery
+  // after a restart, which executor runs it) is made while that commit's fsync runs.
   storage::Store::AttemptStart begin;
   begin.step_id = step.id;
   begin.number = active->number;
   begin.devices = devices;
   for (const auto& [input, source] : *inputs) begin.inputs.emplace_back(input, source.artifact_id);
-  auto attempt_id = store_->begin_attempt(begin);
+  auto begun = store_->begin_attempt_async(begin);
+  Status recorded_executor = record_attempt_executor(active->dir.string(), executor_name);
+  auto attempt_id = begun.get();
   if (!attempt_id.ok()) {
     fail_now("storage_error", attempt_id.status().message());
     return;
@@ -184,8 +189,6 @@ void Scheduler::start_attempt(RunState& run, StepState& step, const Allocation& 
       store_, bus_, run.id, step.spec.name, step.id, active->attempt_id,
       on_attempt_end(run.id, step.spec.name, active->dir.string(), active->taken_in),
       options_.max_log_bytes_per_attempt);
-  // Recovery after a restart asks this executor about the attempt.
-  Status recorded_executor = record_attempt_executor(launch.attempt_dir, executor_name);
   auto running = recorded_executor.ok()
                      ? executor->start(std::move(launch), active->recorder.get())
                      : Result<std::unique_ptr<AttemptHandle>>(recorded_executor);
@@ -240,7 +243,7 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
   std::unique_ptr<ActiveAttempt> active = std::move(step.active);
   --run.active_steps;
   AttemptOutcome outcome = active->running->wait();
-  pool_.release(active->allocation);
+  release_slots(*active);
 
   std::map<std::string, storage::StoredArtifact> stored;
   if (outcome.status == "succeeded") {
@@ -302,6 +305,7 @@ void Scheduler::finish_attempt(RunState& run, StepState& step) {
   pending->end.message = outcome.message;
   pending->end.signal = outcome.signal ? std::optional<int>(outcome.signal) : std::nullopt;
   pending->end.exit_code = outcome.signal ? std::nullopt : std::optional<int>(outcome.exit_code);
+  pending->end.finished_ms = active->taken_in->exited_ms;
   pending->stored = std::move(stored);
   if (ended != AttemptStatus::kSucceeded) {
     const std::string note = full_disk_note(options_.data_dir);

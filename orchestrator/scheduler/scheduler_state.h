@@ -15,11 +15,12 @@
 
 namespace radflow {
 
-// What a succeeded attempt's end callback (on_attempt_end) took into the artifact
-// store. Written once, on the executor's thread, before attempt_ended(); read by
-// the scheduling thread only after it took that end from ended_ (mutex_ orders the
-// two).
+// When an attempt's workers ended and what its end callback (on_attempt_end) took
+// into the artifact store. Written once, on the executor's thread, before
+// attempt_ended(); read by the scheduling thread only after it took that end from
+// ended_ (mutex_ orders the two).
 struct Scheduler::TakenIn {
+  int64_t exited_ms = 0;  // when the end callback heard the workers were gone
   std::optional<Result<std::map<std::string, storage::StoredArtifact>>> outputs;
 };
 
@@ -27,6 +28,7 @@ struct Scheduler::ActiveAttempt {
   int64_t attempt_id = 0;
   int number = 0;
   Allocation allocation;
+  bool slots_released = false;  // allocation is back in the pool (release_slots)
   std::filesystem::path dir;
   std::shared_ptr<TakenIn> taken_in = std::make_shared<TakenIn>();  // shared with the recorder
   std::unique_ptr<AttemptRecorder> recorder;

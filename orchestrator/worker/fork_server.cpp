@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "orchestrator/executor/fork_protocol.h"
+#include "orchestrator/executor/landlock.h"
 #include "orchestrator/executor/process.h"
 #include "orchestrator/worker/plugin_loader.h"
 
@@ -153,6 +154,7 @@ int run_fork_server(const std::string& plugin_path, const std::string& plugin_di
     (void)send_fork_message(socket_fd, error_json(loaded.status().code(), loaded.status().message()));
     return 1;
   }
+  warm_system_confinement();
   if (const int threads = thread_count(); threads != 1) {
     (void)send_fork_message(
         socket_fd, error_json("threads_at_load",

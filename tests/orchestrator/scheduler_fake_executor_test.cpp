@@ -6,9 +6,11 @@
 // hang into a failure.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "orchestrator/scheduler/attempt_executor_record.h"
 #include "orchestrator/scheduler/scheduler.h"
@@ -226,6 +228,40 @@ TEST_F(SchedulerOnFake, CpuSlotsAndMaxParallelBoundWhatRuns) {
   ASSERT_TRUE(fake_->finish("y", FakeBehavior::succeed()));
   settle();
   EXPECT_EQ(run_status(narrow), "succeeded");
+}
+
+// An attempt's slots go back to the pool when its workers exit, not once radflow
+// has taken its outputs in: hashing and moving a large output must not keep a CPU
+// slot or a GPU idle. The step's output plan (ingest.json) is made a FIFO here, so
+// taking the outputs in blocks on it until the test writes; the next step must
+// start meanwhile.
+TEST_F(SchedulerOnFake, SlotsAreFreedWhenTheWorkersExitBeforeTheOutputsAreTakenIn) {
+  start(/*cpus=*/1, /*gpus=*/{});
+  fake_->script("a", {FakeBehavior::hang()});
+  const int64_t run = submit({{"a", step()}, {"b", step()}});
+  settle();
+  ASSERT_EQ(fake_->live_steps(), std::vector<std::string>{"a"});  // one slot
+  const fs::path plan = dir_ / "data" / "runs" / std::to_string(run) / "a" / "attempt-1" /
+                        "ingest.json";
+  ASSERT_EQ(mkfifo(plan.c_str(), 0600), 0) << plan;
+  ASSERT_TRUE(fake_->finish("a", FakeBehavior::succeed({{"out", "made by a"}})));
+
+  // Real time: the fake's thread is held in a's end callback, so the clock never
+  // settles until the plan is written. The deadline only turns a hang into a failure.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (starts_of("b") == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(starts_of("b"), 1) << "b waited for a's outputs to be taken in";
+  EXPECT_EQ(step_status(run, "a"), "running");  // a's end is not recorded yet
+
+  // Not a plan: it is ignored and made again from a's outputs.
+  std::ofstream(plan) << "null";
+  settle();
+  EXPECT_EQ(run_status(run), "succeeded");
+  auto outputs = store_->outputs_of_step(step_row(run, "a").id);
+  ASSERT_TRUE(outputs.ok()) << outputs.status().to_string();
+  ASSERT_EQ(outputs->size(), 1u);
 }
 
 // Steps on an executor with resources of its own (Slurm) are not charged to the

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -206,6 +207,28 @@ TEST_F(StoreTest, AttemptsRecordPidsAndOutcome) {
   EXPECT_GT(a.finished_ms, 0);
   EXPECT_EQ((*attempts)[1].exit_code, 0);
   EXPECT_FALSE((*attempts)[1].signal.has_value());
+}
+
+TEST_F(StoreTest, AttemptsOfRunListEveryStepsAttemptsByStepThenNumber) {
+  const int64_t run_id = new_run();
+  const int64_t other_run = new_run("other");
+  const int64_t data = step_id(run_id, "data");
+  const int64_t train = step_id(run_id, "train");
+  // Created out of order, and one in another run that must not appear.
+  ASSERT_TRUE(store_->create_attempt(train, 1, "").ok());
+  ASSERT_TRUE(store_->create_attempt(step_id(other_run, "data"), 1, "").ok());
+  ASSERT_TRUE(store_->create_attempt(data, 2, "").ok());
+  ASSERT_TRUE(store_->create_attempt(data, 1, "").ok());
+
+  auto attempts = store_->attempts_of_run(run_id);
+  ASSERT_TRUE(attempts.ok()) << attempts.status().to_string();
+  ASSERT_EQ(attempts->size(), 3u);
+  std::vector<std::pair<int64_t, int>> order;
+  for (const auto &attempt : *attempts) order.emplace_back(attempt.step_id, attempt.number);
+  std::vector<std::pair<int64_t, int>> expected = {{data, 1}, {data, 2}, {train, 1}};
+  std::sort(expected.begin(), expected.end());  // step id, then number
+  EXPECT_EQ(order, expected);
+  EXPECT_TRUE(store_->attempts_of_run(999999)->empty());
 }
 
 TEST_F(StoreTest, MarkLostAttemptsOnlyTouchesRunningOnes) {
