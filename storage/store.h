@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -256,9 +257,10 @@ class Store {
   Result<std::optional<StepRecord>> find_cached_step(const std::string &cache_key);
   // Ordered by attempt number.
   Result<std::vector<AttemptRecord>> attempts_of_step(int64_t step_id);
-  // Every attempt of every step of the run, by step id, then attempt number: one
-  // query where loading a run used to ask once per step.
-  Result<std::vector<AttemptRecord>> attempts_of_run(int64_t run_id);
+  // Every attempt of the run's steps, by step id (steps without attempts are
+  // absent), each step's in attempt-number order: one query where loading a run
+  // or answering its detail used to ask once per step.
+  Result<std::map<int64_t, std::vector<AttemptRecord>>> attempts_of_run(int64_t run_id);
   Result<AttemptRecord> get_attempt(int64_t attempt_id);
   // Ids of the attempts with status "running", ascending (crash recovery).
   Result<std::vector<int64_t>> running_attempts();

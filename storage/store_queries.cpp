@@ -350,7 +350,7 @@ Result<std::vector<AttemptRecord>> Store::attempts_of_step(int64_t step_id) {
   return collect<AttemptRecord>(stmt, read_attempt);
 }
 
-Result<std::vector<AttemptRecord>> Store::attempts_of_run(int64_t run_id) {
+Result<std::map<int64_t, std::vector<AttemptRecord>>> Store::attempts_of_run(int64_t run_id) {
   ReaderPool::Lease read_db = readers_->borrow();
   RF_ASSIGN_OR_RETURN(
       Statement stmt,
@@ -359,7 +359,10 @@ Result<std::vector<AttemptRecord>> Store::attempts_of_run(int64_t run_id) {
                            "ORDER BY step_id, number, id",
                        "read attempts of run"));
   stmt.bind(1, run_id);
-  return collect<AttemptRecord>(stmt, read_attempt);
+  RF_ASSIGN_OR_RETURN(std::vector<AttemptRecord> attempts, collect<AttemptRecord>(stmt, read_attempt));
+  std::map<int64_t, std::vector<AttemptRecord>> by_step;
+  for (auto &attempt : attempts) by_step[attempt.step_id].push_back(std::move(attempt));
+  return by_step;
 }
 
 Result<AttemptRecord> Store::get_attempt(int64_t attempt_id) {

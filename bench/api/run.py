@@ -31,7 +31,8 @@ STEP = ("SELECT id, run_id, name, plugin, plugin_version, params_json, resources
         "cache_key, cached_from_step, started_ms, finished_ms, plugin_sha256 FROM steps ")
 INPUTS = "SELECT input_name, source_step_name, source_output FROM step_inputs WHERE step_id = ? ORDER BY input_name"
 ATTEMPTS = ("SELECT id, step_id, number, status, reason, message, exit_code, signal, pids, devices, "
-            "started_ms, finished_ms FROM attempts WHERE step_id = ? ORDER BY number")
+            "started_ms, finished_ms FROM attempts WHERE step_id IN (SELECT id FROM steps WHERE run_id = ?) "
+            "ORDER BY step_id, number, id")
 # Store::metric_series with the latest attempt, as the route asks for it: the
 # attempt, one walk over the metrics_by_attempt index for the rowids in series
 # order, then the kept rows (the stride is chosen in C++; here by kept_rowids).
@@ -113,7 +114,7 @@ def kinds(heavy, n, db_path):
     def detail(r):
         steps = range(3 * (r - 1) + 1, 3 * r + 1)
         return ([[RUN + "WHERE id = ?", [r]], [STEP + "WHERE run_id = ? ORDER BY position", [r]]]
-                + [[INPUTS, [s]] for s in steps] + [[ATTEMPTS, [s]] for s in steps])
+                + [[INPUTS, [s]] for s in steps] + [[ATTEMPTS, [r]]])
 
     def series(r):
         train = 3 * (r - 1) + 2  # its one attempt has the same id (populate)

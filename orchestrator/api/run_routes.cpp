@@ -48,6 +48,8 @@ void ApiServer::add_run_routes() {
     if (!run.ok()) return reply_status(res, run.status());
     auto steps = ctx_.store->steps_of_run(*run_id);
     if (!steps.ok()) return reply_status(res, steps.status());
+    auto attempts = ctx_.store->attempts_of_run(*run_id);
+    if (!attempts.ok()) return reply_status(res, attempts.status());
     auto waiting = ctx_.scheduler->waiting_reasons(*run_id);
     nlohmann::json body = run_summary_json(*run);
     body["params"] = nlohmann::json::parse(run->params_json, nullptr, false);
@@ -55,10 +57,8 @@ void ApiServer::add_run_routes() {
     nlohmann::json step_list = nlohmann::json::array();
     for (const auto& step : *steps) {
       nlohmann::json s = step_json(step);
-      auto attempts = ctx_.store->attempts_of_step(step.id);
-      if (!attempts.ok()) return reply_status(res, attempts.status());
       s["attempts"] = nlohmann::json::array();
-      for (const auto& attempt : *attempts) s["attempts"].push_back(attempt_json(attempt));
+      for (const auto& attempt : (*attempts)[step.id]) s["attempts"].push_back(attempt_json(attempt));
       // Where a cached step's outputs, metrics and logs really come from.
       if (step.cached_from_step) {
         auto source = ctx_.store->get_step(step.cached_from_step);

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "orchestrator/executor/local_executor.h"
+
 namespace radflow {
 namespace fs = std::filesystem;
 
@@ -14,7 +16,7 @@ fs::path record_path(const std::string& attempt_dir) {
 }
 
 // What an attempt folder without a record ran on.
-constexpr const char* kUnrecordedExecutor = "local";
+constexpr const char* kUnrecordedExecutor = LocalExecutor::kName;
 }  // namespace
 
 Status record_attempt_executor(const std::string& attempt_dir, const std::string& executor) {

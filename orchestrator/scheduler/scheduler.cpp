@@ -255,9 +255,7 @@ Status Scheduler::load_run(const storage::RunRecord& record) {
   const auto workflow = nlohmann::json::parse(record.workflow_json, nullptr, false);
   run->max_parallel = number_or(workflow, "max_parallel", 0);
   RF_ASSIGN_OR_RETURN(auto steps, store_->steps_of_run(record.id));
-  RF_ASSIGN_OR_RETURN(auto all_attempts, store_->attempts_of_run(record.id));
-  std::map<int64_t, std::vector<storage::AttemptRecord>> attempts_by_step;
-  for (auto& attempt : all_attempts) attempts_by_step[attempt.step_id].push_back(std::move(attempt));
+  RF_ASSIGN_OR_RETURN(auto attempts_by_step, store_->attempts_of_run(record.id));
   for (const auto& row : steps) {
     StepState step;
     step.id = row.id;
