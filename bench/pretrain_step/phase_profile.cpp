@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "plugins/ml/ssl/sharded_backbone.h"
 #include "plugins/ml/ssl/teacher_ema.h"
+#include "plugins/ml/torch/cpu_shards.h"
 
 namespace radflow::bench {
 namespace {
@@ -55,11 +57,18 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
 
   Stopwatch watch(&profile);
   trainer.optimizer().apply_schedule(v.lr, v.weight_decay, v.last_layer_lr);
-  std::vector<MultiCrops> per_image;
-  for (int64_t i = 0; i < batch; ++i) {
-    SslRng rng(seed * 1000003 + static_cast<uint64_t>(i));
-    per_image.push_back(augmentation(images[i].to(torch::kFloat), rng));
-  }
+  // Row shards on the CPU, as the trainer (sharded_backbone.h).
+  const int64_t shards = ml::cpu_shard_count(options.cpu_shards, batch, options.device);
+  ShardedBackbonePasses backbone_passes(shards, seed);
+  const auto image_ranges = ml::shard_rows(batch, shards);
+  std::vector<MultiCrops> per_image(static_cast<size_t>(batch));
+  ml::for_each_shard(shards, [&](int64_t shard) {
+    const auto [begin, end] = image_ranges[static_cast<size_t>(shard)];
+    for (int64_t i = begin; i < end; ++i) {
+      SslRng rng(seed * 1000003 + static_cast<uint64_t>(i));
+      per_image[static_cast<size_t>(i)] = augmentation(images[i].to(torch::kFloat), rng);
+    }
+  });
   const MultiCrops crops = stack_crops(per_image);
   SslRng mask_rng(seed);
   const MaskBatch masks = collate_masks(2 * batch, mask_generator, options.masking, mask_rng);
@@ -69,7 +78,7 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
   torch::Tensor teacher_cls_probs, teacher_patch_probs;
   {
     torch::NoGradGuard no_grad;
-    const ml::ViTOutput out = teacher->backbone->forward(crops.global_crops);
+    const ml::ViTOutput out = backbone_passes.forward(teacher->backbone, crops.global_crops);
     watch.lap("teacher backbone forward");
     const torch::Tensor patches = out.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices);
     const std::vector<torch::Tensor> logits = teacher->head_logits({out.cls}, patches);
@@ -95,8 +104,8 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
                                                                    : "teacher centering + monitor");
   }
 
-  const ml::ViTOutput global = student->backbone->forward(crops.global_crops, masks.masks);
-  const torch::Tensor local_cls = student->backbone->forward(crops.local_crops).cls;
+  const ml::ViTOutput global = backbone_passes.forward(student->backbone, crops.global_crops, masks.masks);
+  const torch::Tensor local_cls = backbone_passes.forward(student->backbone, crops.local_crops).cls;
   watch.lap("student backbone forward");
   SslLossInputs in;
   in.n_global_crops = 2;
@@ -118,6 +127,7 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
 
   trainer.optimizer().optimizer().zero_grad();
   terms.total.backward();
+  backbone_passes.backward();
   watch.lap("backward");
   torch::nn::utils::clip_grad_norm_(student->backbone->parameters(), options.clip_grad);
   torch::nn::utils::clip_grad_norm_(student->dino_head->parameters(), options.clip_grad);

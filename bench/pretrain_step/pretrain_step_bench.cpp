@@ -24,11 +24,14 @@
 // Usage: bench_pretrain_step [--config vit-s-224|tiny-demo] [--steps N] [--warmup W]
 //                            [--threads T] [--matmul-size S] [--no-profile]
 //                            [--profile-reps R] [--trace FILE] [--attention auto|manual]
+//                            [--cpu-shards S]
 // --profile-reps: the per-phase replay is run R times and each phase's median printed
 // (default 1 for vit-s-224, 20 for tiny-demo, whose steps are short). --trace: one
 // more step under LibTorch's legacy profiler, its chrome trace JSON written to FILE.
 // --attention manual: the ViTs use LibTorch's matmul + softmax attention (as Python)
 // instead of the trainer's CPU attention core (plugins/ml/torch/attention_core.h).
+// --cpu-shards: SslTrainerOptions::cpu_shards (default 0: one row shard per thread, the
+// trainer's default; 1: no sharding, every operator multithreaded).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -65,6 +68,7 @@ struct Args {
   int64_t profile_reps = 0;  // 0: the config's default
   std::string attention = "auto";  // the ViTs' attention backend: auto (the trainer's) or manual
   std::string trace;         // non-empty: one more step under LibTorch's profiler, its trace here
+  int64_t cpu_shards = 0;    // SslTrainerOptions::cpu_shards
 };
 
 bool parse_args(int argc, char** argv, Args* args) {
@@ -77,7 +81,8 @@ bool parse_args(int argc, char** argv, Args* args) {
     };
     if (a == "--steps" ? next(&args->steps) : a == "--warmup" ? next(&args->warmup)
         : a == "--threads" ? next(&args->threads) : a == "--matmul-size" ? next(&args->matmul_size)
-        : a == "--profile-reps" ? next(&args->profile_reps) : false) continue;
+        : a == "--profile-reps" ? next(&args->profile_reps)
+        : a == "--cpu-shards" ? next(&args->cpu_shards) : false) continue;
     if (a == "--config" && i + 1 < argc) { args->config = argv[++i]; continue; }
     if (a == "--trace" && i + 1 < argc) { args->trace = argv[++i]; continue; }
     if (a == "--attention" && i + 1 < argc) { args->attention = argv[++i]; continue; }
@@ -93,7 +98,8 @@ bool parse_args(int argc, char** argv, Args* args) {
     std::fprintf(stderr, "--config must be vit-s-224 or tiny-demo, got %s\n", args->config.c_str());
     return false;
   }
-  return args->steps > 0 && args->warmup >= 0 && args->matmul_size > 0 && args->profile_reps >= 0;
+  return args->steps > 0 && args->warmup >= 0 && args->matmul_size > 0 && args->profile_reps >= 0 &&
+         args->cpu_shards >= 0;
 }
 
 // One benchmarked configuration: the trainer's inputs, the FLOP-count shape and the
@@ -200,7 +206,8 @@ int main(int argc, char** argv) {
   const BenchConfig config = args.config == "tiny-demo" ? tiny_demo() : vit_s_224();
   const StepShape& shape = config.shape;
   const radflow::ml::ViTConfig& vit = config.vit;
-  const ssl::SslTrainerOptions& options = config.options;
+  ssl::SslTrainerOptions options = config.options;
+  options.cpu_shards = args.cpu_shards;
   std::printf("config %s: %s\n", args.config.c_str(), config.label.c_str());
   ssl::SslTrainer trainer(vit, config.head, config.head, config.schedule, options);
   if (args.attention == "manual") {

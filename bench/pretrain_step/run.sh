@@ -5,7 +5,9 @@
 #   vit-s-224: ViT-S/14 at 224, batch 16, 2 global + 4 local crops (compute-bound);
 #   tiny-demo: the demo workflow's pretrain step (arch tiny at 112 px, batch 16;
 #              dispatch-bound), steps of a fraction of a second.
-# plus the machine's fp32 matmul rate. section.py then writes the generated section of
+# plus the machine's fp32 matmul rate. The C++ side runs with the trainer's defaults,
+# CPU shards included (one row shard per thread; bench_pretrain_step --cpu-shards 1
+# turns them off for a comparison). section.py then writes the generated section of
 # BENCHMARKS.md between the pretrain_step markers (medians, goals, per-phase replay).
 #
 # Usage: bench/pretrain_step/run.sh [BUILD_DIR]

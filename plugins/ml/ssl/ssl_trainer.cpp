@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
+#include "plugins/ml/ssl/sharded_backbone.h"
 #include "plugins/ml/ssl/teacher_ema.h"
+#include "plugins/ml/torch/cpu_shards.h"
 #include "plugins/ml/torch/cuda_autocast.h"
 
 namespace radflow::ml::ssl {
@@ -31,6 +33,7 @@ uint64_t keyed_seed(uint64_t seed, int64_t iteration, uint64_t domain, uint64_t 
 }
 constexpr uint64_t kImageDomain = 0x696D616765ULL;     // "image"
 constexpr uint64_t kDropPathDomain = 0x64726F70ULL;    // "drop"
+constexpr uint64_t kShardDomain = 0x7368617264ULL;     // "shard": the CPU shards' drop path
 
 // Undefined gradients become zeros before the all-reduce, as DDP treats them, so every
 // rank reduces the same list whatever its local graph touched.
@@ -162,14 +165,22 @@ StepStats SslTrainer::step(const std::vector<torch::Tensor>& images, int64_t glo
   // Drop path draws per rank (rank 0 keeps the single-process stream).
   torch::manual_seed(rank == 0 ? step_seed(options_.seed, iteration_, 1)
                                : keyed_seed(options_.seed, iteration_, kDropPathDomain, static_cast<uint64_t>(rank)));
-  std::vector<MultiCrops> per_image;
-  per_image.reserve(static_cast<size_t>(batch));
-  for (int64_t i = 0; i < batch; ++i) {
-    SslRng image_rng(keyed_seed(options_.seed, iteration_, kImageDomain, static_cast<uint64_t>(offset + i)));
-    per_image.push_back(augmentation_(images[static_cast<size_t>(i)].to(torch::kFloat), image_rng));
-  }
-  MultiCrops crops = stack_crops(per_image);
   const torch::Device device = options_.device;
+  // On the CPU, the augmentation and the backbones run in row shards, one per intra-op
+  // thread (sharded_backbone.h); elsewhere, and with one thread, in one piece.
+  const int64_t shards = cpu_shard_count(options_.cpu_shards, batch, device);
+  ShardedBackbonePasses backbone_passes(
+      shards, keyed_seed(options_.seed, iteration_, kShardDomain, static_cast<uint64_t>(rank)));
+  std::vector<MultiCrops> per_image(static_cast<size_t>(batch));
+  const auto image_ranges = shard_rows(batch, shards);
+  for_each_shard(shards, [&](int64_t shard) {
+    for (int64_t i = image_ranges[static_cast<size_t>(shard)].first; i < image_ranges[static_cast<size_t>(shard)].second;
+         ++i) {
+      SslRng image_rng(keyed_seed(options_.seed, iteration_, kImageDomain, static_cast<uint64_t>(offset + i)));
+      per_image[static_cast<size_t>(i)] = augmentation_(images[static_cast<size_t>(i)].to(torch::kFloat), image_rng);
+    }
+  });
+  MultiCrops crops = stack_crops(per_image);
   crops.global_crops = crops.global_crops.to(device);
   if (crops.local_crops.defined()) crops.local_crops = crops.local_crops.to(device);
   // Every rank draws the masks of all 2 * global_batch crops (stratified over the global
@@ -191,7 +202,7 @@ StepStats SslTrainer::step(const std::vector<torch::Tensor>& images, int64_t glo
   torch::Tensor teacher_cls_probs, teacher_patch_probs;
   {
     torch::NoGradGuard no_grad;
-    const ViTOutput out = teacher_->backbone->forward(crops.global_crops);
+    const ViTOutput out = backbone_passes.forward(teacher_->backbone, crops.global_crops);
     const torch::Tensor patches = out.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices);
     // Targets, centers and Sinkhorn sums in float32 whatever the autocast dtype.
     const std::vector<torch::Tensor> logits = teacher_->head_logits({out.cls}, patches);
@@ -229,13 +240,13 @@ StepStats SslTrainer::step(const std::vector<torch::Tensor>& images, int64_t glo
   }
 
   // Student: masked globals, unmasked locals, heads on CLS and masked patches.
-  const ViTOutput global = student_->backbone->forward(crops.global_crops, masks.masks);
+  const ViTOutput global = backbone_passes.forward(student_->backbone, crops.global_crops, masks.masks);
   SslLossInputs in;
   in.n_global_crops = 2;
   in.n_local_crops = n_local;
   const torch::Tensor masked_patches = global.patch_tokens.flatten(0, 1).index_select(0, masks.mask_indices);
   std::vector<torch::Tensor> cls_tokens{global.cls};
-  if (n_local > 0) cls_tokens.push_back(student_->backbone->forward(crops.local_crops).cls);
+  if (n_local > 0) cls_tokens.push_back(backbone_passes.forward(student_->backbone, crops.local_crops).cls);
   const std::vector<torch::Tensor> logits = student_->head_logits(cls_tokens, masked_patches);
   in.student_global_logits = logits[0];
   if (n_local > 0) in.student_local_logits = logits[1];
@@ -251,6 +262,7 @@ StepStats SslTrainer::step(const std::vector<torch::Tensor>& images, int64_t glo
 
   optimizer_->optimizer().zero_grad();
   terms.total.backward();
+  backbone_passes.backward();  // the shards' graphs, when the backbones were sharded
   if (distributed) {
     std::vector<torch::Tensor> grads = gradients_for_reduce(*student_);
     all_reduce_mean_bucketed(*collective, grads);

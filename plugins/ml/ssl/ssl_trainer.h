@@ -8,10 +8,11 @@
 //
 // Randomness: each image's crops come from an SslRng seeded by (seed, iteration, the
 // image's index in the global batch), the masks of the whole global batch from one
-// seeded by (seed, iteration), and torch's global CPU generator (drop path) is reseeded
-// from (seed, iteration, rank); so the whole trainer state is modules + optimizer +
-// centers + iteration, and a resumed trainer continues bit for bit (at a fixed thread
-// count). Reseeding the global generator (here and in the constructor, which seeds the
+// seeded by (seed, iteration), and drop path from torch's global CPU generator,
+// reseeded from (seed, iteration, rank), or with CPU shards (options.cpu_shards) from
+// one generator per shard seeded from (seed, iteration, rank, shard); so the whole
+// trainer state is modules + optimizer + centers + iteration, and a resumed trainer
+// continues bit for bit (at a fixed thread and shard count). Reseeding the global generator (here and in the constructor, which seeds the
 // parameter init from `seed`, identically on every rank) is a side effect callers
 // should know about.
 //
@@ -75,6 +76,12 @@ struct SslTrainerOptions {
   // precision; the parameters, gradients and optimizer state stay float32). Ignored
   // on the CPU, which trains in float32.
   bool bf16_autocast = true;
+  // On the CPU, the augmentation and the backbone passes run in this many row shards
+  // in parallel, each single-threaded on its own intra-op thread
+  // (sharded_backbone.h): 0 (the default) is one shard per intra-op thread, 1 turns
+  // sharding off. Ignored on other devices. The shards' summed gradients equal the
+  // unsharded ones up to float rounding; drop path draws per shard.
+  int64_t cpu_shards = 0;
 };
 
 // The SSL model of one side (student or teacher), named as DINOv2's state dict:

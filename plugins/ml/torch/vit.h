@@ -5,8 +5,9 @@
 // Parameter names follow the DINOv2 repository (cls_token, pos_embed, mask_token,
 // register_tokens, patch_embed.proj.*, blocks.{i}.*, norm.*); checkpoint.h maps them
 // to and from the Hugging Face layout. The module is owned through its holder
-// (shared_ptr semantics). Eval-mode forward only reads parameters and may run from
-// several threads; training-mode forward draws random numbers (drop path).
+// (shared_ptr semantics). Forward only reads parameters and may run from several
+// threads at once; in training, drop path draws random numbers, reproducibly per
+// thread under a DropPathGeneratorScope (vit_block.h).
 #pragma once
 
 #include <optional>

@@ -31,12 +31,23 @@ void trunc_normal_(torch::Tensor& t, double mean, double std, double a, double b
   t.clamp_(a, b);
 }
 
+namespace {
+// The calling thread's DropPathGeneratorScope generator; empty: torch's default.
+thread_local c10::optional<at::Generator> drop_path_generator;
+}  // namespace
+
+DropPathGeneratorScope::DropPathGeneratorScope(at::Generator generator) : replaced_(drop_path_generator) {
+  drop_path_generator = std::move(generator);
+}
+
+DropPathGeneratorScope::~DropPathGeneratorScope() { drop_path_generator = std::move(replaced_); }
+
 torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training) {
   if (!training || rate <= 0.0) return x;
   const double keep = 1.0 - rate;
   std::vector<int64_t> shape(x.dim(), 1);
   shape[0] = x.size(0);
-  auto mask = torch::empty(shape, x.options()).bernoulli_(keep);
+  auto mask = torch::empty(shape, x.options()).bernoulli_(keep, drop_path_generator);
   return x * mask / keep;
 }
 
@@ -45,8 +56,8 @@ torch::Tensor add_residual_on_subset(const torch::Tensor& x,
                                      double rate) {
   const int64_t b = x.size(0);
   const int64_t keep = std::max<int64_t>(static_cast<int64_t>(static_cast<double>(b) * (1.0 - rate)), 1);
-  const torch::Tensor index =
-      torch::randperm(b, torch::TensorOptions().dtype(torch::kLong).device(x.device())).narrow(0, 0, keep);
+  const auto long_options = torch::TensorOptions().dtype(torch::kLong).device(x.device());
+  const torch::Tensor index = torch::randperm(b, drop_path_generator, long_options).narrow(0, 0, keep);
   const torch::Tensor residual = branch(x.index_select(0, index));
   return torch::index_add(x.flatten(1), 0, index, residual.flatten(1).to(x.scalar_type()),
                           static_cast<double>(b) / static_cast<double>(keep))
@@ -75,7 +86,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   bool fused = backend_ == AttentionBackend::kFused ||
                (backend_ == AttentionBackend::kAuto && fused_attention_available());
   const bool cpu_core = backend_ == AttentionBackend::kCpuCore ||
-                        (backend_ == AttentionBackend::kAuto && !fused && attention_core_supports(projected));
+                        (backend_ == AttentionBackend::kAuto && !fused && attention_core_supports(projected) &&
+                         attention_core_pays_off(n, head_dim));
   if (cpu_core) return proj(attention_core(projected, num_heads_));
   // [3, B, heads, N, head_dim]
   auto qkv_out = projected.reshape({b, n, 3, num_heads_, head_dim}).permute({2, 0, 3, 1, 4});

@@ -5,8 +5,9 @@
 // ls1.gamma, norm2, mlp.fc1, mlp.fc2, ls2.gamma) so that its checkpoints load by name.
 //
 // Modules are owned through their holders (shared_ptr semantics, as everywhere in
-// torch::nn). A module is not safe to run concurrently from several threads while
-// training (drop path draws random numbers); eval-mode forward is read-only.
+// torch::nn). A module's forward may run on several threads at once; in training,
+// give each thread its own DropPathGeneratorScope so that drop path's draws stay
+// reproducible.
 #pragma once
 
 #include <functional>
@@ -20,7 +21,7 @@ namespace radflow::ml {
 // Which attention kernel a block uses. kManual: matmul + softmax + matmul in ATen ops.
 // kFused: torch's scaled_dot_product_attention, LibTorch >= 2 only. kCpuCore:
 // attention_core.h, CPU float32 only. kAuto picks kFused on LibTorch >= 2, else
-// kCpuCore where it applies, else kManual.
+// kCpuCore where it applies and pays off (attention_core_pays_off), else kManual.
 enum class AttentionBackend { kAuto, kManual, kFused, kCpuCore };
 
 // True when this build of LibTorch offers scaled_dot_product_attention.
@@ -34,6 +35,22 @@ void trunc_normal_(torch::Tensor& t, double mean, double std, double a, double b
 // is zeroed with probability `rate` and survivors are scaled by 1/(1-rate). Identity
 // in eval mode or at rate 0.
 torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training);
+
+// While a DropPathGeneratorScope lives, the drop path draws (drop_path and
+// add_residual_on_subset) on the calling thread come from its generator instead of
+// torch's default one. Concurrent shards of a batch (cpu_shards.h) each draw from
+// their own seeded stream that way, so their draws do not depend on which thread got
+// to the shared generator first. Scopes nest; each restores the one it replaced.
+class DropPathGeneratorScope {
+ public:
+  explicit DropPathGeneratorScope(at::Generator generator);
+  ~DropPathGeneratorScope();
+  DropPathGeneratorScope(const DropPathGeneratorScope&) = delete;
+  DropPathGeneratorScope& operator=(const DropPathGeneratorScope&) = delete;
+
+ private:
+  c10::optional<at::Generator> replaced_;
+};
 
 // DINOv2's drop_add_residual_stochastic_depth: x + branch on a random subset of the
 // batch, max(floor(B (1 - rate)), 1) samples, scaled by B / subset; the other samples

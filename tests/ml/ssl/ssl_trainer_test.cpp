@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "plugins/ml/ssl/ssl_rng.h"
+#include "tests/ml/intra_op_threads.h"
 #include "tests/ml/ssl/parameter_snapshot.h"
 
 namespace radflow::ml::ssl {
@@ -89,13 +90,9 @@ bool all_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Ten
 }
 
 // Pins torch to one intra-op thread so reductions run in one fixed order.
-class OneThread {
+class OneThread : public ::radflow::ml::testing::IntraOpThreads {
  public:
-  OneThread() : previous_(at::get_num_threads()) { at::set_num_threads(1); }
-  ~OneThread() { at::set_num_threads(previous_); }
-
- private:
-  int previous_;
+  OneThread() : IntraOpThreads(1) {}
 };
 
 TEST(SslTrainer, OneStepGivesFiniteTermsThatAddUp) {
@@ -327,6 +324,48 @@ TEST(SslTrainer, LocalCollectiveIsTheSingleProcessPath) {
   }
   EXPECT_TRUE(all_equal(snapshot(*plain.student()), snapshot(*local.student())));
   EXPECT_TRUE(torch::equal(plain.ibot_center().center(), local.ibot_center().center()));
+}
+
+// CPU shards (options.cpu_shards) change where the backbones run, not what a step
+// computes: without drop path a sharded trainer's gradients and losses follow the
+// unsharded one's to float rounding, and with drop path two sharded trainers agree
+// bit for bit.
+TEST(SslTrainer, ShardedStepsFollowTheUnshardedOnesAndRepeatExactly) {
+  const ::radflow::ml::testing::IntraOpThreads two_threads(2);
+  const torch::Tensor images = synthetic_images(8, 64, 12);
+  SslTrainerOptions options = tiny_options(5);
+  options.student_drop_path_rate = 0.0;
+  options.cpu_shards = 1;
+  SslTrainer plain(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), options);
+  options.cpu_shards = 2;
+  SslTrainer sharded(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), options);
+  for (int i = 0; i < 3; ++i) {
+    const StepStats a = plain.step(images), b = sharded.step(images);
+    EXPECT_NEAR(a.total_loss, b.total_loss, 1e-4 * std::abs(a.total_loss)) << "step " << i;
+    EXPECT_NEAR(a.koleo_loss, b.koleo_loss, 1e-4 * std::abs(a.koleo_loss) + 1e-6) << "step " << i;
+    EXPECT_EQ(a.n_masked_patches, b.n_masked_patches);
+    // The gradients the step just applied (AdamW's normalised update would magnify
+    // rounding in near-zero gradients, so the parameters are not compared). Rounding
+    // reaches them through the sharp teacher targets (temperature 0.04), ~1e-3 of each
+    // tensor's largest entry here; a lost or doubled shard would be of its order.
+    const auto p = plain.student()->parameters(), q = sharded.student()->parameters();
+    ASSERT_EQ(p.size(), q.size());
+    for (size_t j = 0; j < p.size(); ++j) {
+      ASSERT_EQ(p[j].grad().defined(), q[j].grad().defined()) << "step " << i << ", parameter " << j;
+      if (!p[j].grad().defined()) continue;
+      const double scale = p[j].grad().abs().max().item<double>();
+      EXPECT_TRUE(torch::allclose(q[j].grad(), p[j].grad(), 1e-2, 1e-2 * scale + 1e-12))
+          << "step " << i << ", parameter " << j << ": max diff "
+          << (q[j].grad() - p[j].grad()).abs().max().item<double>() << " of " << scale;
+    }
+  }
+
+  options = tiny_options(5);  // drop path 0.1, drawn per shard
+  options.cpu_shards = 2;
+  SslTrainer first(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), options);
+  SslTrainer second(vit_tiny_test(), tiny_head(), tiny_head(), tiny_schedule(10, 2), options);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(first.step(images).total_loss, second.step(images).total_loss);
+  EXPECT_TRUE(all_equal(snapshot(*first.student()), snapshot(*second.student())));
 }
 
 TEST(SslTrainer, LoadReportsMissingFolder) {

@@ -72,6 +72,13 @@ TEST(AttentionCoreTest, ViTWithTheCpuCoreMatchesTheManualPathInOutputsAndGradien
   }
 }
 
+TEST(AttentionCoreTest, PaysOffForViTSizedProductsNotForTheTinyDemo) {
+  EXPECT_TRUE(attention_core_pays_off(197, 64));    // ViT-S/14 at 224
+  EXPECT_TRUE(attention_core_pays_off(1370, 64));   // ViT-B/14 at 518
+  EXPECT_FALSE(attention_core_pays_off(65, 24));    // the demo's tiny ViT, global crops
+  EXPECT_FALSE(attention_core_pays_off(17, 16));    // vit_tiny_test
+}
+
 TEST(AttentionCoreTest, RejectsWhatItCannotRun) {
   EXPECT_FALSE(attention_core_supports(torch::zeros({1, 4, 12}, torch::kDouble)));
   EXPECT_FALSE(attention_core_supports(torch::zeros({4, 12})));
