@@ -134,7 +134,9 @@ Result<LoadReport> load_checkpoint(VisionTransformer& model, const std::string& 
 
 Result<VisionTransformer> load_vit(const std::string& path) {
   RF_ASSIGN_OR_RETURN(ViTConfig config, read_checkpoint_config(path));
-  VisionTransformer model(config);
+  // Strict loading overwrites every weight but the mask token, which starts at zero
+  // either way: the random init would be thrown away.
+  VisionTransformer model(config, WeightInit::kOverwritten);
   RF_RETURN_IF_ERROR(load_checkpoint(model, path, KeyMatching::kStrict).status());
   model->eval();
   return model;

@@ -17,7 +17,7 @@ torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& images) {
   return proj(images).flatten(2).transpose(1, 2);
 }
 
-VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& config) : config_(config) {
+VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& config, WeightInit init) : config_(config) {
   const Status valid = validate(config);
   RF_CHECK(valid.ok(), valid.to_string());
   const int64_t d = config.embed_dim;
@@ -31,7 +31,7 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTConfig& config) : config_(
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < config.depth; ++i) blocks->push_back(Block(config, config.block_drop_path_rate(i)));
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(config.layer_norm_eps)));
-  init_weights();
+  if (init == WeightInit::kDinov2) init_weights();
 }
 
 void VisionTransformerImpl::init_weights() {

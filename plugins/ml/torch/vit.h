@@ -57,11 +57,18 @@ class PatchEmbedImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchEmbed);
 
+// How a new VisionTransformer's weights start. kDinov2: DINOv2's init (init_weights()).
+// kOverwritten: for a caller that overwrites every weight next (load_vit): the
+// trunc-normal pass over the Linear layers, ~40% of a ViT-B's start-up CPU in a
+// profile of `radflow embed`, is skipped; the weights are LibTorch's module defaults
+// and zero tokens, deterministic but not a training init.
+enum class WeightInit { kDinov2, kOverwritten };
+
 class VisionTransformerImpl : public torch::nn::Module {
  public:
   // Preconditions: validate(config).ok() (checked; a bad config is a programmer error
   // here because callers validate user configs first).
-  explicit VisionTransformerImpl(const ViTConfig& config);
+  explicit VisionTransformerImpl(const ViTConfig& config, WeightInit init = WeightInit::kDinov2);
 
   // images: [B, in_chans, H, W] float, H and W multiples of patch_size.
   // masks: optional bool [B, N]; true patches are replaced by the mask token before

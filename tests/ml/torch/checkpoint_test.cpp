@@ -97,6 +97,12 @@ TEST_F(CheckpointTest, SaveHfLoadHfRoundTripGivesIdenticalOutputs) {
   EXPECT_EQ(to_json((*loaded)->config()), to_json(c));
   EXPECT_TRUE(torch::equal(run(*loaded), run(m)));
   EXPECT_TRUE(torch::equal(run(*loaded, 42, 70), run(m, 42, 70)));  // same interpolation variant
+  // load_vit skips the random init (WeightInit::kOverwritten): every parameter must
+  // still come from the file.
+  const auto saved = m->named_parameters();
+  for (const auto& p : (*loaded)->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), saved[p.key()])) << p.key();
+  }
 }
 
 TEST_F(CheckpointTest, FusedQkvSplitsIntoQueryKeyValue) {

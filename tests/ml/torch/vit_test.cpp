@@ -282,6 +282,20 @@ TEST(ViTTest, InitFollowsDinov2) {
 
 // DINOv2's subset form: rate 0.3 of 10 samples runs the branch on 7, adds it back
 // scaled by 10/7, and leaves the other 3 untouched; gradients reach only the 7.
+// kOverwritten leaves LibTorch's module defaults (a Linear's bias is uniform, not zero)
+// and the zero tokens: the DINOv2 pass has not run.
+TEST(ViTTest, OverwrittenWeightsSkipTheDinov2Init) {
+  torch::manual_seed(4);
+  VisionTransformer skipped(vit_tiny_test(), WeightInit::kOverwritten);
+  VisionTransformer initialised(vit_tiny_test());
+  const auto& skipped_qkv = skipped->blocks[0]->as<Block>()->attn->qkv;
+  const auto& initialised_qkv = initialised->blocks[0]->as<Block>()->attn->qkv;
+  EXPECT_GT(skipped_qkv->bias.abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(initialised_qkv->bias.abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(skipped->pos_embed.abs().max().item<float>(), 0.0f);
+  EXPECT_GT(initialised->pos_embed.abs().max().item<float>(), 0.0f);
+}
+
 TEST(ViTTest, DropPathOnSubsetRunsTheBranchOnKeptSamplesOnly) {
   torch::manual_seed(8);
   const torch::Tensor x = torch::randn({10, 3, 4});
