@@ -37,6 +37,7 @@ radflow_add_public_headers(TARGET radflow_ml_headers COMPONENT dev HEADERS
   plugins/ml/data/split_assignment.h
   plugins/ml/data/prefetch_loader.h
   plugins/ml/torch/cpu_runtime.h
+  plugins/ml/torch/cpu_shards.h
   plugins/ml/torch/vit_config.h
   plugins/ml/torch/vit_block.h
   plugins/ml/torch/vit.h
