@@ -60,14 +60,10 @@ PhaseProfile profile_step(ml::ssl::SslTrainer& trainer, const torch::Tensor& ima
   // Row shards on the CPU, as the trainer (sharded_backbone.h).
   const int64_t shards = ml::cpu_shard_count(options.cpu_shards, batch, options.device);
   ShardedBackbonePasses backbone_passes(shards, seed);
-  const auto image_ranges = ml::shard_rows(batch, shards);
   std::vector<MultiCrops> per_image(static_cast<size_t>(batch));
-  ml::for_each_shard(shards, [&](int64_t shard) {
-    const auto [begin, end] = image_ranges[static_cast<size_t>(shard)];
-    for (int64_t i = begin; i < end; ++i) {
-      SslRng rng(seed * 1000003 + static_cast<uint64_t>(i));
-      per_image[static_cast<size_t>(i)] = augmentation(images[i].to(torch::kFloat), rng);
-    }
+  ml::for_each_row(batch, shards, [&](int64_t i) {
+    SslRng rng(seed * 1000003 + static_cast<uint64_t>(i));
+    per_image[static_cast<size_t>(i)] = augmentation(images[i].to(torch::kFloat), rng);
   });
   const MultiCrops crops = stack_crops(per_image);
   SslRng mask_rng(seed);

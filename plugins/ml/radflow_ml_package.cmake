@@ -62,7 +62,7 @@ target_include_directories(radflow_ml
   INTERFACE $<BUILD_INTERFACE:${RADFLOW_PUBLIC_INCLUDE_DIR}> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_compile_features(radflow_ml INTERFACE cxx_std_17)
 # LibTorch only in the build tree: radflow_ml.cmake adds the consumer's own Torch.
-# libgomp too: the objects of radflow_ml_torch_parallel call it directly.
+# libgomp too: the object of radflow_ml_torch_parallel (cpu_shards) calls it directly.
 target_link_libraries(radflow_ml INTERFACE nlohmann_json::nlohmann_json Threads::Threads
   "$<BUILD_INTERFACE:${RADFLOW_TORCH_LIBRARIES}>" "$<BUILD_INTERFACE:OpenMP::OpenMP_CXX>")
 set_target_properties(radflow_ml PROPERTIES EXPORT_NAME ml POSITION_INDEPENDENT_CODE ON)

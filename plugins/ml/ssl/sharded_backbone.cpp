@@ -9,11 +9,11 @@
 namespace radflow::ml::ssl {
 
 ShardedBackbonePasses::ShardedBackbonePasses(int64_t shards, uint64_t drop_path_seed)
-    : shards_(shards), drop_path_seed_(drop_path_seed), cuts_(static_cast<size_t>(shards)) {
+    : shards_(shards), cuts_(static_cast<size_t>(shards)) {
   RF_CHECK(shards >= 1, "ShardedBackbonePasses: needs at least one shard");
   if (shards_ == 1) return;
   for (int64_t s = 0; s < shards_; ++s) {
-    generators_.push_back(at::detail::createCPUGenerator(splitmix64(drop_path_seed_ + static_cast<uint64_t>(s))));
+    generators_.push_back(at::detail::createCPUGenerator(splitmix64(drop_path_seed + static_cast<uint64_t>(s))));
   }
 }
 

@@ -52,7 +52,6 @@ class ShardedBackbonePasses {
     torch::Tensor leaf;          // its detached copy that the heads saw
   };
   int64_t shards_;
-  uint64_t drop_path_seed_;
   std::vector<at::Generator> generators_;  // one per shard, seeded once per pass object
   std::vector<std::vector<Cut>> cuts_;     // per shard
   std::vector<torch::Tensor> parameters_;  // the cut backbone's trainable parameters

@@ -172,13 +172,9 @@ StepStats SslTrainer::step(const std::vector<torch::Tensor>& images, int64_t glo
   ShardedBackbonePasses backbone_passes(
       shards, keyed_seed(options_.seed, iteration_, kShardDomain, static_cast<uint64_t>(rank)));
   std::vector<MultiCrops> per_image(static_cast<size_t>(batch));
-  const auto image_ranges = shard_rows(batch, shards);
-  for_each_shard(shards, [&](int64_t shard) {
-    for (int64_t i = image_ranges[static_cast<size_t>(shard)].first; i < image_ranges[static_cast<size_t>(shard)].second;
-         ++i) {
-      SslRng image_rng(keyed_seed(options_.seed, iteration_, kImageDomain, static_cast<uint64_t>(offset + i)));
-      per_image[static_cast<size_t>(i)] = augmentation_(images[static_cast<size_t>(i)].to(torch::kFloat), image_rng);
-    }
+  for_each_row(batch, shards, [&](int64_t i) {
+    SslRng image_rng(keyed_seed(options_.seed, iteration_, kImageDomain, static_cast<uint64_t>(offset + i)));
+    per_image[static_cast<size_t>(i)] = augmentation_(images[static_cast<size_t>(i)].to(torch::kFloat), image_rng);
   });
   MultiCrops crops = stack_crops(per_image);
   crops.global_crops = crops.global_crops.to(device);

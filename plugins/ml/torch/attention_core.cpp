@@ -1,15 +1,8 @@
 #include "plugins/ml/torch/attention_core.h"
 
-#include <ATen/Parallel.h>
-#include <ATen/ThreadLocalState.h>
-
 #include <cmath>
 
-// ATen's parallel_for runs serially in a translation unit compiled without OpenMP; the
-// build gives this file OpenMP's flags (CMakeLists.txt, radflow_ml_torch_parallel).
-#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
-#error "compile with OpenMP (-fopenmp): at::parallel_for would run on one thread"
-#endif
+#include "plugins/ml/torch/cpu_shards.h"
 
 namespace radflow::ml {
 namespace {
@@ -27,16 +20,12 @@ struct HeadViews {
 
 // Runs body(image, head) for every pair, spread over the intra-op threads. Inside the
 // parallel region each BLAS call runs on one thread (OpenBLAS and MKL do not nest).
-// OpenMP's threads do not inherit the caller's thread-local state: without it, grad
-// mode would be on there even inside the autograd function, and the out= calls below
-// refuse inputs that require grad.
+// for_each_shard carries the caller's thread-local state in: without it grad mode would
+// be on there even inside the autograd function, and the out= calls below refuse
+// inputs that require grad.
 template <typename Body>
 void for_each_head(int64_t images, int64_t heads, const Body& body) {
-  const at::ThreadLocalState state;
-  at::parallel_for(0, images * heads, 1, [&](int64_t begin, int64_t end) {
-    at::ThreadLocalStateGuard guard(state);
-    for (int64_t i = begin; i < end; ++i) body(i / heads, i % heads);
-  });
+  for_each_shard(images * heads, [&](int64_t pair) { body(pair / heads, pair % heads); });
 }
 
 class AttentionCoreFunction : public torch::autograd::Function<AttentionCoreFunction> {

@@ -44,4 +44,14 @@ void for_each_shard(int64_t shards, const std::function<void(int64_t shard)>& fn
   });
 }
 
+void for_each_row(int64_t rows, int64_t shards, const std::function<void(int64_t row)>& fn) {
+  const auto ranges = shard_rows(rows, shards);
+  for_each_shard(shards, [&](int64_t shard) {
+    for (int64_t row = ranges[static_cast<size_t>(shard)].first; row < ranges[static_cast<size_t>(shard)].second;
+         ++row) {
+      fn(row);
+    }
+  });
+}
+
 }  // namespace radflow::ml

@@ -33,4 +33,9 @@ std::vector<std::pair<int64_t, int64_t>> shard_rows(int64_t rows, int64_t shards
 // all calls have returned; rethrows the first exception any of them threw.
 void for_each_shard(int64_t shards, const std::function<void(int64_t shard)>& fn);
 
+// Runs fn(row) for every row in [0, rows), the rows cut into `shards` shards
+// (shard_rows) that run as for_each_shard runs them, each shard's rows in order.
+// Requires 1 <= shards <= rows.
+void for_each_row(int64_t rows, int64_t shards, const std::function<void(int64_t row)>& fn);
+
 }  // namespace radflow::ml

@@ -48,6 +48,23 @@ TEST(CpuShards, ForEachShardRunsEveryShardOnceAndRethrows) {
                std::runtime_error);
 }
 
+TEST(CpuShards, ForEachRowVisitsEveryRowOnceInItsShardsThread) {
+  IntraOpThreads two(2);
+  std::mutex mutex;
+  std::vector<std::thread::id> thread_of(7);
+  std::multiset<int64_t> seen;
+  for_each_row(7, 2, [&](int64_t row) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    seen.insert(row);
+    thread_of[static_cast<size_t>(row)] = std::this_thread::get_id();
+  });
+  EXPECT_EQ(seen, (std::multiset<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+  // shard_rows(7, 2): rows 0-3 on one thread, 4-6 on the other.
+  for (size_t row = 1; row < 7; ++row) {
+    EXPECT_EQ(thread_of[row] == thread_of[0], row < 4) << "row " << row;
+  }
+}
+
 TEST(CpuShards, ShardRowsAreContiguousNearEqualAndCoverEveryRow) {
   using Ranges = std::vector<std::pair<int64_t, int64_t>>;
   EXPECT_EQ(shard_rows(10, 3), (Ranges{{0, 4}, {4, 7}, {7, 10}}));
