@@ -109,7 +109,8 @@ def kinds(heavy, n, db_path):
     with sqlite3.connect(db_path) as db:
         kept = {t: kept_rowids(db, t, t, MAX_POINTS) for t in (3 * (r - 1) + 2 for r in heavy)}
     ids = [rng.randrange(1, RUNS + 1) for _ in range(n)]
-    count = "SELECT COUNT(*) FROM runs WHERE (?1 IS NULL OR status = ?1)"
+    # The run list without a status: storage/run_filter.h leaves the WHERE out.
+    count = "SELECT COUNT(*) FROM runs"
 
     def detail(r):
         steps = range(3 * (r - 1) + 1, 3 * r + 1)
@@ -134,8 +135,7 @@ def kinds(heavy, n, db_path):
     dash_n, series_n = max(n // 10, 64), max(n // 32, 48)
     return [
         ("run list", ["/api/v1/runs?limit=50"] * n,
-         [[[RUN_SUMMARY + "WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-            [None, 50, 0]], [count, [None]]]] * n),
+         [[[RUN_SUMMARY + "ORDER BY id DESC LIMIT ?1 OFFSET ?2", [50, 0]], [count, []]]] * n),
         ("run detail", [f"/api/v1/runs/{r}" for r in ids], [detail(r) for r in ids]),
         (f"metrics of a 100,000-point step, max_points={MAX_POINTS}",
          [f"/api/v1/runs/{heavy[i % len(heavy)]}/steps/train/metrics?max_points={MAX_POINTS}" for i in range(series_n)],
@@ -176,7 +176,7 @@ def main():
             stored = db.execute("SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM metrics)").fetchone()
         ks = kinds(heavy, a.requests, db_path)
         host = d.url.split("//", 1)[1]
-        http_cfg = {"clients": a.clients, "warmup": a.clients, "http": host,
+        http_cfg = {"clients": a.clients, "warmup": a.clients, "http": host, "daemon_pid": d.proc.pid,
                     "kinds": [{"name": name, "requests": paths} for name, paths, _ in ks]}
         # The light kinds once more with a new connection per request (README: why).
         fresh = [(name + NEW_CONNECTION, paths, sql) for name, paths, sql in ks[:2]]
@@ -197,11 +197,13 @@ def main():
         f"radflowd's database in {populate_s:.1f} s. {a.clients} clients at once, each with its own "
         "keep-alive connection (`bench_api_load`, C++); the peer runs the statements each route runs "
         f"(storage/store_queries.cpp's SQL) through the SQLite C API, {a.clients} read-only connections, "
-        "in the same program. p50 / p99 per request in ms; requests/s of all clients together.",
+        "in the same program. p50 / p99 per request in ms; requests/s of all clients together; "
+        "CPU per request: radflowd's (user + system, /proc) against the SQL side's process, the "
+        "work itself, which queueing does not move (below the table).",
         "",
         "| request | requests | radflow p50 / p99 | SQLite straight p50 / p99 | p50 ratio (radflow / SQLite) "
-        "| radflow req/s | SQLite req/s |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| radflow req/s | SQLite req/s | CPU ms per request, radflowd / SQLite | CPU ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, _, _ in ks + fresh:
         peer_name = name.replace(NEW_CONNECTION, "")  # SQL has no connections to make
@@ -209,11 +211,14 @@ def main():
         rp99 = [r[name]["p99_ms"] for r in rf]
         pp50 = [p[peer_name]["p50_ms"] for p in peer]
         pp99 = [p[peer_name]["p99_ms"] for p in peer]
+        rcpu = med([r[name]["cpu_ms_per_request"] for r in rf])
+        pcpu = med([p[peer_name]["cpu_ms_per_request"] for p in peer])
         lines.append(
             f"| {name} | {rf[0][name]['requests']} | {med(rp50):.2f} / {med(rp99):.2f} ({runs(rp50, '%.2f')}) "
             f"| {med(pp50):.2f} / {med(pp99):.2f} ({runs(pp50, '%.2f')}) | {med(rp50) / max(med(pp50), 1e-3):.1f}x "
             f"| {med([r[name]['requests_per_s'] for r in rf]):,.0f} "
-            f"| {med([p[peer_name]['requests_per_s'] for p in peer]):,.0f} |")
+            f"| {med([p[peer_name]['requests_per_s'] for p in peer]):,.0f} "
+            f"| {rcpu:.3f} / {pcpu:.3f} | {rcpu / max(pcpu, 1e-6):.1f}x |")
     write_section("api", lines, a.no_write)
 
 

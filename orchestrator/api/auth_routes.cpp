@@ -195,7 +195,7 @@ void ApiServer::add_auth_routes() {
                       {"target", r.target},
                       {"details", nlohmann::json::parse(r.details_json, nullptr, false)}});
     }
-    reply_json(res, 200, {{"audit", list}});
+    reply_json(res, 200, {{"audit", std::move(list)}});
   });
 }
 

@@ -51,7 +51,7 @@ void ApiServer::add_dashboard_routes() {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& run : page->runs) list.push_back(run_summary_json(run));
     http::reply_json(res, 200,
-                     {{"runs", list},
+                     {{"runs", std::move(list)},
                       {"total", page->total},
                       {"limit", *limit},
                       {"offset", *offset}});

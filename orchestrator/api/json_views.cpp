@@ -21,19 +21,21 @@ nlohmann::json run_summary_json(const storage::RunRecord& run) {
   // Tags have their own column: run lists do not read the workflow.
   nlohmann::json tags = nlohmann::json::parse(run.tags_json, nullptr, false);
   if (!tags.is_array()) tags = nlohmann::json::array();
-  return {
-      {"submitted_by", run.submitted_by},
-      {"tags", tags},
-      {"id", run.id},
-      {"name", run.name},
-      {"status", run.status},
-      {"message", run.message},
-      {"created_ms", run.created_ms},
-      {"started_ms", time_or_null(run.started_ms)},
-      {"finished_ms", time_or_null(run.finished_ms)},
-      {"duration_ms", run.started_ms > 0 && end > 0 ? nlohmann::json(end - run.started_ms)
-                                                     : nlohmann::json()},
-  };
+  // Member by member rather than from an initializer list, which builds every
+  // pair as a two-element array and copies it: a run list builds 50 of these.
+  nlohmann::json summary(nlohmann::json::value_t::object);
+  summary["submitted_by"] = run.submitted_by;
+  summary["tags"] = std::move(tags);
+  summary["id"] = run.id;
+  summary["name"] = run.name;
+  summary["status"] = run.status;
+  summary["message"] = run.message;
+  summary["created_ms"] = run.created_ms;
+  summary["started_ms"] = time_or_null(run.started_ms);
+  summary["finished_ms"] = time_or_null(run.finished_ms);
+  summary["duration_ms"] = run.started_ms > 0 && end > 0 ? nlohmann::json(end - run.started_ms)
+                                                         : nlohmann::json();
+  return summary;
 }
 
 nlohmann::json step_json(const storage::StepRecord& step) {

@@ -85,7 +85,7 @@ Result<json> execution_of(storage::Store& store, int64_t run_id) {
                     {"outputs", outputs},
                     {"metrics", metrics}});
   }
-  return json{{"status", run.status}, {"steps", list}};
+  return json{{"status", run.status}, {"steps", std::move(list)}};
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ void ApiServer::add_run_routes() {
     if (!total.ok()) return reply_status(res, total.status());
     nlohmann::json list = nlohmann::json::array();
     for (const auto& run : *runs) list.push_back(run_summary_json(run));
-    reply_json(res, 200, {{"runs", list}, {"total", *total}, {"limit", *limit}, {"offset", *offset}});
+    reply_json(res, 200, {{"runs", std::move(list)}, {"total", *total}, {"limit", *limit}, {"offset", *offset}});
   });
 
   server_->Get(R"(/api/v1/runs/([^/]+))", [this](const httplib::Request& req,

@@ -49,7 +49,7 @@ void ApiServer::add_step_routes() {
         list.push_back(log_json(log));
         next = log.id;
       }
-      return reply_json(res, 200, {{"logs", list}, {"next_after", next}, {"step_status", step->status}});
+      return reply_json(res, 200, {{"logs", std::move(list)}, {"next_after", next}, {"step_status", step->status}});
     }
     // Follow: newline-delimited JSON, one log object a line, until the step has
     // finished and everything it logged was sent.
