@@ -33,4 +33,13 @@ void RunFilterSql::bind(Statement &stmt) const {
   for (size_t i = 0; i < values_.size(); ++i) stmt.bind(static_cast<int>(i) + 1, values_[i]);
 }
 
+std::string RunFilterSql::page_clause() const {
+  const int limit = parameter_count() + 1;
+  return "LIMIT ?" + std::to_string(limit) + " OFFSET ?" + std::to_string(limit + 1) + " ";
+}
+
+void RunFilterSql::bind_page(Statement &stmt, int limit, int offset) const {
+  stmt.bind(parameter_count() + 1, limit).bind(parameter_count() + 2, offset);
+}
+
 }  // namespace radflow::storage

@@ -37,6 +37,9 @@ class RunFilterSql {
   // Binds the filter's values to ?1 .. ?parameter_count(); a statement's own
   // parameters start at ?parameter_count() + 1.
   void bind(Statement &stmt) const;
+  // "LIMIT ?n OFFSET ?n+1 ", numbered after the filter's parameters, and its binding.
+  std::string page_clause() const;
+  void bind_page(Statement &stmt, int limit, int offset) const;
 
  private:
   std::string where_;

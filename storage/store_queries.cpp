@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/database.h"
+#include "storage/not_found.h"
 #include "storage/reader_pool.h"
 #include "storage/run_filter.h"
-#include "storage/not_found.h"
 #include "storage/store.h"
 
 namespace radflow::storage {
@@ -190,13 +190,12 @@ Result<std::vector<RunRecord>> Store::list_runs(const std::optional<std::string>
                                                 int offset) {
   ReaderPool::Lease read_db = readers_->borrow();
   const RunFilterSql filter(RunFilter{status, {}, {}});
-  const int next = filter.parameter_count() + 1;
   RF_ASSIGN_OR_RETURN(Statement stmt,
-                      read_db->prepare(kRunSummaryColumns + filter.where() + "ORDER BY id DESC LIMIT ?" +
-                                           std::to_string(next) + " OFFSET ?" + std::to_string(next + 1),
+                      read_db->prepare(kRunSummaryColumns + filter.where() + "ORDER BY id DESC " +
+                                           filter.page_clause(),
                                        "list runs"));
   filter.bind(stmt);
-  stmt.bind(next, limit).bind(next + 1, offset);
+  filter.bind_page(stmt, limit, offset);
   return collect<RunRecord>(stmt, read_run);
 }
 
@@ -232,7 +231,6 @@ Result<RunPage> Store::search_runs(const RunSearch &search) {
   // one pass with the window wins (4.9 ms, against 10.7 ms for two scans).
   const bool window_total = !search.text.empty();
   const RunFilterSql filter(RunFilter{search.status, search.workflow, search.text});
-  const int next = filter.parameter_count() + 1;
   RF_ASSIGN_OR_RETURN(
       Statement stmt,
       read_db->prepare(
@@ -240,12 +238,11 @@ Result<RunPage> Store::search_runs(const RunSearch &search) {
                       "started_ms THEN finished_ms - started_ms END AS duration_ms FROM runs ") +
               filter.where() + "), page AS (SELECT id, duration_ms" +
               (window_total ? ", COUNT(*) OVER () AS total" : ", 0 AS total") + " FROM matched " +
-              order + "LIMIT ?" + std::to_string(next) + " OFFSET ?" +
-              std::to_string(next + 1) + ") SELECT " + kRunSummaryList +
+              order + filter.page_clause() + ") SELECT " + kRunSummaryList +
               ", total FROM page JOIN runs USING (id) " + order,
           "search runs"));
   filter.bind(stmt);
-  stmt.bind(next, search.limit).bind(next + 1, search.offset);
+  filter.bind_page(stmt, search.limit, search.offset);
   RunPage page;
   for (;;) {
     RF_ASSIGN_OR_RETURN(bool row, stmt.step());
